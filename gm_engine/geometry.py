@@ -1,0 +1,119 @@
+"""From a scenario to the sites table every engine consumes.
+
+One place builds the rupture, reads the sites and the grid, assigns Vs30,
+computes the six distances and excludes far sites with a count, so the CLI,
+the plugin and the Dask runner cannot disagree about geometry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError
+from .scenario import Scenario
+from .sites import GridDefinition, assign_vs30, grid_definition, grid_sites, read_site_table
+
+DISTANCE_COLUMNS = ("repi_km", "rhypo_km", "rjb_km", "rrup_km", "rx_km", "ry0_km")
+
+
+@dataclass
+class SiteSet:
+    """Sites of one kind (points or grid cells) with distances, Vs30 and conditions."""
+
+    kind: str  # "sites" or "grid"
+    gdf: object  # geopandas.GeoDataFrame: input attributes + distances + vs30 (+ row/col)
+    input_columns: list[str]
+    grid: GridDefinition | None = None
+    excluded: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.gdf)
+
+    def local_xy_km(self, rupture) -> np.ndarray:
+        """Site coordinates in the rupture's local CRS, km (for spatial correlation)."""
+        pts = self.gdf.geometry.to_crs(rupture.crs)
+        return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()]) / 1000.0
+
+
+def _with_distances(gdf, rupture, scenario: Scenario, vs30_field: str | None,
+                    kind: str) -> tuple[object, int, list[str]]:
+    from .distances import site_distances
+
+    d = site_distances(rupture, gdf)
+    keep = d["rrup_km"].to_numpy() <= scenario.max_distance_km
+    excluded = int((~keep).sum())
+    notes = []
+    if excluded:
+        notes.append(f"{excluded} {kind} beyond max_distance_km = {scenario.max_distance_km:g} km "
+                     f"were excluded")
+    if not keep.any():
+        raise InputError("max_distance_km", f"all {len(gdf)} {kind} are further than "
+                                            f"{scenario.max_distance_km:g} km from the rupture")
+    out = gdf.loc[keep].copy()
+    for col in DISTANCE_COLUMNS:
+        out[col] = d.loc[keep, col].to_numpy()
+    out["hanging_wall"] = d.loc[keep, "hanging_wall"].to_numpy()
+    vs30, source, vs_notes = assign_vs30(out, scenario, vs30_field)
+    out["vs30"] = vs30
+    out["vs30_source"] = source
+    return out.reset_index(drop=True), excluded, notes + vs_notes
+
+
+def point_sites(scenario: Scenario, rupture=None) -> SiteSet | None:
+    """The scenario's site layer with distances and Vs30, or None without one."""
+    if scenario.sites is None:
+        return None
+    rupture = rupture or scenario.build_rupture()
+    gdf = read_site_table(scenario.sites, scenario.base_dir)
+    inputs = [c for c in gdf.columns if c != "geometry"]
+    # The distance and Vs30 columns are ours; an input column of that name would be ambiguous.
+    clash = [c for c in inputs if c in (*DISTANCE_COLUMNS, "hanging_wall")]
+    if clash:
+        gdf = gdf.rename(columns={c: f"input_{c}" for c in clash})
+        inputs = [f"input_{c}" if c in clash else c for c in inputs]
+    vs30_field = scenario.sites.vs30_field
+    if vs30_field == "vs30":
+        gdf = gdf.rename(columns={"vs30": "input_vs30"})
+        inputs = ["input_vs30" if c == "vs30" else c for c in inputs]
+        vs30_field = "input_vs30"
+    out, excluded, notes = _with_distances(gdf, rupture, scenario, vs30_field, "sites")
+    return SiteSet("sites", out, inputs, None, excluded, notes)
+
+
+def grid_cells(scenario: Scenario, rupture=None) -> SiteSet | None:
+    """The scenario grid's cell centres with distances and Vs30, or None without a grid."""
+    if scenario.grid is None:
+        return None
+    rupture = rupture or scenario.build_rupture()
+    grid = grid_definition(scenario.grid)
+    gdf = grid_sites(grid)
+    out, excluded, notes = _with_distances(gdf, rupture, scenario, None, "grid cells")
+    return SiteSet("grid", out, ["row", "col"], grid, excluded, notes)
+
+
+def conditions_table(scenario: Scenario, siteset: SiteSet):  # -> pandas.DataFrame
+    """The per-site conditions table of docs/CONTRACTS.md for the engines."""
+    import pandas as pd
+
+    g = siteset.gdf
+    r = scenario.rupture
+    n = len(g)
+    return pd.DataFrame({
+        "magnitude": np.full(n, scenario.magnitude),
+        "rrup_km": g["rrup_km"].to_numpy(float),
+        "rjb_km": g["rjb_km"].to_numpy(float),
+        "rx_km": g["rx_km"].to_numpy(float),
+        "ry0_km": g["ry0_km"].to_numpy(float),
+        "repi_km": g["repi_km"].to_numpy(float),
+        "rhypo_km": g["rhypo_km"].to_numpy(float),
+        "vs30": g["vs30"].to_numpy(float),
+        "ztor_km": np.full(n, r.ztor),
+        "zbot_km": np.full(n, r.zbot),
+        "dip": np.full(n, r.dip),
+        "rake": np.full(n, r.rake),
+        "mechanism": np.full(n, r.mechanism, dtype=object),
+        "hanging_wall": g["hanging_wall"].to_numpy(bool),
+        "z1_km": np.full(n, np.nan),
+    })
