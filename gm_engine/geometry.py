@@ -74,10 +74,14 @@ def point_sites(scenario: Scenario, rupture=None) -> SiteSet | None:
         gdf = gdf.rename(columns={c: f"input_{c}" for c in clash})
         inputs = [f"input_{c}" if c in clash else c for c in inputs]
     vs30_field = scenario.sites.vs30_field
-    if vs30_field == "vs30":
-        gdf = gdf.rename(columns={"vs30": "input_vs30"})
-        inputs = ["input_vs30" if c == "vs30" else c for c in inputs]
-        vs30_field = "input_vs30"
+    if "vs30" in inputs:
+        # The output's vs30 column replaces an input column of that name: it holds
+        # the same values when it is the Vs30 field, else the input one is kept apart.
+        if vs30_field == "vs30":
+            inputs.remove("vs30")
+        else:
+            gdf = gdf.rename(columns={"vs30": "input_vs30"})
+            inputs = ["input_vs30" if c == "vs30" else c for c in inputs]
     out, excluded, notes = _with_distances(gdf, rupture, scenario, vs30_field, "sites")
     return SiteSet("sites", out, inputs, None, excluded, notes)
 

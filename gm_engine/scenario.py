@@ -194,7 +194,9 @@ def _number(data: dict[str, Any], key: str, fieldname: str, *, default: Any = ..
     value = float(value)
     lo_txt = "(" if lo_open else "["
     hi_txt = ")" if hi_open else "]"
-    rng = f"{lo_txt}{'-inf' if lo is None else lo:g}, {'inf' if hi is None else hi:g}{hi_txt}"
+    lo_s = "-inf" if lo is None else f"{lo:g}"
+    hi_s = "inf" if hi is None else f"{hi:g}"
+    rng = f"{lo_txt}{lo_s}, {hi_s}{hi_txt}"
     bad = not math.isfinite(value)
     if lo is not None:
         bad |= value <= lo if lo_open else value < lo
