@@ -42,6 +42,82 @@ def _cmd_distances(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a scenario: per-site IMs, GeoTIFFs, run.json")
+    p.add_argument("--scenario", required=True, help="scenario JSON file")
+    p.add_argument("--out", required=True, help="output folder (must be new or empty)")
+    p.add_argument("--engine", choices=("cgm", "stochastic", "gmpe"),
+                   help="override the scenario's engine")
+    p.add_argument("--realizations", type=int, help="override the number of realizations")
+    p.add_argument("--seed", type=int, help="override the seed")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
+                   help="override the device")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+
+class _ProgressBar:
+    """tqdm bar driven by the engine's (fraction, stage) callback."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1000, unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
+                            file=sys.stderr)
+
+    def __call__(self, frac: float, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(text[:40].ljust(40))
+            self.bar.update(int(frac * 1000) - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_scenario
+    from .scenario import load_scenario, scenario_copy
+
+    scenario = load_scenario(args.scenario)
+    changes = {k: getattr(args, k) for k in ("engine", "realizations", "seed", "device")
+               if getattr(args, k) is not None}
+    if changes:
+        scenario = scenario_copy(scenario, **changes)
+    bar = _ProgressBar(args.quiet)
+    try:
+        result = run_scenario(scenario, args.out, progress=bar, overwrite=args.force)
+    finally:
+        bar.close()
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"wrote {result.out_dir} ({len(result.rasters)} rasters"
+          f"{', sites.csv + sites.gpkg' if result.sites_csv else ''}, run.json)")
+    return 0
+
+
+def _add_map(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("map", help="PNG map of a finished run")
+    p.add_argument("--run", required=True, help="run folder")
+    p.add_argument("--im", default="PGA", help="intensity measure, e.g. PGA or SA(1.0)")
+    p.add_argument("--stat", default="median", choices=("median", "p16", "p84"))
+    p.add_argument("--out", required=True, help="PNG file")
+    p.add_argument("--force", action="store_true", help="replace an existing PNG")
+    p.set_defaults(func=_cmd_map)
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from .io import refuse_overwrite
+    from .mapping import plot_run_map
+
+    refuse_overwrite(Path(args.out), args.force, "--out")
+    print(f"wrote {plot_run_map(args.run, args.out, args.im, args.stat)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gm_engine",
                                      description="GroundShake earthquake shaking scenarios")
@@ -50,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"GroundShake {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_distances(sub)
+    _add_run(sub)
+    _add_map(sub)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser

@@ -1,0 +1,231 @@
+"""The pipeline: scenario -> sites -> engine -> intensity measures -> outputs.
+
+One call serves the CLI, the QGIS task and Dask workers. Everything is written
+into a temporary sibling folder that is renamed into place at the very end, so
+a cancelled or failed run leaves nothing half-written in the output folder.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .engines import engine_for
+from .errors import Cancelled, InputError
+from .geometry import DISTANCE_COLUMNS, SiteSet, conditions_table, grid_cells, point_sites
+from .io import atomic_dir
+from .scenario import Scenario
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+STATISTICS = {"median": 50.0, "p16": 16.0, "p84": 84.0}
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    run_json: Path
+    sites_csv: Path | None = None
+    sites_gpkg: Path | None = None
+    rupture_gpkg: Path | None = None
+    rasters: dict[tuple[str, str], Path] = field(default_factory=dict)
+    mask_raster: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def im_file_stem(im: str) -> str:
+    """File-name form of an IM name: SA(0.3) -> SA_0.3, D5-95 -> D5-95."""
+    return im.replace("(", "_").replace(")", "")
+
+
+def scenario_distances(scenario: Scenario):  # -> geopandas.GeoDataFrame
+    """The scenario's sites with the six distances and Vs30 (what the plugin shows)."""
+    siteset = point_sites(scenario)
+    if siteset is None:
+        raise InputError("sites", "this scenario has no site file")
+    return siteset.gdf
+
+
+def _stage(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn:
+    """A progress callback mapping an inner 0..1 onto the slice [lo, hi] of the run."""
+    def report(frac: float, text: str) -> None:
+        if progress is not None:
+            progress(lo + (hi - lo) * min(max(frac, 0.0), 1.0), text)
+    return report
+
+
+def _check(is_cancelled: CancelFn | None) -> None:
+    if is_cancelled is not None and is_cancelled():
+        raise Cancelled("run cancelled")
+
+
+def site_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Median, 16th and 84th percentiles over realizations (axis 0) per site."""
+    pct = np.percentile(values, list(STATISTICS.values()), axis=0)
+    return {name: pct[i].astype(np.float32) for i, name in enumerate(STATISTICS)}
+
+
+def _rupture_layer(rupture, path: Path) -> Path:
+    import geopandas as gpd
+
+    trace = gpd.GeoDataFrame({"kind": ["trace"]}, geometry=[rupture.trace_lonlat()],
+                             crs="EPSG:4326")
+    surface = gpd.GeoDataFrame({"kind": ["surface_projection"]},
+                               geometry=[rupture.surface_projection_lonlat()], crs="EPSG:4326")
+    trace.to_file(path, layer="trace", driver="GPKG")
+    surface.to_file(path, layer="surface_projection", driver="GPKG")
+    return path
+
+
+def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn | None = None,
+                 is_cancelled: CancelFn | None = None, overwrite: bool = False) -> RunResult:
+    """Run a scenario and write sites.csv/.gpkg, GeoTIFFs and run.json into ``out_dir``."""
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    engine = engine_for(scenario)
+    ims = list(scenario.intensity_measures)
+    engine.check_ims(ims)
+    final = Path(out_dir)
+    with atomic_dir(final, overwrite=overwrite) as tmp:
+        report = _stage(progress, 0.0, 0.1)
+        report(0.0, "building the rupture and computing distances")
+        rupture = scenario.build_rupture()
+        sets = [s for s in (point_sites(scenario, rupture), grid_cells(scenario, rupture)) if s]
+        _check(is_cancelled)
+        timings["geometry_s"] = time.perf_counter() - t0
+        warnings = [*scenario.warnings, *(n for s in sets for n in s.notes)]
+
+        # One joint draw over point sites and grid cells: they share the
+        # between-event term and the spatially correlated within-event field.
+        t1 = time.perf_counter()
+        conds = pd.concat([conditions_table(scenario, s) for s in sets], ignore_index=True)
+        xy = np.vstack([s.local_xy_km(rupture) for s in sets])
+        values = engine.realizations(conds, xy, ims, scenario.realizations, scenario.seed,
+                                     progress=_stage(progress, 0.1, 0.85),
+                                     is_cancelled=is_cancelled)
+        outside = engine.outside_range(conds)
+        timings["engine_s"] = time.perf_counter() - t1
+        _check(is_cancelled)
+
+        t2 = time.perf_counter()
+        report = _stage(progress, 0.85, 1.0)
+        report(0.0, "writing outputs")
+        stats = {im: site_statistics(values[im]) for im in ims}
+        result = RunResult(out_dir=final, run_json=final / "run.json", warnings=warnings)
+        _rupture_layer(rupture, tmp / "rupture.gpkg")
+        result.rupture_gpkg = final / "rupture.gpkg"
+        start = 0
+        for s in sets:
+            sl = slice(start, start + len(s))
+            start += len(s)
+            if s.kind == "sites":
+                _write_sites(s, stats, sl, outside[sl], tmp, ims)
+                terms = engine.site_terms(sl)
+                if terms:  # what site_waveforms needs to regenerate this run's waveforms
+                    np.savez_compressed(tmp / "site_terms.npz", **terms)
+                result.sites_csv, result.sites_gpkg = final / "sites.csv", final / "sites.gpkg"
+            else:
+                rasters, mask = _write_grid(s, stats, sl, outside[sl], tmp, ims, scenario,
+                                            engine.name)
+                result.rasters = {k: final / v.name for k, v in rasters.items()}
+                result.mask_raster = final / mask.name
+            _check(is_cancelled)
+        timings["write_s"] = time.perf_counter() - t2
+        timings["total_s"] = time.perf_counter() - t0
+        (tmp / "scenario.json").write_text(json.dumps(scenario.to_dict(), indent=2) + "\n")
+        n_out = int(outside.sum())
+        if n_out:
+            warnings.append(f"{n_out} sites are outside the {engine.name} engine's valid ranges "
+                            "(flagged in outside_range)")
+        meta = {
+            "groundshake": __version__,
+            "engine": engine.name,
+            "engine_info": engine.info(),
+            "scenario_hash": scenario.content_hash(),
+            "seed": scenario.seed,
+            "realizations": scenario.realizations,
+            "intensity_measures": ims,
+            "n_sites": sum(len(s) for s in sets if s.kind == "sites"),
+            "n_grid_cells": sum(len(s) for s in sets if s.kind == "grid"),
+            "excluded": {s.kind: s.excluded for s in sets},
+            "outside_range": n_out,
+            "magnitude": scenario.magnitude,
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+            "warnings": warnings,
+            "versions": _versions(),
+            "files": [*sorted(p.name for p in tmp.iterdir()), "run.json"],
+        }
+        (tmp / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+        result.warnings = warnings
+    if progress is not None:
+        progress(1.0, "done")
+    return result
+
+
+def _write_sites(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path,
+                 ims: list[str]) -> None:
+    g = s.gdf.copy()
+    for im in ims:
+        for stat, arr in stats[im].items():
+            g[f"{im}_{stat}"] = arr[sl].astype(float)
+    g["outside_range"] = outside
+    g["site_index"] = np.arange(len(g))
+    cols = [*s.input_columns, *DISTANCE_COLUMNS, "vs30", "vs30_source", "hanging_wall",
+            "outside_range", "site_index", *(f"{im}_{st}" for im in ims for st in STATISTICS)]
+    g[cols].to_csv(tmp / "sites.csv", index=False, float_format="%.6g")
+    # GeoPackage field names cannot hold "(" portably: SA(0.3) becomes SA_0.3 there.
+    gp = g[[*cols, "geometry"]].rename(columns={f"{im}_{st}": f"{im_file_stem(im)}_{st}"
+                                                for im in ims for st in STATISTICS})
+    gp.to_file(tmp / "sites.gpkg", layer="sites", driver="GPKG")
+
+
+def _write_grid(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path, ims: list[str],
+                scenario: Scenario, engine_name: str):
+    from .ims.names import IM_UNITS, parse_im
+    from .raster import write_geotiff
+
+    grid = s.grid
+    assert grid is not None
+    rows = s.gdf["row"].to_numpy()
+    cols = s.gdf["col"].to_numpy()
+    rasters: dict[tuple[str, str], Path] = {}
+    base_tags = {"engine": engine_name, "seed": scenario.seed,
+                 "scenario_hash": scenario.content_hash(),
+                 "realizations": scenario.realizations, "magnitude": f"{scenario.magnitude:.2f}",
+                 "groundshake": __version__}
+    for im in ims:
+        units = IM_UNITS[parse_im(im).kind]
+        for stat, arr in stats[im].items():
+            img = np.full((grid.rows, grid.cols), np.nan, dtype=np.float32)
+            img[rows, cols] = arr[sl]
+            path = tmp / f"{im_file_stem(im)}_{stat}.tif"
+            write_geotiff(path, img, grid.transform, grid.spec.crs,
+                          description=f"{im} {stat} ({units})", units=units,
+                          tags={**base_tags, "IM": im, "statistic": stat, "units": units})
+            rasters[(im, stat)] = path
+    mask = np.full((grid.rows, grid.cols), np.nan, dtype=np.float32)
+    mask[rows, cols] = outside.astype(np.float32)
+    mask_path = tmp / "outside_range.tif"
+    write_geotiff(mask_path, mask, grid.transform, grid.spec.crs,
+                  description="1 where the engine is outside its valid ranges",
+                  tags={**base_tags, "IM": "outside_range"})
+    return rasters, mask_path
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for mod in ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "rasterio",
+                "torch", "pygmm"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            out[mod] = getattr(m, "__version__", "?")
+    return out

@@ -1,0 +1,110 @@
+"""The pipeline end to end on the scalar engine: files, statistics, atomicity."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gm_engine.errors import Cancelled, InputError
+from gm_engine.runner import run_scenario, site_statistics
+from gm_engine.scenario import Scenario
+
+
+@pytest.fixture
+def grid_scenario(scenario_dict, tmp_path) -> Scenario:
+    scenario_dict["grid"] = {"extent": [-122.4, 37.5, -121.9, 37.9], "crs": "EPSG:4326",
+                             "spacing": 0.05}
+    scenario_dict["vs30"] = {"default": 450}
+    scenario_dict["intensity_measures"] = ["PGA", "PGV", "SA(1.0)", "MMI"]
+    scenario_dict["realizations"] = 20
+    return Scenario.from_dict(scenario_dict, tmp_path)
+
+
+def test_gmpe_run_writes_every_output(grid_scenario, tmp_path):
+    import rasterio
+
+    out = tmp_path / "run"
+    seen = []
+    res = run_scenario(grid_scenario, out, progress=lambda f, t: seen.append(f))
+    assert seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:]))
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["engine"] == "gmpe" and meta["seed"] == 7 and meta["n_sites"] == 4
+    assert meta["n_grid_cells"] == 80
+    df = pd.read_csv(res.sites_csv)
+    for im in ("PGA", "PGV", "SA(1.0)", "MMI"):
+        assert (df[f"{im}_p16"] <= df[f"{im}_median"]).all()
+        assert (df[f"{im}_median"] <= df[f"{im}_p84"]).all()
+    # near-fault PGA for M7 at a few km on Vs30 300-500: a few tenths of a g
+    assert 0.1 < df["PGA_median"].max() < 1.5
+    assert len(res.rasters) == 12
+    with rasterio.open(res.rasters[("PGA", "median")]) as src:
+        assert src.crs.to_string() == "EPSG:4326"
+        assert (src.height, src.width) == (8, 10)
+        assert src.tags()["IM"] == "PGA" and src.tags()["units"] == "g"
+        assert src.descriptions[0] == "PGA median (g)"
+        arr = src.read(1, masked=True)
+        assert arr.count() == 80 and float(arr.max()) > 0.05
+    assert (out / "rupture.gpkg").exists() and (out / "scenario.json").exists()
+    assert not any(p.name.endswith(".part") for p in tmp_path.iterdir())
+
+
+def test_same_seed_same_numbers_other_seed_differs(grid_scenario, tmp_path):
+    a = pd.read_csv(run_scenario(grid_scenario, tmp_path / "a").sites_csv)
+    b = pd.read_csv(run_scenario(grid_scenario, tmp_path / "b").sites_csv)
+    pd.testing.assert_frame_equal(a, b)
+    grid_scenario.seed = 8
+    c = pd.read_csv(run_scenario(grid_scenario, tmp_path / "c").sites_csv)
+    assert not np.allclose(a["PGA_median"], c["PGA_median"])
+
+
+def test_existing_output_is_not_overwritten(grid_scenario, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "precious.txt").write_text("user data")
+    with pytest.raises(InputError, match="not empty"):
+        run_scenario(grid_scenario, out)
+    assert (out / "precious.txt").read_text() == "user data"
+
+
+def test_cancel_leaves_nothing(grid_scenario, tmp_path):
+    calls = {"n": 0}
+
+    def cancel_after_geometry() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 1
+
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(Cancelled):
+        run_scenario(grid_scenario, tmp_path / "run", is_cancelled=cancel_after_geometry)
+    assert calls["n"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_gmpe_engine_refuses_waveform_ims(scenario_dict, tmp_path):
+    scenario_dict["intensity_measures"] = ["PGA", "D5-95"]
+    s = Scenario.from_dict(scenario_dict, tmp_path)
+    with pytest.raises(InputError, match="D5-95"):
+        run_scenario(s, tmp_path / "run")
+
+
+def test_site_statistics_percentiles():
+    v = np.arange(1, 102, dtype=float)[:, None] * np.ones((1, 3))
+    s = site_statistics(v)
+    np.testing.assert_allclose(s["median"], 51.0)
+    np.testing.assert_allclose(s["p16"], 17.0)
+    np.testing.assert_allclose(s["p84"], 85.0)
+
+
+def test_run_cli(scenario_file, tmp_path, capsys):
+    from gm_engine.cli import main
+
+    rc = main(["run", "--scenario", str(scenario_file), "--out", str(tmp_path / "o"),
+               "--realizations", "4", "--seed", "3", "--quiet"])
+    assert rc == 0
+    meta = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert meta["realizations"] == 4 and meta["seed"] == 3
+    assert main(["run", "--scenario", str(scenario_file), "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 2
+    assert "not empty" in capsys.readouterr().err
