@@ -55,6 +55,30 @@ def add_derived(values: dict[str, np.ndarray], ims: Sequence[str]) -> dict[str, 
     return out
 
 
+def clip_to_ranges(conditions: pd.DataFrame,
+                   ranges: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """Conditions moved to the nearest edge of a model's valid range.
+
+    The runner flags those sites in ``outside_range`` (column and mask raster),
+    so a map shows where values are edge values, never silent extrapolation.
+    """
+    out = conditions.copy()
+    for col, (lo, hi) in ranges.items():
+        if col in out:
+            out[col] = out[col].clip(lo, hi)
+    return out
+
+
+def outside_ranges(conditions: pd.DataFrame,
+                   ranges: dict[str, tuple[float, float]]) -> np.ndarray:
+    """True for sites with any condition outside a model's valid range."""
+    out = np.zeros(len(conditions), dtype=bool)
+    for col, (lo, hi) in ranges.items():
+        v = conditions[col].to_numpy(float)
+        out |= (v < lo) | (v > hi)
+    return out
+
+
 class GMPEEngine:
     """NGA-West2 average (ASK14, BSSA14, CB14, CY14) with correlated random fields."""
 
@@ -71,12 +95,13 @@ class GMPEEngine:
     def realizations(self, conditions: pd.DataFrame, xy_km: np.ndarray, ims: Sequence[str],
                      n_realizations: int, seed: int, progress: ProgressFn | None = None,
                      is_cancelled: CancelFn | None = None) -> dict[str, np.ndarray]:
-        from .gmpe import gmpe_realizations
+        from .gmpe import CONDITION_RANGES, gmpe_realizations
 
         if progress:
             progress(0.0, "NGA-West2 medians and correlated residuals")
         rng = np.random.default_rng(seed)
-        base = gmpe_realizations(conditions, xy_km, derived_inputs(ims), n_realizations, rng)
+        base = gmpe_realizations(clip_to_ranges(conditions, CONDITION_RANGES), xy_km,
+                                 derived_inputs(ims), n_realizations, rng)
         if progress:
             progress(1.0, "NGA-West2 done")
         return add_derived(base, ims)
@@ -84,11 +109,7 @@ class GMPEEngine:
     def outside_range(self, conditions: pd.DataFrame) -> np.ndarray:
         from .gmpe import CONDITION_RANGES
 
-        out = np.zeros(len(conditions), dtype=bool)
-        for col, (lo, hi) in CONDITION_RANGES.items():
-            v = conditions[col].to_numpy(float)
-            out |= (v < lo) | (v > hi)
-        return out
+        return outside_ranges(conditions, CONDITION_RANGES)
 
     def site_terms(self, sl: slice) -> dict[str, np.ndarray]:
         return {}

@@ -15,6 +15,8 @@ from .scenario import Scenario
 from .sites import GridDefinition, assign_vs30, grid_definition, grid_sites, read_site_table
 
 DISTANCE_COLUMNS = ("repi_km", "rhypo_km", "rjb_km", "rrup_km", "rx_km", "ry0_km")
+RESERVED_COLUMNS = (*DISTANCE_COLUMNS, "hanging_wall", "vs30_source", "outside_range",
+                    "site_index")
 
 
 @dataclass
@@ -55,7 +57,7 @@ def _with_distances(gdf, rupture, scenario: Scenario, vs30_field: str | None,
     for col in DISTANCE_COLUMNS:
         out[col] = d.loc[keep, col].to_numpy()
     out["hanging_wall"] = d.loc[keep, "hanging_wall"].to_numpy()
-    vs30, source, vs_notes = assign_vs30(out, scenario, vs30_field)
+    vs30, source, vs_notes = assign_vs30(out, scenario, vs30_field, kind)
     out["vs30"] = vs30
     out["vs30_source"] = source
     return out.reset_index(drop=True), excluded, notes + vs_notes
@@ -68,8 +70,8 @@ def point_sites(scenario: Scenario, rupture=None) -> SiteSet | None:
     rupture = rupture or scenario.build_rupture()
     gdf = read_site_table(scenario.sites, scenario.base_dir)
     inputs = [c for c in gdf.columns if c != "geometry"]
-    # The distance and Vs30 columns are ours; an input column of that name would be ambiguous.
-    clash = [c for c in inputs if c in (*DISTANCE_COLUMNS, "hanging_wall")]
+    # Output columns are ours; an input column of the same name is kept as input_<name>.
+    clash = [c for c in inputs if c in RESERVED_COLUMNS]
     if clash:
         gdf = gdf.rename(columns={c: f"input_{c}" for c in clash})
         inputs = [f"input_{c}" if c in clash else c for c in inputs]

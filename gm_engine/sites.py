@@ -137,8 +137,8 @@ def sample_raster(raster: Path, gdf) -> np.ndarray:
     return vals
 
 
-def assign_vs30(gdf, scenario: Scenario, vs30_field: str | None) -> tuple[np.ndarray, np.ndarray,
-                                                                       list[str]]:
+def assign_vs30(gdf, scenario: Scenario, vs30_field: str | None,
+                kind: str = "sites") -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Vs30 per site and where each value came from; raises on bad attribute values.
 
     Attribute values that are NaN, <= 0 or outside the NGA-West2 range are
@@ -182,14 +182,14 @@ def assign_vs30(gdf, scenario: Scenario, vs30_field: str | None) -> tuple[np.nda
         vs30[idx[ok]] = sampled[ok]
         source[idx[ok]] = f"raster {path.name}"
         if (~ok).any():
-            notes.append(f"{int((~ok).sum())} sites fall outside the Vs30 raster or on nodata")
+            notes.append(f"{int((~ok).sum())} {kind} fall outside the Vs30 raster or on nodata")
     missing = np.isnan(vs30)
     if missing.any():
         if scenario.vs30.default is None:
-            raise InputError("vs30.default", f"{int(missing.sum())} sites have no Vs30 and no "
-                                             "default is set")
+            raise InputError("vs30.default", f"{int(missing.sum())} {kind} have no Vs30 and "
+                                             "no default is set")
         vs30[missing] = scenario.vs30.default
         source[missing] = "default"
-        notes.append(f"{int(missing.sum())} sites use the default Vs30 of "
+        notes.append(f"{int(missing.sum())} {kind} use the default Vs30 of "
                      f"{scenario.vs30.default:g} m/s")
     return vs30, source, notes
