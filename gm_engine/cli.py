@@ -37,7 +37,7 @@ def _cmd_distances(args: argparse.Namespace) -> int:
         print(f"warning: {note}", file=sys.stderr)
     cols = [*siteset.input_columns, *DISTANCE_COLUMNS, "vs30"]
     with atomic_path(out) as tmp:
-        siteset.gdf[cols].to_csv(tmp, index=False, float_format="%.4f")
+        siteset.table[cols].to_csv(tmp, index=False, float_format="%.4f")
     print(f"wrote {len(siteset)} sites to {out}")
     return 0
 

@@ -21,46 +21,44 @@ RESERVED_COLUMNS = (*DISTANCE_COLUMNS, "hanging_wall", "vs30_source", "outside_r
 
 @dataclass
 class SiteSet:
-    """Sites of one kind (points or grid cells) with distances, Vs30 and conditions."""
+    """Sites of one kind (points or grid cells) with distances, Vs30 and local coordinates."""
 
     kind: str  # "sites" or "grid"
-    gdf: object  # geopandas.GeoDataFrame: input attributes + distances + vs30 (+ row/col)
+    table: object  # pandas (Geo)DataFrame: input attributes + distances + vs30 (+ row/col)
     input_columns: list[str]
+    xy_km: np.ndarray  # (N, 2) in the rupture's local CRS, for spatial correlation
     grid: GridDefinition | None = None
     excluded: int = 0
     notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.gdf)
-
-    def local_xy_km(self, rupture) -> np.ndarray:
-        """Site coordinates in the rupture's local CRS, km (for spatial correlation)."""
-        pts = self.gdf.geometry.to_crs(rupture.crs)
-        return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()]) / 1000.0
+        return len(self.table)
 
 
-def _with_distances(gdf, rupture, scenario: Scenario, vs30_field: str | None,
-                    kind: str) -> tuple[object, int, list[str]]:
-    from .distances import site_distances
+def _with_distances(table, x: np.ndarray, y: np.ndarray, crs: str, rupture,
+                    scenario: Scenario, vs30_field: str | None,
+                    kind: str) -> tuple[object, np.ndarray, int, list[str]]:
+    from .distances import compute_distances, project_xy_km
 
-    d = site_distances(rupture, gdf)
-    keep = d["rrup_km"].to_numpy() <= scenario.max_distance_km
+    xy_km = project_xy_km(rupture, x, y, crs)
+    d = compute_distances(rupture, xy_km)
+    keep = d["rrup_km"] <= scenario.max_distance_km
     excluded = int((~keep).sum())
     notes = []
     if excluded:
         notes.append(f"{excluded} {kind} beyond max_distance_km = {scenario.max_distance_km:g} km "
                      f"were excluded")
     if not keep.any():
-        raise InputError("max_distance_km", f"all {len(gdf)} {kind} are further than "
+        raise InputError("max_distance_km", f"all {len(table)} {kind} are further than "
                                             f"{scenario.max_distance_km:g} km from the rupture")
-    out = gdf.loc[keep].copy()
+    out = table.loc[keep].copy()
     for col in DISTANCE_COLUMNS:
-        out[col] = d.loc[keep, col].to_numpy()
-    out["hanging_wall"] = d.loc[keep, "hanging_wall"].to_numpy()
-    vs30, source, vs_notes = assign_vs30(out, scenario, vs30_field, kind)
+        out[col] = d[col][keep]
+    out["hanging_wall"] = d["hanging_wall"][keep]
+    vs30, source, vs_notes = assign_vs30(out, x[keep], y[keep], crs, scenario, vs30_field, kind)
     out["vs30"] = vs30
     out["vs30_source"] = source
-    return out.reset_index(drop=True), excluded, notes + vs_notes
+    return out.reset_index(drop=True), xy_km[keep], excluded, notes + vs_notes
 
 
 def point_sites(scenario: Scenario, rupture=None) -> SiteSet | None:
@@ -84,8 +82,12 @@ def point_sites(scenario: Scenario, rupture=None) -> SiteSet | None:
         else:
             gdf = gdf.rename(columns={"vs30": "input_vs30"})
             inputs = ["input_vs30" if c == "vs30" else c for c in inputs]
-    out, excluded, notes = _with_distances(gdf, rupture, scenario, vs30_field, "sites")
-    return SiteSet("sites", out, inputs, None, excluded, notes)
+    x = gdf.geometry.x.to_numpy(float)
+    y = gdf.geometry.y.to_numpy(float)
+    crs = gdf.crs.to_wkt()
+    out, xy_km, excluded, notes = _with_distances(gdf, x, y, crs, rupture, scenario,
+                                                  vs30_field, "sites")
+    return SiteSet("sites", out, inputs, xy_km, None, excluded, notes)
 
 
 def grid_cells(scenario: Scenario, rupture=None) -> SiteSet | None:
@@ -94,16 +96,18 @@ def grid_cells(scenario: Scenario, rupture=None) -> SiteSet | None:
         return None
     rupture = rupture or scenario.build_rupture()
     grid = grid_definition(scenario.grid)
-    gdf = grid_sites(grid)
-    out, excluded, notes = _with_distances(gdf, rupture, scenario, None, "grid cells")
-    return SiteSet("grid", out, ["row", "col"], grid, excluded, notes)
+    table = grid_sites(grid)
+    out, xy_km, excluded, notes = _with_distances(
+        table, table["x"].to_numpy(), table["y"].to_numpy(), scenario.grid.crs, rupture,
+        scenario, None, "grid cells")
+    return SiteSet("grid", out, ["row", "col", "x", "y"], xy_km, grid, excluded, notes)
 
 
 def conditions_table(scenario: Scenario, siteset: SiteSet):  # -> pandas.DataFrame
     """The per-site conditions table of docs/CONTRACTS.md for the engines."""
     import pandas as pd
 
-    g = siteset.gdf
+    g = siteset.table
     r = scenario.rupture
     n = len(g)
     return pd.DataFrame({

@@ -50,7 +50,7 @@ def scenario_distances(scenario: Scenario):  # -> geopandas.GeoDataFrame
     siteset = point_sites(scenario)
     if siteset is None:
         raise InputError("sites", "this scenario has no site file")
-    return siteset.gdf
+    return siteset.table
 
 
 def _stage(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn:
@@ -108,7 +108,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
         # between-event term and the spatially correlated within-event field.
         t1 = time.perf_counter()
         conds = pd.concat([conditions_table(scenario, s) for s in sets], ignore_index=True)
-        xy = np.vstack([s.local_xy_km(rupture) for s in sets])
+        xy = np.vstack([s.xy_km for s in sets])
         values = engine.realizations(conds, xy, ims, scenario.realizations, scenario.seed,
                                      progress=_stage(progress, 0.1, 0.85),
                                      is_cancelled=is_cancelled)
@@ -173,7 +173,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
 
 def _write_sites(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path,
                  ims: list[str]) -> None:
-    g = s.gdf.copy()
+    g = s.table.copy()
     for im in ims:
         for stat, arr in stats[im].items():
             g[f"{im}_{stat}"] = arr[sl].astype(float)
@@ -195,8 +195,8 @@ def _write_grid(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path, im
 
     grid = s.grid
     assert grid is not None
-    rows = s.gdf["row"].to_numpy()
-    cols = s.gdf["col"].to_numpy()
+    rows = s.table["row"].to_numpy()
+    cols = s.table["col"].to_numpy()
     rasters: dict[tuple[str, str], Path] = {}
     base_tags = {"engine": engine_name, "seed": scenario.seed,
                  "scenario_hash": scenario.content_hash(),

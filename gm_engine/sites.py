@@ -107,37 +107,43 @@ def _as_points(gdf):
     return out.set_geometry("geometry").reset_index(drop=True)
 
 
-def grid_sites(grid: GridDefinition):  # -> geopandas.GeoDataFrame
-    """Cell centres as points with their row/col, in the grid's CRS."""
-    import geopandas as gpd
+def grid_sites(grid: GridDefinition):  # -> pandas.DataFrame
+    """Cell centres with their row/col and x/y in the grid's CRS (no geometry objects).
+
+    A grid can have millions of cells; plain arrays keep it fast on shapely 1.8.
+    """
+    import pandas as pd
 
     x, y = grid.cell_centres()
     rows, cols = np.divmod(np.arange(x.size), grid.cols)
-    return gpd.GeoDataFrame({"row": rows, "col": cols},
-                            geometry=gpd.points_from_xy(x, y), crs=grid.spec.crs)
+    return pd.DataFrame({"row": rows, "col": cols, "x": x, "y": y})
 
 
-def sample_raster(raster: Path, gdf) -> np.ndarray:
-    """Values of band 1 at the points (NaN outside the raster or at nodata)."""
+def sample_raster(raster: Path, x: np.ndarray, y: np.ndarray, crs: str) -> np.ndarray:
+    """Values of band 1 at points given in ``crs`` (NaN outside the raster or at nodata)."""
     import rasterio
+    from pyproj import Transformer
 
     with rasterio.open(raster) as src:
-        pts = gdf.geometry.to_crs(src.crs) if src.crs is not None else gdf.geometry
-        coords = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
-        vals = np.full(len(coords), np.nan)
-        inside = ((coords[:, 0] >= src.bounds.left) & (coords[:, 0] <= src.bounds.right)
-                  & (coords[:, 1] >= src.bounds.bottom) & (coords[:, 1] <= src.bounds.top))
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if src.crs is not None:
+            t = Transformer.from_crs(crs, src.crs.to_wkt(), always_xy=True)
+            x, y = (np.asarray(a, dtype=float) for a in t.transform(x, y))
+        vals = np.full(x.size, np.nan)
+        inv = ~src.transform  # affine inverse, applied to whole arrays
+        col = np.floor(inv.a * x + inv.b * y + inv.c).astype(np.int64)
+        row = np.floor(inv.d * x + inv.e * y + inv.f).astype(np.int64)
+        inside = (row >= 0) & (row < src.height) & (col >= 0) & (col < src.width)
         if inside.any():
-            sampled = np.array([v[0] for v in src.sample(coords[inside], indexes=1, masked=True)],
-                               dtype=object)
-            got = np.array([np.nan if np.ma.is_masked(v) else float(v) for v in sampled])
-            if src.nodata is not None:
-                got[got == src.nodata] = np.nan
-            vals[inside] = got
+            band = src.read(1, masked=True)
+            got = band[row[inside], col[inside]]
+            vals[inside] = np.ma.filled(got.astype(float), np.nan)
     return vals
 
 
-def assign_vs30(gdf, scenario: Scenario, vs30_field: str | None,
+def assign_vs30(table, x: np.ndarray, y: np.ndarray, crs: str, scenario: Scenario,
+                vs30_field: str | None,
                 kind: str = "sites") -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Vs30 per site and where each value came from; raises on bad attribute values.
 
@@ -145,17 +151,18 @@ def assign_vs30(gdf, scenario: Scenario, vs30_field: str | None,
     errors (a typo in a site table must not become a silent default); a
     raster's gaps fall back to the default with a counted warning.
     """
-    n = len(gdf)
+    n = len(table)
     vs30 = np.full(n, np.nan)
     source = np.full(n, "", dtype=object)
     notes: list[str] = []
     if vs30_field:
-        if vs30_field not in gdf.columns:
-            raise InputError("sites.vs30_field", f"field {vs30_field!r} not in the site layer "
-                                                 f"(fields: {', '.join(c for c in gdf.columns if c != 'geometry')})")
+        if vs30_field not in table.columns:
+            fields = ", ".join(str(c) for c in table.columns if c != "geometry")
+            raise InputError("sites.vs30_field",
+                             f"field {vs30_field!r} not in the site layer (fields: {fields})")
         import pandas as pd
 
-        vals = pd.to_numeric(gdf[vs30_field], errors="coerce").to_numpy(dtype=float)
+        vals = pd.to_numeric(table[vs30_field], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(vals) | (vals <= 0)
         if bad.any():
             raise InputError("sites.vs30_field",
@@ -174,7 +181,7 @@ def assign_vs30(gdf, scenario: Scenario, vs30_field: str | None,
         if not path.exists():
             raise InputError("vs30.raster", f"file not found: {path}")
         todo = np.isnan(vs30)
-        sampled = sample_raster(path, gdf[todo])
+        sampled = sample_raster(path, x[todo], y[todo], crs)
         sampled[(sampled <= 0) | ~np.isfinite(sampled)] = np.nan
         sampled = np.clip(sampled, *VS30_RANGE)
         idx = np.flatnonzero(todo)

@@ -5,13 +5,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import write_sites_csv
 
 from gm_engine.errors import InputError
 from gm_engine.geometry import grid_cells, point_sites
 from gm_engine.scenario import Scenario
 from gm_engine.sites import grid_definition, sample_raster
-
-from conftest import write_sites_csv
 
 
 def _scenario(d: dict, tmp_path) -> Scenario:
@@ -21,9 +20,9 @@ def _scenario(d: dict, tmp_path) -> Scenario:
 def test_csv_sites_get_distances_and_attribute_vs30(scenario_dict, tmp_path):
     ss = point_sites(_scenario(scenario_dict, tmp_path))
     assert len(ss) == 4
-    assert list(ss.gdf["vs30"]) == [400.0, 500.0, 300.0, 350.0]
-    assert set(ss.gdf["vs30_source"]) == {"attribute vs30"}
-    assert (ss.gdf["rrup_km"] >= ss.gdf["rjb_km"] - 1e-9).all()
+    assert list(ss.table["vs30"]) == [400.0, 500.0, 300.0, 350.0]
+    assert set(ss.table["vs30_source"]) == {"attribute vs30"}
+    assert (ss.table["rrup_km"] >= ss.table["rjb_km"] - 1e-9).all()
     assert ss.input_columns == ["name", "lon", "lat"]
 
 
@@ -48,7 +47,7 @@ def test_default_vs30_warns_with_count(scenario_dict, tmp_path):
     scenario_dict["sites"]["vs30_field"] = None
     scenario_dict["vs30"] = {"default": 600}
     ss = point_sites(_scenario(scenario_dict, tmp_path))
-    assert (ss.gdf["vs30"] == 600).all()
+    assert (ss.table["vs30"] == 600).all()
     assert any("4 sites use the default Vs30" in n for n in ss.notes)
 
 
@@ -69,7 +68,7 @@ def test_far_sites_are_excluded_with_a_count(scenario_dict, tmp_path):
                                              ("la", -118.24, 34.05, 400.0)])
     scenario_dict["max_distance_km"] = 100
     ss = point_sites(_scenario(scenario_dict, tmp_path))
-    assert list(ss.gdf["name"]) == ["near"]
+    assert list(ss.table["name"]) == ["near"]
     assert ss.excluded == 1
     assert any("1 sites beyond max_distance_km" in n for n in ss.notes)
 
@@ -91,7 +90,7 @@ def test_polygon_sites_use_centroids(scenario_dict, tmp_path):
     polys.to_file(tmp_path / "blocks.gpkg", driver="GPKG")
     scenario_dict["sites"] = {"path": "blocks.gpkg", "vs30_field": "vs30"}
     ss = point_sites(_scenario(scenario_dict, tmp_path))
-    p = ss.gdf.geometry.iloc[0]
+    p = ss.table.geometry.iloc[0]
     assert p.geom_type == "Point"
     assert p.x == pytest.approx(-122.27, abs=1e-3) and p.y == pytest.approx(37.80, abs=1e-3)
 
@@ -118,8 +117,8 @@ def test_vs30_raster_is_sampled_and_gaps_use_default(scenario_dict, tmp_path):
     scenario_dict["sites"]["vs30_field"] = None
     scenario_dict["vs30"] = {"default": 760, "raster": "vs30.tif"}
     ss = point_sites(_scenario(scenario_dict, tmp_path))
-    assert list(ss.gdf["vs30"]) == [300.0, 700.0, 760.0, 760.0]
-    assert list(ss.gdf["vs30_source"]) == ["raster vs30.tif"] * 2 + ["default"] * 2
+    assert list(ss.table["vs30"]) == [300.0, 700.0, 760.0, 760.0]
+    assert list(ss.table["vs30_source"]) == ["raster vs30.tif"] * 2 + ["default"] * 2
     assert any("2 sites fall outside the Vs30 raster" in n for n in ss.notes)
 
 
@@ -127,9 +126,11 @@ def test_sample_raster_reprojects_points(tmp_path):
     import geopandas as gpd
 
     _vs30_raster(tmp_path / "v.tif", 250.0, 800.0)
-    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([-122.45, -121.8], [37.8, 37.8]),
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([-122.45, -121.8, -121.0], [37.8] * 3),
                            crs="EPSG:4326").to_crs("EPSG:32610")
-    assert list(sample_raster(tmp_path / "v.tif", pts)) == [250.0, 800.0]
+    got = sample_raster(tmp_path / "v.tif", pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(),
+                        "EPSG:32610")
+    assert list(got[:2]) == [250.0, 800.0] and np.isnan(got[2])
 
 
 def test_grid_cells_cover_extent_in_raster_order(scenario_dict, tmp_path):
@@ -141,10 +142,10 @@ def test_grid_cells_cover_extent_in_raster_order(scenario_dict, tmp_path):
     assert (g.rows, g.cols) == (6, 8)
     cells = grid_cells(s)
     assert len(cells) == 48
-    first = cells.gdf.geometry.iloc[0]
-    assert first.x == pytest.approx(-122.375) and first.y == pytest.approx(37.875)
-    assert list(cells.gdf["row"][:9]) == [0] * 8 + [1]
-    assert (cells.gdf["vs30"] == 500).all()
+    first = cells.table.iloc[0]
+    assert first["x"] == pytest.approx(-122.375) and first["y"] == pytest.approx(37.875)
+    assert list(cells.table["row"][:9]) == [0] * 8 + [1]
+    assert (cells.table["vs30"] == 500).all()
 
 
 def test_distances_cli_writes_input_columns_then_distances(scenario_file, tmp_path):
