@@ -1,0 +1,49 @@
+"""Pick the torch device: auto = CUDA, then Apple MPS, then CPU.
+
+A device the user asked for explicitly but that is absent is an input error
+with the reason, rather than a silent fall back to a device that may be 50x
+slower.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..errors import InputError
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"``/None, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"`` -> torch.device."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    name = (device or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            built = torch.version.cuda is not None
+            why = ("no CUDA GPU is visible (driver missing or CUDA_VISIBLE_DEVICES empty)"
+                   if built else f"this torch build ({torch.__version__}) has no CUDA support")
+            raise InputError("device", f"'{device}' was requested but {why}; "
+                                       "use device 'auto' or 'cpu'")
+        dev = torch.device(name)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError("device", f"'{device}' was requested but only "
+                                       f"{torch.cuda.device_count()} CUDA device(s) exist")
+        return dev
+    if name == "mps":
+        if not _mps_available():
+            raise InputError("device", "'mps' was requested but Apple Metal (MPS) is not "
+                                       "available on this machine; use 'auto' or 'cpu'")
+        return torch.device("mps")
+    raise InputError("device", f"unknown device '{device}'; accepted: auto, cpu, cuda, cuda:N, mps")
