@@ -53,6 +53,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..gm_engine import scaling
 from ..gm_engine.errors import InputError
+from ..gm_engine.rupture import build_rupture
 from ..gm_engine.scenario import (
     DEVICES,
     ENGINES,
@@ -60,6 +61,7 @@ from ..gm_engine.scenario import (
     MAX_REALIZATIONS,
     SCHEMA_VERSION,
     VS30_RANGE,
+    GridSpec,
 )
 from .i18n import tr
 from .resources import icon
@@ -517,12 +519,18 @@ class GroundShakeDock(QgsDockWidget):
         return metres / 1000.0 if metres > 0 else None
 
     def rupture_area_km2(self) -> float | None:
-        """Length times down-dip width, (zbot - ztor) / sin(dip), of the planar rupture."""
-        length = self.trace_length_km()
-        thickness = self.zbot_spin.value() - self.ztor_spin.value()
-        if length is None or thickness <= 0:
+        """Area of the rupture the engine will build (None while the inputs are incomplete)."""
+        if len(self.trace) < 2:
             return None
-        return length * thickness / math.sin(math.radians(self.dip_spin.value()))
+        try:
+            rupture = build_rupture(
+                [list(p) for p in self.trace], crs_string(self.trace_crs),
+                dip=self.dip_spin.value(), ztor=self.ztor_spin.value(),
+                zbot=self.zbot_spin.value(),
+                dip_direction=None if self.rhr_check.isChecked() else self.dipdir_spin.value())
+        except InputError:
+            return None
+        return rupture.area_km2
 
     def law_magnitude(self) -> float | None:
         area = self.rupture_area_km2()
@@ -584,14 +592,13 @@ class GroundShakeDock(QgsDockWidget):
         self.extent_widget.setOutputExtentFromUser(extent, layer.crs())
 
     def grid_shape(self) -> tuple[int, int] | None:
-        """(rows, cols), counted like the engine's GridSpec.shape."""
+        """(rows, cols) of the grid, counted by the engine's GridSpec."""
         extent = self.extent_widget.outputExtent()
         spacing = self.spacing_spin.value()
         if extent.isEmpty() or spacing <= 0:
             return None
-        cols = max(1, math.ceil(extent.width() / spacing - 1e-9))
-        rows = max(1, math.ceil(extent.height() / spacing - 1e-9))
-        return rows, cols
+        bounds = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
+        return GridSpec(bounds, "", spacing).shape
 
     def update_cell_count(self) -> None:
         crs = self.extent_widget.outputCrs()
