@@ -1,0 +1,113 @@
+"""The calibration table of the stochastic simulator and its interpolation.
+
+The physics spectrum of :mod:`.physics` has the right shape and scaling but,
+like every point-source model, misses the NGA-West2 medians by up to a factor
+of two in corners of the M-R-Vs30 space (nonlinear soil, hanging wall,
+finite-fault saturation, the random-vibration peak factors of long records).
+``validation/calibrate_stochastic.py`` therefore fits, once, on a grid of
+nodes (mechanism x M x ln Rrup x ln Vs30) and at the control periods:
+
+- ``ln_c``: a smooth ln correction of the horizontal FAS at f = 1/T, iterated
+  until the median simulated RotD50 PSA equals the NGA-West2 average;
+- ``ln_dur``: a ln correction of the window length so D5-95 equals
+  Afshari & Stewart (2016);
+- ``sigma_int``: the ln PSA scatter that random phases alone produce;
+- ``tau``, ``phi``: the NGA-West2 average between/within-event sigmas;
+- ``ln_vh``: the Gulerce & Abrahamson (2011) V/H ratio of PSA;
+- ``sigma_gain``: a factor (per control period, one for all nodes) on the FAS
+  random terms. A FAS term at f = 1/T moves PSA(T) by less than itself where
+  PSA integrates a broad band (short periods, large distances), so the
+  calibration measures, with random terms on, how much scatter comes out and
+  scales the terms so the total matches NGA-West2.
+
+Between nodes everything is interpolated multilinearly, which keeps the
+correction smooth and makes its provenance a plain, inspectable table
+(``calibration.npz`` next to this file, with the script's settings in it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TABLE_PATH = Path(__file__).with_name("calibration.npz")
+#: Control periods (s) of the calibration, the random terms and V/H. T = 0.01 s
+#: stands for PGA (PSA(0.01 s) and PGA agree within 1-2 % in NGA-West2 models).
+CONTROL_PERIODS = np.array([0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+                            0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0])
+MECH_ROWS = ("SS", "RV")  # NM uses the SS row (NGA-West2 NM vs SS differ by < 10 %)
+FIELDS = ("ln_c", "sigma_int", "tau", "phi", "ln_vh")
+
+
+@dataclass
+class Table:
+    """Calibration arrays on the node grid; fields are (mech, M, R, V, P) or (mech, M, R, V)."""
+
+    mag: np.ndarray
+    ln_r: np.ndarray
+    ln_v: np.ndarray
+    periods: np.ndarray
+    ln_c: np.ndarray
+    ln_dur: np.ndarray
+    sigma_int: np.ndarray
+    tau: np.ndarray
+    phi: np.ndarray
+    ln_vh: np.ndarray
+    sigma_gain: np.ndarray | None = None  # (P,), 1 where absent
+
+    def __post_init__(self) -> None:
+        if self.sigma_gain is None:
+            self.sigma_gain = np.ones(self.periods.size)
+
+    @classmethod
+    def load(cls, path: Path | str = TABLE_PATH) -> Table:
+        with np.load(path, allow_pickle=False) as z:
+            return cls(**{k: np.asarray(z[k], dtype=float) for k in cls.__dataclass_fields__
+                          if k in z.files})
+
+    def save(self, path: Path | str, **meta: np.ndarray) -> None:
+        np.savez_compressed(path, **{k: getattr(self, k) for k in self.__dataclass_fields__},
+                            **meta)
+
+    def interpolate(self, mag: np.ndarray, rrup_km: np.ndarray, vs30: np.ndarray,
+                    mechanism: np.ndarray) -> dict[str, np.ndarray]:
+        """Multilinear interpolation per site (inputs clipped to the grid): (N, P) / (N,) arrays."""
+        coords = []
+        for grid, x in ((self.mag, np.asarray(mag, float)),
+                        (self.ln_r, np.log(np.maximum(np.asarray(rrup_km, float), 1e-3))),
+                        (self.ln_v, np.log(np.asarray(vs30, float)))):
+            x = np.clip(x, grid[0], grid[-1])
+            i = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, grid.size - 2)
+            w = (x - grid[i]) / (grid[i + 1] - grid[i])
+            coords.append((i, w))
+        mech_i = np.where(np.asarray(mechanism).astype(str) == "RV", 1, 0)
+        out: dict[str, np.ndarray] = {}
+        for name in (*FIELDS, "ln_dur"):
+            arr = getattr(self, name)
+            acc = 0.0
+            for corner in range(8):
+                idx = [mech_i]
+                weight = 1.0
+                for d, (i, w) in enumerate(coords):
+                    bit = (corner >> d) & 1
+                    idx.append(i + bit)
+                    weight = weight * (w if bit else 1.0 - w)
+                vals = arr[tuple(idx)]
+                acc = acc + (weight[:, None] * vals if vals.ndim == 2 else weight * vals)
+            out[name] = np.asarray(acc)
+        return out
+
+
+_CACHE: dict[str, Table] = {}
+
+
+def load_table() -> Table:
+    """The bundled table, loaded once per process."""
+    key = str(TABLE_PATH)
+    if key not in _CACHE:
+        if not TABLE_PATH.exists():
+            raise FileNotFoundError(
+                f"{TABLE_PATH} is missing: run validation/calibrate_stochastic.py")
+        _CACHE[key] = Table.load(TABLE_PATH)
+    return _CACHE[key]
