@@ -118,6 +118,31 @@ def _cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_corpus(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("corpus", help="simulate a training corpus (HDF5) with the stochastic engine")
+    p.add_argument("--n", type=int, required=True, help="number of records")
+    p.add_argument("--out", required=True, help="HDF5 file (refuses to overwrite without --force)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_corpus)
+
+
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    from .corpus import write_corpus
+    from .io import refuse_overwrite
+
+    refuse_overwrite(Path(args.out), args.force, "--out")
+    bar = _ProgressBar(args.quiet)
+    try:
+        out = write_corpus(args.out, args.n, args.seed, device=args.device, progress=bar)
+    finally:
+        bar.close()
+    print(f"wrote {args.n} records to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gm_engine",
                                      description="GroundShake earthquake shaking scenarios")
@@ -128,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distances(sub)
     _add_run(sub)
     _add_map(sub)
+    _add_corpus(sub)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser

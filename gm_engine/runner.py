@@ -229,3 +229,78 @@ def _versions() -> dict[str, str]:
         if m is not None:
             out[mod] = getattr(m, "__version__", "?")
     return out
+
+
+#: Periods (s) of the NGA-West2 reference spectrum handed to the waveform viewer.
+REFERENCE_PERIODS = np.geomspace(0.01, 10.0, 21)
+
+
+@dataclass
+class SiteWaveforms:
+    """One site's regenerated waveforms, its conditions and the NGA-West2 reference."""
+
+    site_index: int
+    dt: float
+    acc: np.ndarray  # (R, 3, T) in g, components H1, H2, Z
+    realizations: list[int]
+    conditions: dict
+    gmpe: dict  # periods (s), median PSA (g), sigma (ln), name
+
+
+def site_waveforms(run_dir: str | Path, site_index: int,
+                   realizations: list[int] | None = None) -> SiteWaveforms:
+    """Regenerate the waveforms of one point site of a finished run, identical to the run's.
+
+    Uses what the run stored (scenario.json, sites.csv, the site's random terms
+    in site_terms.npz) and the per-site noise keys (seed, realization, site),
+    so it costs one site's simulation whatever the size of the run.
+    """
+    import pandas as pd
+
+    from .engines import clip_to_ranges
+    from .gmpe import nga_west2_average
+    from .scenario import load_scenario
+    from .stochastic.physics import PARAMETER_RANGES
+    from .stochastic.simulator import synthesize_site
+
+    run = Path(run_dir)
+    meta_path, terms_path = run / "run.json", run / "site_terms.npz"
+    if not meta_path.exists():
+        raise InputError("run", f"{run} is not a GroundShake run folder (no run.json)")
+    meta = json.loads(meta_path.read_text())
+    if not terms_path.exists():
+        raise InputError("run", f"the {meta.get('engine')} engine stores no waveforms: "
+                                "rerun with engine stochastic to view waveforms")
+    sites = pd.read_csv(run / "sites.csv")
+    if not 0 <= site_index < len(sites):
+        raise InputError("site_index", f"{site_index} is not a site of this run "
+                                       f"(0..{len(sites) - 1})")
+    scenario = load_scenario(run / "scenario.json")
+    row = sites.iloc[[site_index]].reset_index(drop=True)
+    conds = pd.DataFrame({
+        "magnitude": [scenario.magnitude], "rrup_km": row["rrup_km"], "rjb_km": row["rjb_km"],
+        "rx_km": row["rx_km"], "ry0_km": row["ry0_km"], "vs30": row["vs30"],
+        "ztor_km": [scenario.rupture.ztor], "zbot_km": [scenario.rupture.zbot],
+        "dip": [scenario.rupture.dip], "rake": [scenario.rupture.rake],
+        "mechanism": [scenario.rupture.mechanism], "hanging_wall": row["hanging_wall"],
+        "z1_km": [np.nan]})
+    with np.load(terms_path) as t:
+        seed, eta, eps = int(t["seed"]), t["eta"], t["eps"]
+        dt, duration = float(t["dt"]), float(t["duration"])
+    chosen = list(range(eta.shape[0])) if realizations is None else list(realizations)
+    bad = [r for r in chosen if not 0 <= r < eta.shape[0]]
+    if bad:
+        raise InputError("realizations", f"{bad} not in 0..{eta.shape[0] - 1}")
+    acc = np.stack([synthesize_site(clip_to_ranges(conds, PARAMETER_RANGES), seed, r,
+                                    site_index, eta[r], eps[r, site_index], dt=dt,
+                                    duration=duration)
+                    for r in chosen])
+    names = [f"SA({t:.4g})" for t in REFERENCE_PERIODS]
+    ref = nga_west2_average(conds, names)
+    info = {k: (v.item() if hasattr(v, "item") else v) for k, v in sites.iloc[site_index].items()}
+    info.update(magnitude=scenario.magnitude, mechanism=scenario.rupture.mechanism)
+    return SiteWaveforms(
+        site_index=site_index, dt=dt, acc=acc, realizations=chosen, conditions=info,
+        gmpe={"periods": REFERENCE_PERIODS.copy(),
+              "median": np.array([ref[n].median[0] for n in names]),
+              "sigma": np.array([ref[n].sigma[0] for n in names]), "name": "NGA-West2 average"})
