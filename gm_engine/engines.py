@@ -19,6 +19,8 @@ from .scenario import Scenario
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 
+# Headroom over the median D5-95 for the calibrated duration correction.
+DURATION_MARGIN = 1.1
 # Standard gravity (m/s^2), to convert SA in g to PSV in cm/s.
 G_CM_S2 = 980.665
 
@@ -124,11 +126,33 @@ class StochasticEngine:
 
     name = "stochastic"
     DT = 0.01  # s: 100 Hz, as the generative model
-    DURATION = 60.0  # s: holds the D5-95 of M 8 at 200 km (Afshari & Stewart 2016) with margin
+    MIN_DURATION = 40.96  # s: the generative model's window, so records compare one to one
+    MAX_DURATION = 300.0  # s: bounds memory per chunk (300 s x 100 Hz x 3 x 128 sites)
 
     def __init__(self, device: str = "auto") -> None:
         self.device = device
+        self.duration = self.MIN_DURATION
         self._terms: dict[str, np.ndarray] = {}
+
+    def record_duration(self, conditions: pd.DataFrame) -> float:
+        """Record length that holds the longest shaking window of the run, in s.
+
+        The simulator's Saragoni-Hart window lasts 1.6 x D5-95 / (the window's
+        own D5-95 fraction) after a lead (simulator docstring); D5-95 is the
+        Afshari & Stewart (2016) median times DURATION_MARGIN for the
+        calibration's duration correction (within +-5 %, docs/validation).
+        Rounded up to 10 s so nearby runs share lengths.
+        """
+        from .gmpe import mechanism_codes
+        from .stochastic import physics
+        from .stochastic.simulator import LEAD_S
+
+        c = clip_to_ranges(conditions, self._ranges())
+        d595 = physics.afshari_stewart_2016_d595(
+            c["magnitude"].to_numpy(float), c["rrup_km"].to_numpy(float),
+            c["vs30"].to_numpy(float), mechanism_codes(c))
+        need = LEAD_S + 1.6 * float(np.max(d595)) * DURATION_MARGIN / physics.WINDOW_D595_FRACTION
+        return float(min(max(np.ceil(need / 10.0) * 10.0, self.MIN_DURATION), self.MAX_DURATION))
 
     def check_ims(self, ims: Sequence[str]) -> None:
         for im in ims:
@@ -150,9 +174,10 @@ class StochasticEngine:
             terms["eta"].append(np.asarray(eta, dtype=np.float64))
             terms["eps"].append(np.asarray(eps, dtype=np.float64))
 
+        self.duration = self.record_duration(conditions)
         out = simulate_realizations(
             clip_to_ranges(conditions, self._ranges()), xy_km, n_realizations, seed,
-            derived_inputs(ims), dt=self.DT, duration=self.DURATION,
+            derived_inputs(ims), dt=self.DT, duration=self.duration,
             device=resolve_device(self.device), progress=progress, is_cancelled=is_cancelled,
             on_terms=keep_terms)
         self._terms = {"seed": np.array(seed), "eta": np.stack(terms["eta"]),
@@ -168,10 +193,10 @@ class StochasticEngine:
             return {}
         return {"seed": self._terms["seed"], "eta": self._terms["eta"],
                 "eps": self._terms["eps"][:, sl], "dt": np.array(self.DT),
-                "duration": np.array(self.DURATION)}
+                "duration": np.array(self.duration)}
 
     def info(self) -> dict[str, Any]:
-        return {"dt_s": self.DT, "duration_s": self.DURATION,
+        return {"dt_s": self.DT, "duration_s": self.duration,
                 "device": resolve_device(self.device),
                 "method": "Boore (2003) stochastic method, FAS calibrated to the NGA-West2 "
                           "average (docs/validation/stochastic.md)"}

@@ -19,7 +19,7 @@ def grid_scenario(scenario_dict, tmp_path) -> Scenario:
     scenario_dict["vs30"] = {"default": 450}
     scenario_dict["intensity_measures"] = ["PGA", "PGV", "SA(1.0)", "MMI"]
     scenario_dict["realizations"] = 20
-    return Scenario.from_dict(scenario_dict, tmp_path)
+    return Scenario.from_dict({**scenario_dict, "engine": "gmpe"}, tmp_path)
 
 
 def test_gmpe_run_writes_every_output(grid_scenario, tmp_path):
@@ -108,3 +108,59 @@ def test_run_cli(scenario_file, tmp_path, capsys):
     assert main(["run", "--scenario", str(scenario_file), "--out", str(tmp_path / "o"),
                  "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+@pytest.fixture
+def stochastic_run(scenario_dict, tmp_path):
+    d = {**scenario_dict, "engine": "stochastic", "realizations": 1,
+         "intensity_measures": ["PGA", "PGV", "SA(1.0)", "D5-95"]}
+    s = Scenario.from_dict(d, tmp_path)
+    return run_scenario(s, tmp_path / "run")
+
+
+def test_stochastic_run_and_regenerated_waveforms_match(stochastic_run):
+    from gm_engine.ims import compute_ims
+    from gm_engine.runner import site_waveforms
+
+    res = stochastic_run
+    df = pd.read_csv(res.sites_csv)
+    assert (res.out_dir / "site_terms.npz").exists()
+    meta = json.loads(res.run_json.read_text())
+    assert meta["engine"] == "stochastic" and meta["engine_info"]["duration_s"] >= 40.96
+    for i in (0, 3):
+        sw = site_waveforms(res.out_dir, i)
+        assert sw.acc.shape[:2] == (1, 3) and sw.dt == 0.01
+        got = compute_ims(sw.acc, sw.dt, ["PGA", "PGV", "SA(1.0)", "D5-95"])
+        for im in ("PGA", "PGV", "SA(1.0)", "D5-95"):
+            # one realization: the run's median is that realization's value
+            np.testing.assert_allclose(got[im][0], df[f"{im}_median"][i], rtol=2e-5)
+        assert sw.gmpe["median"].shape == sw.gmpe["periods"].shape
+        assert np.all(sw.gmpe["sigma"] > 0.4) and np.all(sw.gmpe["sigma"] < 1.0)
+        assert sw.conditions["name"] == df["name"][i]
+
+
+def test_site_waveforms_errors(stochastic_run, grid_scenario, tmp_path):
+    from gm_engine.runner import site_waveforms
+
+    with pytest.raises(InputError, match="is not a site of this run"):
+        site_waveforms(stochastic_run.out_dir, 99)
+    with pytest.raises(InputError, match="realizations"):
+        site_waveforms(stochastic_run.out_dir, 0, [5])
+    gmpe_run = run_scenario(grid_scenario, tmp_path / "g")
+    with pytest.raises(InputError, match="stores no waveforms"):
+        site_waveforms(gmpe_run.out_dir, 0)
+    with pytest.raises(InputError, match="not a GroundShake run"):
+        site_waveforms(tmp_path, 0)
+
+
+def test_record_duration_grows_with_magnitude_and_distance():
+    from gm_engine.engines import StochasticEngine
+
+    e = StochasticEngine("cpu")
+
+    def dur(m: float, r: float) -> float:
+        return e.record_duration(pd.DataFrame({"magnitude": [m], "rrup_km": [r],
+                                               "vs30": [400.0], "mechanism": ["SS"]}))
+
+    assert dur(5.0, 10.0) == e.MIN_DURATION
+    assert dur(5.0, 10.0) < dur(7.0, 10.0) < dur(7.0, 50.0) <= dur(8.0, 200.0) <= e.MAX_DURATION
