@@ -164,3 +164,14 @@ def test_record_duration_grows_with_magnitude_and_distance():
 
     assert dur(5.0, 10.0) == e.MIN_DURATION
     assert dur(5.0, 10.0) < dur(7.0, 10.0) < dur(7.0, 50.0) <= dur(8.0, 200.0) <= e.MAX_DURATION
+
+
+def test_ctrl_c_mid_run_leaves_no_output(grid_scenario, tmp_path):
+    def interrupt(frac: float, text: str) -> None:
+        if frac > 0.5:
+            raise KeyboardInterrupt
+
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(grid_scenario, tmp_path / "run", progress=interrupt)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
