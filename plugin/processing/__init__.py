@@ -1,0 +1,1 @@
+"""Processing provider: GroundShake algorithms for the toolbox, models, batch and qgis_process."""
