@@ -121,6 +121,10 @@ class GMPEEngine:
                 "weights": "equal, ln units"}
 
 
+#: Site conditions the stochastic simulator reads (stored with the site terms).
+SIMULATED_CONDITIONS = ("magnitude", "rrup_km", "vs30")
+
+
 class StochasticEngine:
     """The calibrated stochastic simulator: waveforms per site, IMs from gm_engine.ims."""
 
@@ -133,6 +137,7 @@ class StochasticEngine:
         self.device = device
         self.duration = self.MIN_DURATION
         self._terms: dict[str, np.ndarray] = {}
+        self._conditions = pd.DataFrame()
 
     def record_duration(self, conditions: pd.DataFrame) -> float:
         """Record length that holds the longest shaking window of the run, in s.
@@ -175,8 +180,10 @@ class StochasticEngine:
             terms["eps"].append(np.asarray(eps, dtype=np.float64))
 
         self.duration = self.record_duration(conditions)
+        clipped = clip_to_ranges(conditions, self._ranges())
+        self._conditions = clipped
         out = simulate_realizations(
-            clip_to_ranges(conditions, self._ranges()), xy_km, n_realizations, seed,
+            clipped, xy_km, n_realizations, seed,
             derived_inputs(ims), dt=self.DT, duration=self.duration,
             device=resolve_device(self.device), progress=progress, is_cancelled=is_cancelled,
             on_terms=keep_terms)
@@ -191,9 +198,12 @@ class StochasticEngine:
         """Random terms of the sites in ``sl``: with the seed they regenerate any waveform."""
         if not self._terms:
             return {}
+        c = self._conditions.iloc[sl]
         return {"seed": self._terms["seed"], "eta": self._terms["eta"],
                 "eps": self._terms["eps"][:, sl], "dt": np.array(self.DT),
-                "duration": np.array(self.duration)}
+                "duration": np.array(self.duration),
+                # the exact (clipped) conditions simulated: sites.csv rounds them
+                **{f"cond_{k}": c[k].to_numpy() for k in SIMULATED_CONDITIONS}}
 
     def info(self) -> dict[str, Any]:
         return {"dt_s": self.DT, "duration_s": self.duration,

@@ -45,7 +45,7 @@ def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     dest = Path(path)
     if dest.exists() and any(dest.iterdir()) and not overwrite:
         raise InputError("out", f"{dest} exists and is not empty; choose another folder "
-                                "or pass --force")
+                                "or allow replacing it (--force on the command line)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
     try:

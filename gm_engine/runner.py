@@ -257,10 +257,9 @@ def site_waveforms(run_dir: str | Path, site_index: int,
     """
     import pandas as pd
 
-    from .engines import clip_to_ranges
-    from .gmpe import nga_west2_average
+    from .engines import SIMULATED_CONDITIONS, clip_to_ranges
+    from .gmpe import CONDITION_RANGES, nga_west2_average
     from .scenario import load_scenario
-    from .stochastic.physics import PARAMETER_RANGES
     from .stochastic.simulator import synthesize_site
 
     run = Path(run_dir)
@@ -287,16 +286,18 @@ def site_waveforms(run_dir: str | Path, site_index: int,
     with np.load(terms_path) as t:
         seed, eta, eps = int(t["seed"]), t["eta"], t["eps"]
         dt, duration = float(t["dt"]), float(t["duration"])
+        for k in SIMULATED_CONDITIONS:  # exact values; sites.csv holds rounded ones
+            conds[k] = t[f"cond_{k}"][site_index]
     chosen = list(range(eta.shape[0])) if realizations is None else list(realizations)
     bad = [r for r in chosen if not 0 <= r < eta.shape[0]]
     if bad:
         raise InputError("realizations", f"{bad} not in 0..{eta.shape[0] - 1}")
-    acc = np.stack([synthesize_site(clip_to_ranges(conds, PARAMETER_RANGES), seed, r,
+    acc = np.stack([synthesize_site(conds, seed, r,
                                     site_index, eta[r], eps[r, site_index], dt=dt,
                                     duration=duration)
                     for r in chosen])
     names = [f"SA({t:.4g})" for t in REFERENCE_PERIODS]
-    ref = nga_west2_average(conds, names)
+    ref = nga_west2_average(clip_to_ranges(conds, CONDITION_RANGES), names)
     info = {k: (v.item() if hasattr(v, "item") else v) for k, v in sites.iloc[site_index].items()}
     info.update(magnitude=scenario.magnitude, mechanism=scenario.rupture.mechanism)
     return SiteWaveforms(
