@@ -65,6 +65,7 @@ from ..gm_engine.scenario import (
 )
 from .i18n import tr
 from .resources import icon
+from .scenario_io import crs_string
 
 STATE_VERSION = 1
 #: rake presets offered by the mechanism box (Aki & Richards convention)
@@ -94,11 +95,6 @@ def _engine_labels() -> dict[str, str]:
 def _device_labels() -> dict[str, str]:
     return {"auto": tr("Automatic"), "cpu": tr("CPU"), "cuda": tr("GPU (CUDA)"),
             "mps": tr("GPU (Apple MPS)")}
-
-
-def crs_string(crs: QgsCoordinateReferenceSystem) -> str:
-    """The CRS as the engine reads it: an authority id, else WKT."""
-    return crs.authid() or crs.toWkt()
 
 
 def format_duration(seconds: float | None) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFeatureRequest,
     QgsProject,
@@ -21,6 +22,11 @@ from qgis.core import (
 
 from ..gm_engine.errors import InputError
 from .i18n import tr
+
+
+def crs_string(crs: QgsCoordinateReferenceSystem) -> str:
+    """The CRS as the engine's pyproj reads it: the authority id, else WKT2."""
+    return crs.authid() or crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)
 
 SITES_LAYER_NAME = "sites"
 

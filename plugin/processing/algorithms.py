@@ -49,6 +49,7 @@ from qgis.PyQt.QtCore import QVariant
 from ...gm_engine.errors import Cancelled, InputError
 from ...gm_engine.scenario import DEFAULT_IMS, ENGINES, SCHEMA_VERSION, Scenario
 from ..i18n import tr
+from ..scenario_io import crs_string
 
 #: Attribute carrying each site's position in the source, so engine rows map back to features.
 SITE_INDEX_FIELD = "gs_site_index"
@@ -424,7 +425,7 @@ def _crs_string(crs: QgsCoordinateReferenceSystem) -> str:
     """What the engine's pyproj understands: the authority id, else the WKT."""
     if not crs.isValid():
         raise QgsProcessingException(tr("The layer has no valid coordinate reference system."))
-    return crs.authid() or crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)
+    return crs_string(crs)
 
 
 def _plain_ogr_file(alg: QgsProcessingAlgorithm, parameters: dict[str, Any], name: str,
