@@ -222,7 +222,9 @@ def resolve_device(device: str) -> str:
         if device == "auto":
             return "cpu"
         raise InputError("device", f"{device!r} needs PyTorch, which is not installed") from None
-    return str(torch_device(device))
+    name = str(torch_device(device))
+    # The simulator's FFTs are float64, which Apple's MPS backend does not support.
+    return "cpu" if name.startswith("mps") else name
 
 
 def engine_for(scenario: Scenario):

@@ -61,27 +61,46 @@ def _with_distances(table, x: np.ndarray, y: np.ndarray, crs: str, rupture,
     return out.reset_index(drop=True), xy_km[keep], excluded, notes + vs_notes
 
 
+def _rename_clashing_inputs(gdf, vs30_field: str | None, ims: list[str]):
+    """Keep input attributes apart from the output columns: a clash becomes input_<name>.
+
+    Compared without case, because GeoPackage (SQLite) column names ignore it:
+    an input VS30 next to the output vs30 would fail the write at the very end.
+    An input column that is the Vs30 field and named vs30 is dropped instead
+    (the output vs30 holds the same values).
+    """
+    from .runner import STATISTICS
+
+    reserved = {c.lower() for c in (*RESERVED_COLUMNS, "vs30")}
+    reserved |= {f"{im}_{st}".lower() for im in ims for st in STATISTICS}
+    reserved |= {f"{im.replace('(', '_').replace(')', '')}_{st}".lower()
+                 for im in ims for st in STATISTICS}
+    inputs = [c for c in gdf.columns if c != "geometry"]
+    if vs30_field == "vs30" and "vs30" in inputs:
+        inputs.remove("vs30")
+    taken = {c.lower() for c in inputs}
+    renames = {}
+    for c in inputs:
+        if str(c).lower() in reserved:
+            new = f"input_{c}"
+            while new.lower() in taken or new.lower() in reserved:
+                new = f"input_{new}"
+            renames[c] = new
+            taken.add(new.lower())
+    if vs30_field in renames:
+        vs30_field = renames[vs30_field]
+    return gdf.rename(columns=renames), [renames.get(c, c) for c in inputs], vs30_field
+
+
 def point_sites(scenario: Scenario, rupture=None) -> SiteSet | None:
     """The scenario's site layer with distances and Vs30, or None without one."""
     if scenario.sites is None:
         return None
     rupture = rupture or scenario.build_rupture()
     gdf = read_site_table(scenario.sites, scenario.base_dir)
-    inputs = [c for c in gdf.columns if c != "geometry"]
-    # Output columns are ours; an input column of the same name is kept as input_<name>.
-    clash = [c for c in inputs if c in RESERVED_COLUMNS]
-    if clash:
-        gdf = gdf.rename(columns={c: f"input_{c}" for c in clash})
-        inputs = [f"input_{c}" if c in clash else c for c in inputs]
     vs30_field = scenario.sites.vs30_field
-    if "vs30" in inputs:
-        # The output's vs30 column replaces an input column of that name: it holds
-        # the same values when it is the Vs30 field, else the input one is kept apart.
-        if vs30_field == "vs30":
-            inputs.remove("vs30")
-        else:
-            gdf = gdf.rename(columns={"vs30": "input_vs30"})
-            inputs = ["input_vs30" if c == "vs30" else c for c in inputs]
+    gdf, inputs, vs30_field = _rename_clashing_inputs(gdf, vs30_field,
+                                                      scenario.intensity_measures)
     x = gdf.geometry.x.to_numpy(float)
     y = gdf.geometry.y.to_numpy(float)
     crs = gdf.crs.to_wkt()

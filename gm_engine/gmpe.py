@@ -32,10 +32,10 @@ from .errors import InputError
 #: read by validation and docs). The limits are the intersection of what the
 #: four models support (pygmm PARAMS, i.e. the papers' stated ranges).
 CONDITION_RANGES: dict[str, tuple[float, float]] = {
-    "magnitude": (3.3, 8.5),   # CB14 lower bound 3.3, all models upper 8.5
+    "magnitude": (3.5, 8.5),   # CY14 from 3.5 (CB14 3.3), all models upper 8.5
     "rrup_km": (0.0, 300.0),   # ASK14, CB14, CY14 Rrup <= 300 km
     "rjb_km": (0.0, 300.0),    # BSSA14 Rjb <= 300 km
-    "vs30": (180.0, 1500.0),   # ASK14/CY14 from 180 m/s; CB14/BSSA14/CY14 to 1500 m/s
+    "vs30": (180.0, 1000.0),   # ASK14 180-1000 m/s (pygmm limits); others reach 1500
     "dip": (15.0, 90.0),       # CB14 15-90 deg
     "ztor_km": (0.0, 20.0),    # CB14, CY14 0-20 km
 }

@@ -16,6 +16,12 @@ from pathlib import Path
 from .errors import InputError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def refuse_overwrite(path: Path, force: bool, fieldname: str) -> None:
     """InputError if ``path`` exists and the user did not ask to replace it."""
     if path.exists() and not force:
@@ -31,6 +37,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
                                dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp makes 0600 files; the renamed result should be what open() would make.
+    os.chmod(tmp_path, 0o666 & ~_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, dest)
@@ -48,6 +56,7 @@ def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
                                 "or allow replacing it (--force on the command line)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
     try:
         yield tmp
         if dest.exists():

@@ -387,6 +387,9 @@ def _parse(data: dict[str, Any], base_dir: Path) -> Scenario:
                                       f"[{MAGNITUDE_RANGE[0]}, {MAGNITUDE_RANGE[1]}]")
     if vs30.default is None and vs30.raster is None and (sites is None or not sites.vs30_field):
         raise InputError("vs30", "no Vs30 source: give sites.vs30_field, vs30.raster or vs30.default")
+    if grid is not None and vs30.default is None and vs30.raster is None:
+        raise InputError("vs30.default", "grid cells have no Vs30 attribute: give vs30.default "
+                                         "or vs30.raster for the grid")
     for w in scen.warnings:
         warnings.warn(w, ScenarioWarning, stacklevel=3)
     return scen

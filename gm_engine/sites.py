@@ -136,8 +136,13 @@ def sample_raster(raster: Path, x: np.ndarray, y: np.ndarray, crs: str) -> np.nd
         row = np.floor(inv.d * x + inv.e * y + inv.f).astype(np.int64)
         inside = (row >= 0) & (row < src.height) & (col >= 0) & (col < src.width)
         if inside.any():
-            band = src.read(1, masked=True)
-            got = band[row[inside], col[inside]]
+            # Only the window around the sites: a national Vs30 mosaic is gigabytes.
+            from rasterio.windows import Window
+
+            r0, r1 = int(row[inside].min()), int(row[inside].max()) + 1
+            c0, c1 = int(col[inside].min()), int(col[inside].max()) + 1
+            band = src.read(1, masked=True, window=Window(c0, r0, c1 - c0, r1 - r0))
+            got = band[row[inside] - r0, col[inside] - c0]
             vals[inside] = np.ma.filled(got.astype(float), np.nan)
     return vals
 

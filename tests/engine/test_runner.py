@@ -175,3 +175,45 @@ def test_ctrl_c_mid_run_leaves_no_output(grid_scenario, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_scenario(grid_scenario, tmp_path / "run", progress=interrupt)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("field", ["VS30", "Vs30", "PGA_median", "RRUP_KM"])
+def test_input_columns_named_like_outputs_any_case(scenario_dict, tmp_path, field):
+    import geopandas as gpd
+    from conftest import write_sites_csv
+
+    write_sites_csv(tmp_path / "sites.csv", [("a", -122.27, 37.80, 400.0),
+                                             ("b", -122.0, 37.6, 500.0)])
+    text = (tmp_path / "sites.csv").read_text().replace("vs30", field, 1)
+    (tmp_path / "sites.csv").write_text(text)
+    d = {**scenario_dict, "intensity_measures": ["PGA"], "realizations": 2}
+    d["sites"] = {**d["sites"], "vs30_field": field if "30" in field else None}
+    d["vs30"] = {"default": 760}
+    res = run_scenario(Scenario.from_dict(d, tmp_path), tmp_path / "run")
+    g = gpd.read_file(res.sites_gpkg)
+    assert f"input_{field}" in g.columns and "vs30" in g.columns
+    expected = [400.0, 500.0] if "30" in field else [760.0, 760.0]
+    assert list(g["vs30"]) == expected
+
+
+def test_outputs_are_readable_by_others_under_the_usual_umask(grid_scenario, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        res = run_scenario(grid_scenario, tmp_path / "run")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(res.out_dir).st_mode) == 0o755
+    for p in (res.run_json, res.sites_csv, res.rasters[("PGA", "median")]):
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o644, p
+
+
+def test_gmpe_flags_sites_outside_every_models_range():
+    from gm_engine.engines import GMPEEngine
+
+    conds = pd.DataFrame({"magnitude": [6.5, 3.4, 6.5], "rrup_km": [10.0] * 3,
+                          "rjb_km": [10.0] * 3, "vs30": [1300.0, 500.0, 500.0],
+                          "dip": [90.0] * 3, "ztor_km": [0.0] * 3})
+    assert list(GMPEEngine().outside_range(conds)) == [True, True, False]

@@ -160,3 +160,12 @@ def test_schema_file_accepts_example_and_matches_engines(scenario_dict):
     bad = _with(scenario_dict, "rupture.dip", 0)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_grid_needs_a_vs30_default_or_raster(scenario_dict, tmp_path):
+    d = {**scenario_dict, "grid": {"extent": [-122.4, 37.5, -122.0, 37.9], "crs": "EPSG:4326",
+                                   "spacing": 0.1}}
+    with pytest.raises(InputError) as err:
+        Scenario.from_dict(d, tmp_path)
+    assert err.value.field == "vs30.default"
+    Scenario.from_dict({**d, "vs30": {"default": 500}}, tmp_path)
