@@ -1,996 +1,1001 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="es_ES">
-    <context>
-        <name>@default</name>
-        <message>
-            <location filename="../plugin/dock.py" line="76" />
-            <source>Strike-slip, right-lateral (rake 180°)</source>
-            <translation>Desgarre dextral (rake 180°)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="77" />
-            <source>Strike-slip, left-lateral (rake 0°)</source>
-            <translation>Desgarre sinistral (rake 0°)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="78" />
-            <source>Normal (rake −90°)</source>
-            <translation>Normal (rake −90°)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="79" />
-            <source>Reverse (rake 90°)</source>
-            <translation>Inversa (rake 90°)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="80" />
-            <source>Other rake</source>
-            <translation>Otro rake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="86" />
-            <source>Conditional generative model (CGM)</source>
-            <translation>Modelo generativo condicional (CGM)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="87" />
-            <source>Stochastic simulation</source>
-            <translation>Simulación estocástica</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="88" />
-            <source>NGA-West2 ground-motion models (GMPE)</source>
-            <translation>Modelos de movimiento del suelo NGA-West2 (GMPE)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="93" />
-            <source>Automatic</source>
-            <translation>Automático</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="93" />
-            <source>CPU</source>
-            <translation>CPU</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="93" />
-            <source>GPU (CUDA)</source>
-            <translation>GPU (CUDA)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="94" />
-            <source>GPU (Apple MPS)</source>
-            <translation>GPU (Apple MPS)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="105" />
-            <source>estimating…</source>
-            <translation>estimando…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="108" />
-            <source>{m} min {s:02d} s left</source>
-            <translation>quedan {m} min {s:02d} s</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="109" />
-            <source>{s} s left</source>
-            <translation>quedan {s} s</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/provider.py" line="26" />
-            <source>GroundShake</source>
-            <translation>GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="892" />
-            <source>Scenario</source>
-            <translation>Escenario</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="149" />
-            <source>Name of the scenario and of its layer group</source>
-            <translation>Nombre del escenario y de su grupo de capas</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="151" />
-            <source>Import…</source>
-            <translation>Importar…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="152" />
-            <source>Read a scenario JSON file</source>
-            <translation>Leer un archivo JSON de escenario</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="154" />
-            <source>Export…</source>
-            <translation>Exportar…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="155" />
-            <source>Write the scenario as a JSON file for the command line</source>
-            <translation>Guardar el escenario como archivo JSON para la línea de comandos</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="658" />
-            <source>Name</source>
-            <translation>Nombre</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="651" />
-            <source>Fault</source>
-            <translation>Falla</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="168" />
-            <source>Draw on map</source>
-            <translation>Dibujar en el mapa</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="171" />
-            <source>Click the trace's vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
-            <translation>Haga clic en los vértices de la traza; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="178" />
-            <source>Line layer holding the fault trace</source>
-            <translation>Capa de líneas con la traza de la falla</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="180" />
-            <source>Use selected</source>
-            <translation>Usar la selección</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="181" />
-            <source>Take the trace from the selected feature of the line layer</source>
-            <translation>Tomar la traza del objeto seleccionado de la capa de líneas</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="185" />
-            <source>Trace</source>
-            <translation>Traza</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="648" />
-            <source>Dip</source>
-            <translation>Buzamiento</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="195" />
-            <source>Right-hand rule</source>
-            <translation>Regla de la mano derecha</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="197" />
-            <source>Dip to the right when walking along the trace</source>
-            <translation>Buza hacia la derecha al recorrer la traza</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="649" />
-            <source>Dip direction</source>
-            <translation>Dirección de buzamiento</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="649" />
-            <source>Top depth</source>
-            <translation>Profundidad superior</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="650" />
-            <source>Bottom depth</source>
-            <translation>Profundidad inferior</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="650" />
-            <source>Mechanism</source>
-            <translation>Mecanismo</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="230" />
-            <source>Magnitude</source>
-            <translation>Magnitud</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="238" />
-            <source>From the scaling law</source>
-            <translation>Según la ley de escala</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="106" />
-            <source>Moment magnitude</source>
-            <translation>Magnitud de momento</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="652" />
-            <source>Scaling law</source>
-            <translation>Ley de escala</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="249" />
-            <source>Use</source>
-            <translation>Usar</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="250" />
-            <source>Set the magnitude to the scaling-law value</source>
-            <translation>Poner la magnitud que da la ley de escala</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="224" />
-            <source>Sites</source>
-            <translation>Sitios</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="269" />
-            <source>Point layer of sites; polygons use their centroids</source>
-            <translation>Capa de puntos con los sitios; de los polígonos se usan sus centroides</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="270" />
-            <source>Layer</source>
-            <translation>Capa</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="654" />
-            <source>Site conditions (Vs30)</source>
-            <translation>Condiciones del sitio (Vs30)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="276" />
-            <source>Field of the site layer</source>
-            <translation>Campo de la capa de sitios</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="281" />
-            <source>Raster</source>
-            <translation>Ráster</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="287" />
-            <source>Default only</source>
-            <translation>Solo el valor por defecto</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="294" />
-            <source>Used wherever the field or raster has no value</source>
-            <translation>Se usa donde el campo o el ráster no tienen valor</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="654" />
-            <source>Raster grid</source>
-            <translation>Malla ráster</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="310" />
-            <source>Extent of the sites</source>
-            <translation>Extensión de los sitios</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="655" />
-            <source>Resolution</source>
-            <translation>Resolución</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="318" />
-            <source>Cells</source>
-            <translation>Celdas</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="655" />
-            <source>Intensity measures</source>
-            <translation>Medidas de intensidad</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="333" />
-            <source>SA at periods (s)</source>
-            <translation>SA en los periodos (s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="336" />
-            <source>Spectral acceleration periods in seconds, separated by commas</source>
-            <translation>Periodos de aceleración espectral en segundos, separados por comas</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="376" />
-            <source>Run</source>
-            <translation>Ejecutar</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="249" />
-            <source>Engine</source>
-            <translation>Motor</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="245" />
-            <source>Realizations</source>
-            <translation>Realizaciones</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="656" />
-            <source>Seed</source>
-            <translation>Semilla</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="657" />
-            <source>Device</source>
-            <translation>Dispositivo</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="363" />
-            <source>Looking for devices…</source>
-            <translation>Buscando dispositivos…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="368" />
-            <source>Temporary folder</source>
-            <translation>Carpeta temporal</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="369" />
-            <source>Each run writes a new sub-folder here; existing files are never replaced</source>
-            <translation>Cada ejecución escribe una subcarpeta nueva aquí; nunca se reemplazan archivos existentes</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="255" />
-            <source>Output folder</source>
-            <translation>Carpeta de salida</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="377" />
-            <source>Cancel</source>
-            <translation>Cancelar</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="496" />
-            <source>Select one feature of a line layer first.</source>
-            <translation>Primero seleccione un objeto de una capa de líneas.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="507" />
-            <source>The selected feature has no line.</source>
-            <translation>El objeto seleccionado no tiene ninguna línea.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="544" />
-            <source>No trace yet: draw it or take a selected feature.</source>
-            <translation>Aún no hay traza: dibújela o tome un objeto seleccionado.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="549" />
-            <source>{n} vertices, {km:.1f} km</source>
-            <translation>{n} vértices, {km:.1f} km</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="554" />
-            <source>Scaling law: needs bottom depth &gt; top depth</source>
-            <translation>Ley de escala: la profundidad inferior debe ser mayor que la superior</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="558" />
-            <source>{law}: M {m:.2f} for {area:.0f} km²</source>
-            <translation>{law}: M {m:.2f} para {area:.0f} km²</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="567" />
-            <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
-            <translation>La magnitud y el tamaño de la ruptura no concuerdan: {law} da M {m:.2f} para esta ruptura ({area:.0f} km²).</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="583" />
-            <source>Choose a site layer first.</source>
-            <translation>Primero elija una capa de sitios.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="605" />
-            <source>no extent</source>
-            <translation>sin extensión</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="608" />
-            <source>{cols} × {rows} = {n} cells</source>
-            <translation>{cols} × {rows} = {n} celdas</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="614" />
-            <source>Found: {detail}</source>
-            <translation>Encontrado: {detail}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="182" />
-            <source>Fault trace</source>
-            <translation>Traza de la falla</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="653" />
-            <source>Vs30 field</source>
-            <translation>Campo de Vs30</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="653" />
-            <source>Vs30 raster</source>
-            <translation>Ráster de Vs30</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="678" />
-            <source>'{t}' is not a period in seconds</source>
-            <translation>'{t}' no es un periodo en segundos</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="681" />
-            <source>periods must be positive, got {t}</source>
-            <translation>los periodos deben ser positivos; se recibió {t}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="689" />
-            <source>choose at least one intensity measure</source>
-            <translation>elija al menos una medida de intensidad</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="716" />
-            <source>draw the fault trace or take a selected line feature</source>
-            <translation>dibuje la traza de la falla o tome una línea seleccionada</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="718" />
-            <source>the bottom depth must be greater than the top depth</source>
-            <translation>la profundidad inferior debe ser mayor que la superior</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="754" />
-            <source>choose a point or polygon layer of sites</source>
-            <translation>elija una capa de sitios de puntos o polígonos</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="762" />
-            <source>choose the field that holds Vs30 in m/s</source>
-            <translation>elija el campo que contiene Vs30 en m/s</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="765" />
-            <source>a Vs30 field needs a site layer</source>
-            <translation>un campo de Vs30 necesita una capa de sitios</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="770" />
-            <source>choose a Vs30 raster stored in a file</source>
-            <translation>elija un ráster de Vs30 guardado en un archivo</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="776" />
-            <source>set the grid extent</source>
-            <translation>defina la extensión de la malla</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="785" />
-            <source>use sites, a raster grid or both</source>
-            <translation>use sitios, una malla ráster o ambos</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="907" />
-            <source>Starting…</source>
-            <translation>Iniciando…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="64" />
-            <source>&amp;GroundShake</source>
-            <translation>&amp;GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="86" />
-            <source>GroundShake Processing algorithms are unavailable: {err}</source>
-            <translation>Los algoritmos de Processing de GroundShake no están disponibles: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="99" />
-            <source>GroundShake scenario</source>
-            <translation>Escenario GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="101" />
-            <source>Open the GroundShake scenario panel</source>
-            <translation>Abrir el panel de escenarios de GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="104" />
-            <source>Draw fault trace</source>
-            <translation>Dibujar la traza de la falla</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="106" />
-            <source>Draw a fault trace: click vertices, Backspace removes the last one, right click finishes, Esc cancels</source>
-            <translation>Dibujar una traza de falla: haga clic en los vértices; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="110" />
-            <source>Show site waveforms</source>
-            <translation>Mostrar las formas de onda del sitio</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="113" />
-            <source>Click a site of a GroundShake result to see its waveforms</source>
-            <translation>Haga clic en un sitio de un resultado de GroundShake para ver sus formas de onda</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="296" />
-            <source>The waveform viewer is unavailable: {err}</source>
-            <translation>El visor de formas de onda no está disponible: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="125" />
-            <source>GroundShake waveforms</source>
-            <translation>Formas de onda de GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="309" />
-            <source>Cannot show the waveforms of site {i}: {err}</source>
-            <translation>No se pueden mostrar las formas de onda del sitio {i}: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="350" />
-            <source>cannot create {path}: {err}</source>
-            <translation>no se puede crear {path}: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="366" />
-            <source>GroundShake: {name}</source>
-            <translation>GroundShake: {name}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="391" />
-            <source>Cancelling…</source>
-            <translation>Cancelando…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="405" />
-            <source>Cancelled</source>
-            <translation>Cancelado</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="406" />
-            <source>The run was cancelled; nothing was written.</source>
-            <translation>Se canceló la ejecución; no se escribió nada.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="410" />
-            <source>Failed</source>
-            <translation>Falló</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="414" />
-            <source>The run failed: {err}</source>
-            <translation>La ejecución falló: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="418" />
-            <source>Done</source>
-            <translation>Terminado</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="422" />
-            <source>Results written to {path}</source>
-            <translation>Resultados escritos en {path}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="427" />
-            <source>Import scenario</source>
-            <translation>Importar escenario</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="476" />
-            <source>Scenario (*.json)</source>
-            <translation>Escenario (*.json)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="439" />
-            <source>{path} is not a GroundShake scenario</source>
-            <translation>{path} no es un escenario de GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="466" />
-            <source>cannot open {path}</source>
-            <translation>no se puede abrir {path}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="464" />
-            <source>Vs30</source>
-            <translation>Vs30</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="498" />
-            <source>Export scenario</source>
-            <translation>Exportar escenario</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="498" />
-            <source>{path} exists. Replace it?</source>
-            <translation>{path} ya existe. ¿Reemplazarlo?</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="502" />
-            <source>{path} exists; choose another name</source>
-            <translation>{path} ya existe; elija otro nombre</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="514" />
-            <source>Scenario written to {path}</source>
-            <translation>Escenario escrito en {path}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="541" />
-            <source>Cannot read the saved GroundShake scenario: {err}</source>
-            <translation>No se puede leer el escenario de GroundShake guardado: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="87" />
-            <source>Scenarios</source>
-            <translation>Escenarios</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="96" />
-            <source>Fault trace (the first or only selected line is used)</source>
-            <translation>Traza de la falla (se usa la primera o única línea seleccionada)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="102" />
-            <source>Vs30 field of the sites (m/s)</source>
-            <translation>Campo de Vs30 de los sitios (m/s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="105" />
-            <source>Default Vs30 (m/s)</source>
-            <translation>Vs30 por defecto (m/s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="107" />
-            <source>Dip (degrees)</source>
-            <translation>Buzamiento (grados)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="108" />
-            <source>Depth to top of rupture (km)</source>
-            <translation>Profundidad del techo de la ruptura (km)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="109" />
-            <source>Depth to bottom of rupture (km)</source>
-            <translation>Profundidad de la base de la ruptura (km)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="110" />
-            <source>Rake (degrees)</source>
-            <translation>Rake (grados)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="129" />
-            <source>{label}: the layer has no line feature</source>
-            <translation>{label}: la capa no tiene ningún objeto de línea</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="132" />
-            <source>The fault layer has several features; only the first is used (select one and tick 'Selected features only').</source>
-            <translation>La capa de la falla tiene varios objetos; solo se usa el primero (seleccione uno y marque 'Solo objetos seleccionados').</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="137" />
-            <source>{label}: the fault feature has {n} parts; a single continuous trace is needed (merge or explode the parts first)</source>
-            <translation>{label}: el objeto de la falla tiene {n} partes; se necesita una única traza continua (primero una o separe las partes)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="186" />
-            <source>Cancelled by the user.</source>
-            <translation>Cancelado por el usuario.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="191" />
-            <source>{label} ({name}): {message}</source>
-            <translation>{label} ({name}): {message}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="193" />
-            <source>{field}: {message}</source>
-            <translation>{field}: {message}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="230" />
-            <source>Generate shaking scenario</source>
-            <translation>Generar escenario de sacudida</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="233" />
-            <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
+<context>
+    <name>@default</name>
+    <message>
+        <location filename="../plugin/dock.py" line="79"/>
+        <source>Strike-slip, right-lateral (rake 180°)</source>
+        <translation>Desgarre dextral (rake 180°)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="80"/>
+        <source>Strike-slip, left-lateral (rake 0°)</source>
+        <translation>Desgarre sinistral (rake 0°)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="81"/>
+        <source>Normal (rake −90°)</source>
+        <translation>Normal (rake −90°)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="82"/>
+        <source>Reverse (rake 90°)</source>
+        <translation>Inversa (rake 90°)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="83"/>
+        <source>Other rake</source>
+        <translation>Otro rake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="89"/>
+        <source>Conditional generative model (CGM)</source>
+        <translation>Modelo generativo condicional (CGM)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="90"/>
+        <source>Stochastic simulation</source>
+        <translation>Simulación estocástica</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="91"/>
+        <source>NGA-West2 ground-motion models (GMPE)</source>
+        <translation>Modelos de movimiento del suelo NGA-West2 (GMPE)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="96"/>
+        <source>Automatic</source>
+        <translation>Automático</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="96"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="96"/>
+        <source>GPU (CUDA)</source>
+        <translation>GPU (CUDA)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="97"/>
+        <source>GPU (Apple MPS)</source>
+        <translation>GPU (Apple MPS)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="103"/>
+        <source>estimating…</source>
+        <translation>estimando…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="106"/>
+        <source>{m} min {s:02d} s left</source>
+        <translation>quedan {m} min {s:02d} s</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="107"/>
+        <source>{s} s left</source>
+        <translation>quedan {s} s</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/provider.py" line="23"/>
+        <source>GroundShake</source>
+        <translation>GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="899"/>
+        <source>Scenario</source>
+        <translation>Escenario</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="145"/>
+        <source>Name of the scenario and of its layer group</source>
+        <translation>Nombre del escenario y de su grupo de capas</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="147"/>
+        <source>Import…</source>
+        <translation>Importar…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="148"/>
+        <source>Read a scenario JSON file</source>
+        <translation>Leer un archivo JSON de escenario</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="150"/>
+        <source>Export…</source>
+        <translation>Exportar…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="151"/>
+        <source>Write the scenario as a JSON file for the command line</source>
+        <translation>Guardar el escenario como archivo JSON para la línea de comandos</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="659"/>
+        <source>Name</source>
+        <translation>Nombre</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="652"/>
+        <source>Fault</source>
+        <translation>Falla</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="164"/>
+        <source>Draw on map</source>
+        <translation>Dibujar en el mapa</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="167"/>
+        <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
+        <translation>Haga clic en los vértices de la traza; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="174"/>
+        <source>Line layer holding the fault trace</source>
+        <translation>Capa de líneas con la traza de la falla</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="176"/>
+        <source>Use selected</source>
+        <translation>Usar la selección</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="177"/>
+        <source>Take the trace from the selected feature of the line layer</source>
+        <translation>Tomar la traza del objeto seleccionado de la capa de líneas</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="181"/>
+        <source>Trace</source>
+        <translation>Traza</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="649"/>
+        <source>Dip</source>
+        <translation>Buzamiento</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="191"/>
+        <source>Right-hand rule</source>
+        <translation>Regla de la mano derecha</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="193"/>
+        <source>Dip to the right when walking along the trace</source>
+        <translation>Buza hacia la derecha al recorrer la traza</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="650"/>
+        <source>Dip direction</source>
+        <translation>Dirección de buzamiento</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="650"/>
+        <source>Top depth</source>
+        <translation>Profundidad superior</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="651"/>
+        <source>Bottom depth</source>
+        <translation>Profundidad inferior</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="651"/>
+        <source>Mechanism</source>
+        <translation>Mecanismo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="226"/>
+        <source>Magnitude</source>
+        <translation>Magnitud</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="234"/>
+        <source>From the scaling law</source>
+        <translation>Según la ley de escala</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="107"/>
+        <source>Moment magnitude</source>
+        <translation>Magnitud de momento</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="653"/>
+        <source>Scaling law</source>
+        <translation>Ley de escala</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="245"/>
+        <source>Use</source>
+        <translation>Usar</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="246"/>
+        <source>Set the magnitude to the scaling-law value</source>
+        <translation>Poner la magnitud que da la ley de escala</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="225"/>
+        <source>Sites</source>
+        <translation>Sitios</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="265"/>
+        <source>Point layer of sites; polygons use their centroids</source>
+        <translation>Capa de puntos con los sitios; de los polígonos se usan sus centroides</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="266"/>
+        <source>Layer</source>
+        <translation>Capa</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="655"/>
+        <source>Site conditions (Vs30)</source>
+        <translation>Condiciones del sitio (Vs30)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="272"/>
+        <source>Field of the site layer</source>
+        <translation>Campo de la capa de sitios</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="277"/>
+        <source>Raster</source>
+        <translation>Ráster</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="283"/>
+        <source>Default only</source>
+        <translation>Solo el valor por defecto</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="290"/>
+        <source>Used wherever the field or raster has no value</source>
+        <translation>Se usa donde el campo o el ráster no tienen valor</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="655"/>
+        <source>Raster grid</source>
+        <translation>Malla ráster</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="306"/>
+        <source>Extent of the sites</source>
+        <translation>Extensión de los sitios</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="656"/>
+        <source>Resolution</source>
+        <translation>Resolución</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="314"/>
+        <source>Cells</source>
+        <translation>Celdas</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="656"/>
+        <source>Intensity measures</source>
+        <translation>Medidas de intensidad</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="329"/>
+        <source>SA at periods (s)</source>
+        <translation>SA en los periodos (s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="332"/>
+        <source>Spectral acceleration periods in seconds, separated by commas</source>
+        <translation>Periodos de aceleración espectral en segundos, separados por comas</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="372"/>
+        <source>Run</source>
+        <translation>Ejecutar</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="250"/>
+        <source>Engine</source>
+        <translation>Motor</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
+        <source>Realizations</source>
+        <translation>Realizaciones</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="657"/>
+        <source>Seed</source>
+        <translation>Semilla</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="658"/>
+        <source>Device</source>
+        <translation>Dispositivo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="359"/>
+        <source>Looking for devices…</source>
+        <translation>Buscando dispositivos…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="364"/>
+        <source>Temporary folder</source>
+        <translation>Carpeta temporal</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="365"/>
+        <source>Each run writes a new sub-folder here; existing files are never replaced</source>
+        <translation>Cada ejecución escribe una subcarpeta nueva aquí; nunca se reemplazan archivos existentes</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="256"/>
+        <source>Output folder</source>
+        <translation>Carpeta de salida</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="373"/>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="492"/>
+        <source>Select one feature of a line layer first.</source>
+        <translation>Primero seleccione un objeto de una capa de líneas.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="503"/>
+        <source>The selected feature has no line.</source>
+        <translation>El objeto seleccionado no tiene ninguna línea.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="546"/>
+        <source>No trace yet: draw it or take a selected feature.</source>
+        <translation>Aún no hay traza: dibújela o tome un objeto seleccionado.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="551"/>
+        <source>{n} vertices, {km:.1f} km</source>
+        <translation>{n} vértices, {km:.1f} km</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="556"/>
+        <source>Scaling law: needs bottom depth &gt; top depth</source>
+        <translation>Ley de escala: la profundidad inferior debe ser mayor que la superior</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="560"/>
+        <source>{law}: M {m:.2f} for {area:.0f} km²</source>
+        <translation>{law}: M {m:.2f} para {area:.0f} km²</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="569"/>
+        <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
+        <translation>La magnitud y el tamaño de la ruptura no concuerdan: {law} da M {m:.2f} para esta ruptura ({area:.0f} km²).</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="585"/>
+        <source>Choose a site layer first.</source>
+        <translation>Primero elija una capa de sitios.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="606"/>
+        <source>no extent</source>
+        <translation>sin extensión</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="609"/>
+        <source>{cols} × {rows} = {n} cells</source>
+        <translation>{cols} × {rows} = {n} celdas</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="615"/>
+        <source>Found: {detail}</source>
+        <translation>Encontrado: {detail}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="183"/>
+        <source>Fault trace</source>
+        <translation>Traza de la falla</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="654"/>
+        <source>Vs30 field</source>
+        <translation>Campo de Vs30</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="654"/>
+        <source>Vs30 raster</source>
+        <translation>Ráster de Vs30</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="679"/>
+        <source>&apos;{t}&apos; is not a period in seconds</source>
+        <translation>'{t}' no es un periodo en segundos</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="682"/>
+        <source>periods must be positive, got {t}</source>
+        <translation>los periodos deben ser positivos; se recibió {t}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="690"/>
+        <source>choose at least one intensity measure</source>
+        <translation>elija al menos una medida de intensidad</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="717"/>
+        <source>draw the fault trace or take a selected line feature</source>
+        <translation>dibuje la traza de la falla o tome una línea seleccionada</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="719"/>
+        <source>the bottom depth must be greater than the top depth</source>
+        <translation>la profundidad inferior debe ser mayor que la superior</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="756"/>
+        <source>choose a point or polygon layer of sites</source>
+        <translation>elija una capa de sitios de puntos o polígonos</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="764"/>
+        <source>choose the field that holds Vs30 in m/s</source>
+        <translation>elija el campo que contiene Vs30 en m/s</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="767"/>
+        <source>a Vs30 field needs a site layer</source>
+        <translation>un campo de Vs30 necesita una capa de sitios</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="772"/>
+        <source>choose a Vs30 raster stored in a file</source>
+        <translation>elija un ráster de Vs30 guardado en un archivo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="778"/>
+        <source>set the grid extent</source>
+        <translation>defina la extensión de la malla</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="787"/>
+        <source>use sites, a raster grid or both</source>
+        <translation>use sitios, una malla ráster o ambos</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="914"/>
+        <source>Starting…</source>
+        <translation>Iniciando…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="66"/>
+        <source>&amp;GroundShake</source>
+        <translation>&amp;GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="88"/>
+        <source>GroundShake Processing algorithms are unavailable: {err}</source>
+        <translation>Los algoritmos de Processing de GroundShake no están disponibles: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="101"/>
+        <source>GroundShake scenario</source>
+        <translation>Escenario GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="103"/>
+        <source>Open the GroundShake scenario panel</source>
+        <translation>Abrir el panel de escenarios de GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="106"/>
+        <source>Draw fault trace</source>
+        <translation>Dibujar la traza de la falla</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="108"/>
+        <source>Draw a fault trace: click vertices, Backspace removes the last one, right click finishes, Esc cancels</source>
+        <translation>Dibujar una traza de falla: haga clic en los vértices; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="112"/>
+        <source>Show site waveforms</source>
+        <translation>Mostrar las formas de onda del sitio</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="115"/>
+        <source>Click a site of a GroundShake result to see its waveforms</source>
+        <translation>Haga clic en un sitio de un resultado de GroundShake para ver sus formas de onda</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="298"/>
+        <source>The waveform viewer is unavailable: {err}</source>
+        <translation>El visor de formas de onda no está disponible: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="134"/>
+        <source>GroundShake waveforms</source>
+        <translation>Formas de onda de GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="311"/>
+        <source>Cannot show the waveforms of site {i}: {err}</source>
+        <translation>No se pueden mostrar las formas de onda del sitio {i}: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="352"/>
+        <source>cannot create {path}: {err}</source>
+        <translation>no se puede crear {path}: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="368"/>
+        <source>GroundShake: {name}</source>
+        <translation>GroundShake: {name}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="393"/>
+        <source>Cancelling…</source>
+        <translation>Cancelando…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="407"/>
+        <source>Cancelled</source>
+        <translation>Cancelado</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="408"/>
+        <source>The run was cancelled; nothing was written.</source>
+        <translation>Se canceló la ejecución; no se escribió nada.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="412"/>
+        <source>Failed</source>
+        <translation>Falló</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="416"/>
+        <source>The run failed: {err}</source>
+        <translation>La ejecución falló: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="420"/>
+        <source>Done</source>
+        <translation>Terminado</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="424"/>
+        <source>Results written to {path}</source>
+        <translation>Resultados escritos en {path}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="429"/>
+        <source>Import scenario</source>
+        <translation>Importar escenario</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="483"/>
+        <source>Scenario (*.json)</source>
+        <translation>Escenario (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="441"/>
+        <source>{path} is not a GroundShake scenario</source>
+        <translation>{path} no es un escenario de GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="473"/>
+        <source>cannot open {path}</source>
+        <translation>no se puede abrir {path}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="471"/>
+        <source>Vs30</source>
+        <translation>Vs30</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="505"/>
+        <source>Export scenario</source>
+        <translation>Exportar escenario</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="505"/>
+        <source>{path} exists. Replace it?</source>
+        <translation>{path} ya existe. ¿Reemplazarlo?</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="509"/>
+        <source>{path} exists; choose another name</source>
+        <translation>{path} ya existe; elija otro nombre</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="521"/>
+        <source>Scenario written to {path}</source>
+        <translation>Escenario escrito en {path}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="548"/>
+        <source>Cannot read the saved GroundShake scenario: {err}</source>
+        <translation>No se puede leer el escenario de GroundShake guardado: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="88"/>
+        <source>Scenarios</source>
+        <translation>Escenarios</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="97"/>
+        <source>Fault trace (the first or only selected line is used)</source>
+        <translation>Traza de la falla (se usa la primera o única línea seleccionada)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="103"/>
+        <source>Vs30 field of the sites (m/s)</source>
+        <translation>Campo de Vs30 de los sitios (m/s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="106"/>
+        <source>Default Vs30 (m/s)</source>
+        <translation>Vs30 por defecto (m/s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="108"/>
+        <source>Dip (degrees)</source>
+        <translation>Buzamiento (grados)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="109"/>
+        <source>Depth to top of rupture (km)</source>
+        <translation>Profundidad del techo de la ruptura (km)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="110"/>
+        <source>Depth to bottom of rupture (km)</source>
+        <translation>Profundidad de la base de la ruptura (km)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="111"/>
+        <source>Rake (degrees)</source>
+        <translation>Rake (grados)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="130"/>
+        <source>{label}: the layer has no line feature</source>
+        <translation>{label}: la capa no tiene ningún objeto de línea</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="133"/>
+        <source>The fault layer has several features; only the first is used (select one and tick &apos;Selected features only&apos;).</source>
+        <translation>La capa de la falla tiene varios objetos; solo se usa el primero (seleccione uno y marque 'Solo objetos seleccionados').</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="138"/>
+        <source>{label}: the fault feature has {n} parts; a single continuous trace is needed (merge or explode the parts first)</source>
+        <translation>{label}: el objeto de la falla tiene {n} partes; se necesita una única traza continua (primero una o separe las partes)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="187"/>
+        <source>Cancelled by the user.</source>
+        <translation>Cancelado por el usuario.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="192"/>
+        <source>{label} ({name}): {message}</source>
+        <translation>{label} ({name}): {message}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="194"/>
+        <source>{field}: {message}</source>
+        <translation>{field}: {message}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="231"/>
+        <source>Generate shaking scenario</source>
+        <translation>Generar escenario de sacudida</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="234"/>
+        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
 
-Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent's CRS.</source>
-            <translation>Genera formas de onda de movimiento del suelo de tres componentes para cada sitio y cada celda de la malla alrededor de una ruptura de falla, y escribe en la carpeta de salida rásteres de la mediana y de los percentiles 16 y 84 de cada medida de intensidad, un GeoPackage de sitios y un JSON de procedencia.
+Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.</source>
+        <translation>Genera formas de onda de movimiento del suelo de tres componentes para cada sitio y cada celda de la malla alrededor de una ruptura de falla, y escribe en la carpeta de salida rásteres de la mediana y de los percentiles 16 y 84 de cada medida de intensidad, un GeoPackage de sitios y un JSON de procedencia.
 
 Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA, PGV, SA(1.0). Indique sitios, una extensión de malla o ambos; la resolución de la malla va en metros, sea cual sea el SRC de la extensión.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="243" />
-            <source>Intensity measures (comma-separated)</source>
-            <translation>Medidas de intensidad (separadas por comas)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="247" />
-            <source>Random seed</source>
-            <translation>Semilla aleatoria</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="251" />
-            <source>Grid extent</source>
-            <translation>Extensión de la malla</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="253" />
-            <source>Grid resolution (metres)</source>
-            <translation>Resolución de la malla (metros)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="257" />
-            <source>Sites with intensity measures</source>
-            <translation>Sitios con medidas de intensidad</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="260" />
-            <source>Intensity measure rasters</source>
-            <translation>Rásteres de medidas de intensidad</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="262" />
-            <source>Run provenance (JSON)</source>
-            <translation>Procedencia de la ejecución (JSON)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="294" />
-            <source>GroundShake sites</source>
-            <translation>Sitios de GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="325" />
-            <source>{label}: the extent is empty</source>
-            <translation>{label}: la extensión está vacía</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="354" />
-            <source>Rupture distances</source>
-            <translation>Distancias a la ruptura</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="357" />
-            <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
-            <translation>Añade a cada sitio las distancias epicentral, hipocentral, de Joyner-Boore, a la ruptura, Rx y Ry0 (km) a la ruptura finita construida sobre la traza de la falla, y la Vs30 (m/s) que recibe de su campo o del valor por defecto.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="364" />
-            <source>Sites with distances</source>
-            <translation>Sitios con distancias</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="409" />
-            <source>{n} sites have no geometry or lie beyond the engine's range; their distances are left empty.</source>
-            <translation>{n} sitios no tienen geometría o están fuera del alcance del motor; sus distancias quedan vacías.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="426" />
-            <source>The layer has no valid coordinate reference system.</source>
-            <translation>La capa no tiene un sistema de referencia de coordenadas válido.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="465" />
-            <source>Cannot write the sites to {path}: {error}</source>
-            <translation>No se pueden escribir los sitios en {path}: {error}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/provider.py" line="29" />
-            <source>GroundShake earthquake shaking scenarios</source>
-            <translation>GroundShake: escenarios de sacudida sísmica</translation>
-        </message>
-        <message>
-            <location filename="../plugin/scenario_io.py" line="37" />
-            <source>{path} already exists</source>
-            <translation>{path} ya existe</translation>
-        </message>
-        <message>
-            <location filename="../plugin/scenario_io.py" line="46" />
-            <source>cannot write {path}: {err}</source>
-            <translation>no se puede escribir {path}: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/scenario_io.py" line="64" />
-            <source>the layer '{name}' has no features with a geometry</source>
-            <translation>la capa '{name}' no tiene objetos con geometría</translation>
-        </message>
-        <message>
-            <location filename="../plugin/scenario_io.py" line="85" />
-            <source>{stem} sites</source>
-            <translation>sitios de {stem}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="76" />
-            <source>median</source>
-            <translation>mediana</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="76" />
-            <source>16th percentile</source>
-            <translation>percentil 16</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="76" />
-            <source>84th percentile</source>
-            <translation>percentil 84</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="150" />
-            <source>outside the model's trained range</source>
-            <translation>fuera del rango de entrenamiento del modelo</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="150" />
-            <source>within the model's trained range</source>
-            <translation>dentro del rango de entrenamiento del modelo</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="183" />
-            <source>Rupture surface projection</source>
-            <translation>Proyección en superficie de la ruptura</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="245" />
-            <source>Outside the model's trained range</source>
-            <translation>Fuera del rango de entrenamiento del modelo</translation>
-        </message>
-        <message>
-            <location filename="../plugin/tasks.py" line="121" />
-            <source>The run stopped without an error message.</source>
-            <translation>La ejecución se detuvo sin mensaje de error.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/tasks.py" line="150" />
-            <source>GroundShake: looking for compute devices</source>
-            <translation>GroundShake: buscando dispositivos de cálculo</translation>
-        </message>
-        <message>
-            <location filename="../plugin/tasks.py" line="159" />
-            <source>PyTorch is not installed: the CGM engine is unavailable; install it with pip install torch</source>
-            <translation>PyTorch no está instalado: el motor CGM no está disponible; instálelo con pip install torch</translation>
-        </message>
-        <message>
-            <location filename="../plugin/tasks.py" line="174" />
-            <source>CPU only (no GPU found)</source>
-            <translation>Solo CPU (no se encontró ninguna GPU)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/__init__.py" line="18" />
-            <source>The GroundShake waveform viewer needs the Python package pyqtgraph, which this QGIS cannot import. Install it, then restart QGIS: on Debian/Ubuntu 'sudo apt install python3-pyqtgraph'; on Windows (OSGeo4W Shell) or macOS 'python3 -m pip install pyqtgraph'.</source>
-            <translation>El visor de formas de onda de GroundShake necesita el paquete de Python pyqtgraph, que este QGIS no puede importar. Instálelo y reinicie QGIS: en Debian/Ubuntu 'sudo apt install python3-pyqtgraph'; en Windows (OSGeo4W Shell) o macOS 'python3 -m pip install pyqtgraph'.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="137" />
-            <source>Realization drawn in the waveform and Fourier panels</source>
-            <translation>Realización dibujada en los paneles de forma de onda y de Fourier</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="143" />
-            <source>PNG…</source>
-            <translation>PNG…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="143" />
-            <source>CSV…</source>
-            <translation>CSV…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="143" />
-            <source>MiniSEED…</source>
-            <translation>MiniSEED…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="146" />
-            <source>Export the selected site</source>
-            <translation>Exportar el sitio seleccionado</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="149" />
-            <source>Remove site</source>
-            <translation>Quitar el sitio</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="157" />
-            <source>Realization</source>
-            <translation>Realización</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="164" />
-            <source>{c} acc. (g)</source>
-            <translation>{c} acel. (g)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="166" />
-            <source>{c} vel. (cm/s)</source>
-            <translation>{c} vel. (cm/s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="168" />
-            <source>Time (s)</source>
-            <translation>Tiempo (s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="171" />
-            <source>Period (s)</source>
-            <translation>Periodo (s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="171" />
-            <source>PSA RotD50 (g)</source>
-            <translation>PSA RotD50 (g)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="172" />
-            <source>RotD50 (5 %): realizations; GMPE median ± 1σ</source>
-            <translation>RotD50 (5 %): realizaciones; mediana GMPE ± 1σ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="174" />
-            <source>Frequency (Hz)</source>
-            <translation>Frecuencia (Hz)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="174" />
-            <source>Fourier amplitude (g·s)</source>
-            <translation>Amplitud de Fourier (g·s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="177" />
-            <source>Smoothed FAS: H1 solid, H2 dashed, Z dotted</source>
-            <translation>FAS suavizado: H1 continua, H2 discontinua, Z punteada</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="273" />
-            <source>Cannot write the image {path}</source>
-            <translation>No se puede escribir la imagen {path}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="356" />
-            <source>No site is selected in the viewer.</source>
-            <translation>No hay ningún sitio seleccionado en el visor.</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="373" />
-            <source>Export plots as PNG</source>
-            <translation>Exportar los gráficos como PNG</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="373" />
-            <source>PNG image (*.png)</source>
-            <translation>Imagen PNG (*.png)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="377" />
-            <source>Export waveforms as CSV</source>
-            <translation>Exportar las formas de onda como CSV</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="377" />
-            <source>CSV (*.csv)</source>
-            <translation>CSV (*.csv)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="381" />
-            <source>Export waveforms as MiniSEED</source>
-            <translation>Exportar las formas de onda como MiniSEED</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="381" />
-            <source>MiniSEED (*.mseed)</source>
-            <translation>MiniSEED (*.mseed)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="330" />
-            <source>RotD50 of {site} failed: {error}</source>
-            <translation>Falló el RotD50 de {site}: {error}</translation>
-        </message>
-    </context>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <source>Intensity measures (comma-separated)</source>
+        <translation>Medidas de intensidad (separadas por comas)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="248"/>
+        <source>Random seed</source>
+        <translation>Semilla aleatoria</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="252"/>
+        <source>Grid extent</source>
+        <translation>Extensión de la malla</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="254"/>
+        <source>Grid resolution (metres)</source>
+        <translation>Resolución de la malla (metros)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="258"/>
+        <source>Sites with intensity measures</source>
+        <translation>Sitios con medidas de intensidad</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="261"/>
+        <source>Intensity measure rasters</source>
+        <translation>Rásteres de medidas de intensidad</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="263"/>
+        <source>Run provenance (JSON)</source>
+        <translation>Procedencia de la ejecución (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="295"/>
+        <source>GroundShake sites</source>
+        <translation>Sitios de GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="328"/>
+        <source>{label}: the extent is empty</source>
+        <translation>{label}: la extensión está vacía</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="357"/>
+        <source>Rupture distances</source>
+        <translation>Distancias a la ruptura</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
+        <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
+        <translation>Añade a cada sitio las distancias epicentral, hipocentral, de Joyner-Boore, a la ruptura, Rx y Ry0 (km) a la ruptura finita construida sobre la traza de la falla, y la Vs30 (m/s) que recibe de su campo o del valor por defecto.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="367"/>
+        <source>Sites with distances</source>
+        <translation>Sitios con distancias</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="412"/>
+        <source>{n} sites have no geometry or lie beyond the engine&apos;s range; their distances are left empty.</source>
+        <translation>{n} sitios no tienen geometría o están fuera del alcance del motor; sus distancias quedan vacías.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="429"/>
+        <source>The layer has no valid coordinate reference system.</source>
+        <translation>La capa no tiene un sistema de referencia de coordenadas válido.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="468"/>
+        <source>Cannot write the sites to {path}: {error}</source>
+        <translation>No se pueden escribir los sitios en {path}: {error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/provider.py" line="26"/>
+        <source>GroundShake earthquake shaking scenarios</source>
+        <translation>GroundShake: escenarios de sacudida sísmica</translation>
+    </message>
+    <message>
+        <location filename="../plugin/scenario_io.py" line="46"/>
+        <source>{path} already exists</source>
+        <translation>{path} ya existe</translation>
+    </message>
+    <message>
+        <location filename="../plugin/scenario_io.py" line="55"/>
+        <source>cannot write {path}: {err}</source>
+        <translation>no se puede escribir {path}: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/scenario_io.py" line="73"/>
+        <source>the layer &apos;{name}&apos; has no features with a geometry</source>
+        <translation>la capa '{name}' no tiene objetos con geometría</translation>
+    </message>
+    <message>
+        <location filename="../plugin/scenario_io.py" line="94"/>
+        <source>{stem} sites</source>
+        <translation>sitios de {stem}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="76"/>
+        <source>median</source>
+        <translation>mediana</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="76"/>
+        <source>16th percentile</source>
+        <translation>percentil 16</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="76"/>
+        <source>84th percentile</source>
+        <translation>percentil 84</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="151"/>
+        <source>outside the model&apos;s trained range</source>
+        <translation>fuera del rango de entrenamiento del modelo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="151"/>
+        <source>within the model&apos;s trained range</source>
+        <translation>dentro del rango de entrenamiento del modelo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="184"/>
+        <source>Rupture surface projection</source>
+        <translation>Proyección en superficie de la ruptura</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="246"/>
+        <source>Outside the model&apos;s trained range</source>
+        <translation>Fuera del rango de entrenamiento del modelo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks.py" line="118"/>
+        <source>The run stopped without an error message.</source>
+        <translation>La ejecución se detuvo sin mensaje de error.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks.py" line="147"/>
+        <source>GroundShake: looking for compute devices</source>
+        <translation>GroundShake: buscando dispositivos de cálculo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks.py" line="156"/>
+        <source>PyTorch is not installed: the CGM engine is unavailable; install it with pip install torch</source>
+        <translation>PyTorch no está instalado: el motor CGM no está disponible; instálelo con pip install torch</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks.py" line="171"/>
+        <source>CPU only (no GPU found)</source>
+        <translation>Solo CPU (no se encontró ninguna GPU)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/__init__.py" line="18"/>
+        <source>The GroundShake waveform viewer needs the Python package pyqtgraph, which this QGIS cannot import. Install it, then restart QGIS: on Debian/Ubuntu &apos;sudo apt install python3-pyqtgraph&apos;; on Windows (OSGeo4W Shell) or macOS &apos;python3 -m pip install pyqtgraph&apos;.</source>
+        <translation>El visor de formas de onda de GroundShake necesita el paquete de Python pyqtgraph, que este QGIS no puede importar. Instálelo y reinicie QGIS: en Debian/Ubuntu 'sudo apt install python3-pyqtgraph'; en Windows (OSGeo4W Shell) o macOS 'python3 -m pip install pyqtgraph'.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="146"/>
+        <source>Realization drawn in the waveform and Fourier panels</source>
+        <translation>Realización dibujada en los paneles de forma de onda y de Fourier</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="152"/>
+        <source>PNG…</source>
+        <translation>PNG…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="152"/>
+        <source>CSV…</source>
+        <translation>CSV…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="152"/>
+        <source>MiniSEED…</source>
+        <translation>MiniSEED…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="155"/>
+        <source>Export the selected site</source>
+        <translation>Exportar el sitio seleccionado</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="158"/>
+        <source>Remove site</source>
+        <translation>Quitar el sitio</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="166"/>
+        <source>Realization</source>
+        <translation>Realización</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="173"/>
+        <source>{c} acc. (g)</source>
+        <translation>{c} acel. (g)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="175"/>
+        <source>{c} vel. (cm/s)</source>
+        <translation>{c} vel. (cm/s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="177"/>
+        <source>Time (s)</source>
+        <translation>Tiempo (s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="180"/>
+        <source>Period (s)</source>
+        <translation>Periodo (s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="180"/>
+        <source>PSA RotD50 (g)</source>
+        <translation>PSA RotD50 (g)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="181"/>
+        <source>RotD50 (5 %): realizations; GMPE median ± 1σ</source>
+        <translation>RotD50 (5 %): realizaciones; mediana GMPE ± 1σ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="183"/>
+        <source>Frequency (Hz)</source>
+        <translation>Frecuencia (Hz)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="183"/>
+        <source>Fourier amplitude (g·s)</source>
+        <translation>Amplitud de Fourier (g·s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="186"/>
+        <source>Smoothed FAS: H1 solid, H2 dashed, Z dotted</source>
+        <translation>FAS suavizado: H1 continua, H2 discontinua, Z punteada</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="282"/>
+        <source>Cannot write the image {path}</source>
+        <translation>No se puede escribir la imagen {path}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="365"/>
+        <source>No site is selected in the viewer.</source>
+        <translation>No hay ningún sitio seleccionado en el visor.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="382"/>
+        <source>Export plots as PNG</source>
+        <translation>Exportar los gráficos como PNG</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="382"/>
+        <source>PNG image (*.png)</source>
+        <translation>Imagen PNG (*.png)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="386"/>
+        <source>Export waveforms as CSV</source>
+        <translation>Exportar las formas de onda como CSV</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="386"/>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="390"/>
+        <source>Export waveforms as MiniSEED</source>
+        <translation>Exportar las formas de onda como MiniSEED</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="390"/>
+        <source>MiniSEED (*.mseed)</source>
+        <translation>MiniSEED (*.mseed)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="339"/>
+        <source>RotD50 of {site} failed: {error}</source>
+        <translation>Falló el RotD50 de {site}: {error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="794"/>
+        <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
+        <translation>el panel acepta semillas de 0 a {hi}; se recibió {seed}</translation>
+    </message>
+</context>
 </TS>

@@ -1,996 +1,1001 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="ja_JP">
-    <context>
-        <name>@default</name>
-        <message>
-            <location filename="../plugin/dock.py" line="76" />
-            <source>Strike-slip, right-lateral (rake 180°)</source>
-            <translation>右横ずれ (すべり角 180°)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="77" />
-            <source>Strike-slip, left-lateral (rake 0°)</source>
-            <translation>左横ずれ (すべり角 0°)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="78" />
-            <source>Normal (rake −90°)</source>
-            <translation>正断層 (すべり角 −90°)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="79" />
-            <source>Reverse (rake 90°)</source>
-            <translation>逆断層 (すべり角 90°)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="80" />
-            <source>Other rake</source>
-            <translation>その他のすべり角</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="86" />
-            <source>Conditional generative model (CGM)</source>
-            <translation>条件付き生成モデル (CGM)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="87" />
-            <source>Stochastic simulation</source>
-            <translation>統計的シミュレーション</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="88" />
-            <source>NGA-West2 ground-motion models (GMPE)</source>
-            <translation>NGA-West2 地震動予測式 (GMPE)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="93" />
-            <source>Automatic</source>
-            <translation>自動</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="93" />
-            <source>CPU</source>
-            <translation>CPU</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="93" />
-            <source>GPU (CUDA)</source>
-            <translation>GPU (CUDA)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="94" />
-            <source>GPU (Apple MPS)</source>
-            <translation>GPU (Apple MPS)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="105" />
-            <source>estimating…</source>
-            <translation>推定中…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="108" />
-            <source>{m} min {s:02d} s left</source>
-            <translation>残り {m} 分 {s:02d} 秒</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="109" />
-            <source>{s} s left</source>
-            <translation>残り {s} 秒</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/provider.py" line="26" />
-            <source>GroundShake</source>
-            <translation>GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="892" />
-            <source>Scenario</source>
-            <translation>シナリオ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="149" />
-            <source>Name of the scenario and of its layer group</source>
-            <translation>シナリオとそのレイヤグループの名前</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="151" />
-            <source>Import…</source>
-            <translation>インポート…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="152" />
-            <source>Read a scenario JSON file</source>
-            <translation>シナリオの JSON ファイルを読み込む</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="154" />
-            <source>Export…</source>
-            <translation>エクスポート…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="155" />
-            <source>Write the scenario as a JSON file for the command line</source>
-            <translation>コマンドライン用にシナリオを JSON ファイルとして書き出す</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="658" />
-            <source>Name</source>
-            <translation>名前</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="651" />
-            <source>Fault</source>
-            <translation>断層</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="168" />
-            <source>Draw on map</source>
-            <translation>地図上に描く</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="171" />
-            <source>Click the trace's vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
-            <translation>トレースの頂点をクリックします。Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="178" />
-            <source>Line layer holding the fault trace</source>
-            <translation>断層トレースを含むラインレイヤ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="180" />
-            <source>Use selected</source>
-            <translation>選択を使用</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="181" />
-            <source>Take the trace from the selected feature of the line layer</source>
-            <translation>ラインレイヤの選択地物からトレースを取得する</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="185" />
-            <source>Trace</source>
-            <translation>トレース</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="648" />
-            <source>Dip</source>
-            <translation>傾斜角</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="195" />
-            <source>Right-hand rule</source>
-            <translation>右手の法則</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="197" />
-            <source>Dip to the right when walking along the trace</source>
-            <translation>トレースに沿って進むとき右側へ傾斜</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="649" />
-            <source>Dip direction</source>
-            <translation>傾斜方向</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="649" />
-            <source>Top depth</source>
-            <translation>上端深さ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="650" />
-            <source>Bottom depth</source>
-            <translation>下端深さ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="650" />
-            <source>Mechanism</source>
-            <translation>メカニズム</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="230" />
-            <source>Magnitude</source>
-            <translation>マグニチュード</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="238" />
-            <source>From the scaling law</source>
-            <translation>スケーリング則から</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="106" />
-            <source>Moment magnitude</source>
-            <translation>モーメントマグニチュード</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="652" />
-            <source>Scaling law</source>
-            <translation>スケーリング則</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="249" />
-            <source>Use</source>
-            <translation>使用</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="250" />
-            <source>Set the magnitude to the scaling-law value</source>
-            <translation>マグニチュードをスケーリング則の値にする</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="224" />
-            <source>Sites</source>
-            <translation>サイト</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="269" />
-            <source>Point layer of sites; polygons use their centroids</source>
-            <translation>サイトのポイントレイヤ (ポリゴンは重心を使用)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="270" />
-            <source>Layer</source>
-            <translation>レイヤ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="654" />
-            <source>Site conditions (Vs30)</source>
-            <translation>サイト条件 (Vs30)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="276" />
-            <source>Field of the site layer</source>
-            <translation>サイトレイヤのフィールド</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="281" />
-            <source>Raster</source>
-            <translation>ラスタ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="287" />
-            <source>Default only</source>
-            <translation>既定値のみ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="294" />
-            <source>Used wherever the field or raster has no value</source>
-            <translation>フィールドやラスタに値がない場所で使用</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="654" />
-            <source>Raster grid</source>
-            <translation>ラスタグリッド</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="310" />
-            <source>Extent of the sites</source>
-            <translation>サイトの範囲</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="655" />
-            <source>Resolution</source>
-            <translation>解像度</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="318" />
-            <source>Cells</source>
-            <translation>セル数</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="655" />
-            <source>Intensity measures</source>
-            <translation>強度指標</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="333" />
-            <source>SA at periods (s)</source>
-            <translation>周期 (秒) ごとの SA</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="336" />
-            <source>Spectral acceleration periods in seconds, separated by commas</source>
-            <translation>加速度応答スペクトルの周期 (秒、カンマ区切り)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="376" />
-            <source>Run</source>
-            <translation>実行</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="249" />
-            <source>Engine</source>
-            <translation>エンジン</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="245" />
-            <source>Realizations</source>
-            <translation>実現数</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="656" />
-            <source>Seed</source>
-            <translation>シード</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="657" />
-            <source>Device</source>
-            <translation>デバイス</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="363" />
-            <source>Looking for devices…</source>
-            <translation>デバイスを検索中…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="368" />
-            <source>Temporary folder</source>
-            <translation>一時フォルダ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="369" />
-            <source>Each run writes a new sub-folder here; existing files are never replaced</source>
-            <translation>実行ごとにここに新しいサブフォルダを作成します。既存のファイルは置き換えません</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="255" />
-            <source>Output folder</source>
-            <translation>出力フォルダ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="377" />
-            <source>Cancel</source>
-            <translation>キャンセル</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="496" />
-            <source>Select one feature of a line layer first.</source>
-            <translation>先にラインレイヤの地物を 1 つ選択してください。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="507" />
-            <source>The selected feature has no line.</source>
-            <translation>選択した地物にラインがありません。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="544" />
-            <source>No trace yet: draw it or take a selected feature.</source>
-            <translation>トレースがまだありません。描画するか選択地物から取得してください。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="549" />
-            <source>{n} vertices, {km:.1f} km</source>
-            <translation>頂点 {n} 個、{km:.1f} km</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="554" />
-            <source>Scaling law: needs bottom depth &gt; top depth</source>
-            <translation>スケーリング則: 下端深さは上端深さより大きくしてください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="558" />
-            <source>{law}: M {m:.2f} for {area:.0f} km²</source>
-            <translation>{law}: {area:.0f} km² に対して M {m:.2f}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="567" />
-            <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
-            <translation>マグニチュードと破壊域の大きさが合いません。{law} ではこの破壊域 ({area:.0f} km²) に対して M {m:.2f} です。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="583" />
-            <source>Choose a site layer first.</source>
-            <translation>先にサイトレイヤを選んでください。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="605" />
-            <source>no extent</source>
-            <translation>範囲なし</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="608" />
-            <source>{cols} × {rows} = {n} cells</source>
-            <translation>{cols} × {rows} = {n} セル</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="614" />
-            <source>Found: {detail}</source>
-            <translation>検出: {detail}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="182" />
-            <source>Fault trace</source>
-            <translation>断層トレース</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="653" />
-            <source>Vs30 field</source>
-            <translation>Vs30 フィールド</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="653" />
-            <source>Vs30 raster</source>
-            <translation>Vs30 ラスタ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="678" />
-            <source>'{t}' is not a period in seconds</source>
-            <translation>'{t}' は秒単位の周期ではありません</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="681" />
-            <source>periods must be positive, got {t}</source>
-            <translation>周期は正の値にしてください (入力値: {t})</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="689" />
-            <source>choose at least one intensity measure</source>
-            <translation>強度指標を 1 つ以上選んでください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="716" />
-            <source>draw the fault trace or take a selected line feature</source>
-            <translation>断層トレースを描くか、選択したライン地物を使ってください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="718" />
-            <source>the bottom depth must be greater than the top depth</source>
-            <translation>下端深さは上端深さより大きくしてください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="754" />
-            <source>choose a point or polygon layer of sites</source>
-            <translation>サイトのポイントまたはポリゴンレイヤを選んでください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="762" />
-            <source>choose the field that holds Vs30 in m/s</source>
-            <translation>Vs30 (m/s) を持つフィールドを選んでください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="765" />
-            <source>a Vs30 field needs a site layer</source>
-            <translation>Vs30 フィールドにはサイトレイヤが必要です</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="770" />
-            <source>choose a Vs30 raster stored in a file</source>
-            <translation>ファイルに保存された Vs30 ラスタを選んでください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="776" />
-            <source>set the grid extent</source>
-            <translation>グリッドの範囲を設定してください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="785" />
-            <source>use sites, a raster grid or both</source>
-            <translation>サイト、ラスタグリッド、またはその両方を使ってください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/dock.py" line="907" />
-            <source>Starting…</source>
-            <translation>開始中…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="64" />
-            <source>&amp;GroundShake</source>
-            <translation>&amp;GroundShake</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="86" />
-            <source>GroundShake Processing algorithms are unavailable: {err}</source>
-            <translation>GroundShake のプロセシングアルゴリズムを利用できません: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="99" />
-            <source>GroundShake scenario</source>
-            <translation>GroundShake シナリオ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="101" />
-            <source>Open the GroundShake scenario panel</source>
-            <translation>GroundShake のシナリオパネルを開く</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="104" />
-            <source>Draw fault trace</source>
-            <translation>断層トレースを描く</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="106" />
-            <source>Draw a fault trace: click vertices, Backspace removes the last one, right click finishes, Esc cancels</source>
-            <translation>断層トレースを描く: 頂点をクリック、Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="110" />
-            <source>Show site waveforms</source>
-            <translation>サイトの波形を表示</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="113" />
-            <source>Click a site of a GroundShake result to see its waveforms</source>
-            <translation>GroundShake の結果のサイトをクリックして波形を表示</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="296" />
-            <source>The waveform viewer is unavailable: {err}</source>
-            <translation>波形ビューアを利用できません: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="125" />
-            <source>GroundShake waveforms</source>
-            <translation>GroundShake 波形</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="309" />
-            <source>Cannot show the waveforms of site {i}: {err}</source>
-            <translation>サイト {i} の波形を表示できません: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="350" />
-            <source>cannot create {path}: {err}</source>
-            <translation>{path} を作成できません: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="366" />
-            <source>GroundShake: {name}</source>
-            <translation>GroundShake: {name}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="391" />
-            <source>Cancelling…</source>
-            <translation>キャンセル中…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="405" />
-            <source>Cancelled</source>
-            <translation>キャンセルしました</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="406" />
-            <source>The run was cancelled; nothing was written.</source>
-            <translation>実行をキャンセルしました。何も書き出されていません。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="410" />
-            <source>Failed</source>
-            <translation>失敗</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="414" />
-            <source>The run failed: {err}</source>
-            <translation>実行に失敗しました: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="418" />
-            <source>Done</source>
-            <translation>完了</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="422" />
-            <source>Results written to {path}</source>
-            <translation>結果を {path} に書き出しました</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="427" />
-            <source>Import scenario</source>
-            <translation>シナリオのインポート</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="476" />
-            <source>Scenario (*.json)</source>
-            <translation>シナリオ (*.json)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="439" />
-            <source>{path} is not a GroundShake scenario</source>
-            <translation>{path} は GroundShake のシナリオではありません</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="466" />
-            <source>cannot open {path}</source>
-            <translation>{path} を開けません</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="464" />
-            <source>Vs30</source>
-            <translation>Vs30</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="498" />
-            <source>Export scenario</source>
-            <translation>シナリオのエクスポート</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="498" />
-            <source>{path} exists. Replace it?</source>
-            <translation>{path} は既に存在します。置き換えますか?</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="502" />
-            <source>{path} exists; choose another name</source>
-            <translation>{path} は既に存在します。別の名前を選んでください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="514" />
-            <source>Scenario written to {path}</source>
-            <translation>シナリオを {path} に書き出しました</translation>
-        </message>
-        <message>
-            <location filename="../plugin/main.py" line="541" />
-            <source>Cannot read the saved GroundShake scenario: {err}</source>
-            <translation>保存された GroundShake シナリオを読み込めません: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="87" />
-            <source>Scenarios</source>
-            <translation>シナリオ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="96" />
-            <source>Fault trace (the first or only selected line is used)</source>
-            <translation>断層トレース (最初の、または唯一選択されたラインを使用)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="102" />
-            <source>Vs30 field of the sites (m/s)</source>
-            <translation>サイトの Vs30 フィールド (m/s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="105" />
-            <source>Default Vs30 (m/s)</source>
-            <translation>既定の Vs30 (m/s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="107" />
-            <source>Dip (degrees)</source>
-            <translation>傾斜角 (度)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="108" />
-            <source>Depth to top of rupture (km)</source>
-            <translation>破壊域上端の深さ (km)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="109" />
-            <source>Depth to bottom of rupture (km)</source>
-            <translation>破壊域下端の深さ (km)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="110" />
-            <source>Rake (degrees)</source>
-            <translation>すべり角 (度)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="129" />
-            <source>{label}: the layer has no line feature</source>
-            <translation>{label}: レイヤにライン地物がありません</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="132" />
-            <source>The fault layer has several features; only the first is used (select one and tick 'Selected features only').</source>
-            <translation>断層レイヤに複数の地物があります。最初の地物のみを使用します (1 つ選択して「選択地物のみ」にチェックしてください)。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="137" />
-            <source>{label}: the fault feature has {n} parts; a single continuous trace is needed (merge or explode the parts first)</source>
-            <translation>{label}: 断層地物が {n} 個のパーツからなります。連続した 1 本のトレースが必要です (先にパーツを結合または分解してください)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="186" />
-            <source>Cancelled by the user.</source>
-            <translation>ユーザーによりキャンセルされました。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="191" />
-            <source>{label} ({name}): {message}</source>
-            <translation>{label} ({name}): {message}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="193" />
-            <source>{field}: {message}</source>
-            <translation>{field}: {message}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="230" />
-            <source>Generate shaking scenario</source>
-            <translation>揺れのシナリオを生成</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="233" />
-            <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
+<context>
+    <name>@default</name>
+    <message>
+        <location filename="../plugin/dock.py" line="79"/>
+        <source>Strike-slip, right-lateral (rake 180°)</source>
+        <translation>右横ずれ (すべり角 180°)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="80"/>
+        <source>Strike-slip, left-lateral (rake 0°)</source>
+        <translation>左横ずれ (すべり角 0°)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="81"/>
+        <source>Normal (rake −90°)</source>
+        <translation>正断層 (すべり角 −90°)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="82"/>
+        <source>Reverse (rake 90°)</source>
+        <translation>逆断層 (すべり角 90°)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="83"/>
+        <source>Other rake</source>
+        <translation>その他のすべり角</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="89"/>
+        <source>Conditional generative model (CGM)</source>
+        <translation>条件付き生成モデル (CGM)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="90"/>
+        <source>Stochastic simulation</source>
+        <translation>統計的シミュレーション</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="91"/>
+        <source>NGA-West2 ground-motion models (GMPE)</source>
+        <translation>NGA-West2 地震動予測式 (GMPE)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="96"/>
+        <source>Automatic</source>
+        <translation>自動</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="96"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="96"/>
+        <source>GPU (CUDA)</source>
+        <translation>GPU (CUDA)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="97"/>
+        <source>GPU (Apple MPS)</source>
+        <translation>GPU (Apple MPS)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="103"/>
+        <source>estimating…</source>
+        <translation>推定中…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="106"/>
+        <source>{m} min {s:02d} s left</source>
+        <translation>残り {m} 分 {s:02d} 秒</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="107"/>
+        <source>{s} s left</source>
+        <translation>残り {s} 秒</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/provider.py" line="23"/>
+        <source>GroundShake</source>
+        <translation>GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="899"/>
+        <source>Scenario</source>
+        <translation>シナリオ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="145"/>
+        <source>Name of the scenario and of its layer group</source>
+        <translation>シナリオとそのレイヤグループの名前</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="147"/>
+        <source>Import…</source>
+        <translation>インポート…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="148"/>
+        <source>Read a scenario JSON file</source>
+        <translation>シナリオの JSON ファイルを読み込む</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="150"/>
+        <source>Export…</source>
+        <translation>エクスポート…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="151"/>
+        <source>Write the scenario as a JSON file for the command line</source>
+        <translation>コマンドライン用にシナリオを JSON ファイルとして書き出す</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="659"/>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="652"/>
+        <source>Fault</source>
+        <translation>断層</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="164"/>
+        <source>Draw on map</source>
+        <translation>地図上に描く</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="167"/>
+        <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
+        <translation>トレースの頂点をクリックします。Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="174"/>
+        <source>Line layer holding the fault trace</source>
+        <translation>断層トレースを含むラインレイヤ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="176"/>
+        <source>Use selected</source>
+        <translation>選択を使用</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="177"/>
+        <source>Take the trace from the selected feature of the line layer</source>
+        <translation>ラインレイヤの選択地物からトレースを取得する</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="181"/>
+        <source>Trace</source>
+        <translation>トレース</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="649"/>
+        <source>Dip</source>
+        <translation>傾斜角</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="191"/>
+        <source>Right-hand rule</source>
+        <translation>右手の法則</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="193"/>
+        <source>Dip to the right when walking along the trace</source>
+        <translation>トレースに沿って進むとき右側へ傾斜</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="650"/>
+        <source>Dip direction</source>
+        <translation>傾斜方向</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="650"/>
+        <source>Top depth</source>
+        <translation>上端深さ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="651"/>
+        <source>Bottom depth</source>
+        <translation>下端深さ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="651"/>
+        <source>Mechanism</source>
+        <translation>メカニズム</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="226"/>
+        <source>Magnitude</source>
+        <translation>マグニチュード</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="234"/>
+        <source>From the scaling law</source>
+        <translation>スケーリング則から</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="107"/>
+        <source>Moment magnitude</source>
+        <translation>モーメントマグニチュード</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="653"/>
+        <source>Scaling law</source>
+        <translation>スケーリング則</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="245"/>
+        <source>Use</source>
+        <translation>使用</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="246"/>
+        <source>Set the magnitude to the scaling-law value</source>
+        <translation>マグニチュードをスケーリング則の値にする</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="225"/>
+        <source>Sites</source>
+        <translation>サイト</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="265"/>
+        <source>Point layer of sites; polygons use their centroids</source>
+        <translation>サイトのポイントレイヤ (ポリゴンは重心を使用)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="266"/>
+        <source>Layer</source>
+        <translation>レイヤ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="655"/>
+        <source>Site conditions (Vs30)</source>
+        <translation>サイト条件 (Vs30)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="272"/>
+        <source>Field of the site layer</source>
+        <translation>サイトレイヤのフィールド</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="277"/>
+        <source>Raster</source>
+        <translation>ラスタ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="283"/>
+        <source>Default only</source>
+        <translation>既定値のみ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="290"/>
+        <source>Used wherever the field or raster has no value</source>
+        <translation>フィールドやラスタに値がない場所で使用</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="655"/>
+        <source>Raster grid</source>
+        <translation>ラスタグリッド</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="306"/>
+        <source>Extent of the sites</source>
+        <translation>サイトの範囲</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="656"/>
+        <source>Resolution</source>
+        <translation>解像度</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="314"/>
+        <source>Cells</source>
+        <translation>セル数</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="656"/>
+        <source>Intensity measures</source>
+        <translation>強度指標</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="329"/>
+        <source>SA at periods (s)</source>
+        <translation>周期 (秒) ごとの SA</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="332"/>
+        <source>Spectral acceleration periods in seconds, separated by commas</source>
+        <translation>加速度応答スペクトルの周期 (秒、カンマ区切り)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="372"/>
+        <source>Run</source>
+        <translation>実行</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="250"/>
+        <source>Engine</source>
+        <translation>エンジン</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
+        <source>Realizations</source>
+        <translation>実現数</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="657"/>
+        <source>Seed</source>
+        <translation>シード</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="658"/>
+        <source>Device</source>
+        <translation>デバイス</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="359"/>
+        <source>Looking for devices…</source>
+        <translation>デバイスを検索中…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="364"/>
+        <source>Temporary folder</source>
+        <translation>一時フォルダ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="365"/>
+        <source>Each run writes a new sub-folder here; existing files are never replaced</source>
+        <translation>実行ごとにここに新しいサブフォルダを作成します。既存のファイルは置き換えません</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="256"/>
+        <source>Output folder</source>
+        <translation>出力フォルダ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="373"/>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="492"/>
+        <source>Select one feature of a line layer first.</source>
+        <translation>先にラインレイヤの地物を 1 つ選択してください。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="503"/>
+        <source>The selected feature has no line.</source>
+        <translation>選択した地物にラインがありません。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="546"/>
+        <source>No trace yet: draw it or take a selected feature.</source>
+        <translation>トレースがまだありません。描画するか選択地物から取得してください。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="551"/>
+        <source>{n} vertices, {km:.1f} km</source>
+        <translation>頂点 {n} 個、{km:.1f} km</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="556"/>
+        <source>Scaling law: needs bottom depth &gt; top depth</source>
+        <translation>スケーリング則: 下端深さは上端深さより大きくしてください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="560"/>
+        <source>{law}: M {m:.2f} for {area:.0f} km²</source>
+        <translation>{law}: {area:.0f} km² に対して M {m:.2f}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="569"/>
+        <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
+        <translation>マグニチュードと破壊域の大きさが合いません。{law} ではこの破壊域 ({area:.0f} km²) に対して M {m:.2f} です。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="585"/>
+        <source>Choose a site layer first.</source>
+        <translation>先にサイトレイヤを選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="606"/>
+        <source>no extent</source>
+        <translation>範囲なし</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="609"/>
+        <source>{cols} × {rows} = {n} cells</source>
+        <translation>{cols} × {rows} = {n} セル</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="615"/>
+        <source>Found: {detail}</source>
+        <translation>検出: {detail}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="183"/>
+        <source>Fault trace</source>
+        <translation>断層トレース</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="654"/>
+        <source>Vs30 field</source>
+        <translation>Vs30 フィールド</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="654"/>
+        <source>Vs30 raster</source>
+        <translation>Vs30 ラスタ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="679"/>
+        <source>&apos;{t}&apos; is not a period in seconds</source>
+        <translation>'{t}' は秒単位の周期ではありません</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="682"/>
+        <source>periods must be positive, got {t}</source>
+        <translation>周期は正の値にしてください (入力値: {t})</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="690"/>
+        <source>choose at least one intensity measure</source>
+        <translation>強度指標を 1 つ以上選んでください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="717"/>
+        <source>draw the fault trace or take a selected line feature</source>
+        <translation>断層トレースを描くか、選択したライン地物を使ってください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="719"/>
+        <source>the bottom depth must be greater than the top depth</source>
+        <translation>下端深さは上端深さより大きくしてください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="756"/>
+        <source>choose a point or polygon layer of sites</source>
+        <translation>サイトのポイントまたはポリゴンレイヤを選んでください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="764"/>
+        <source>choose the field that holds Vs30 in m/s</source>
+        <translation>Vs30 (m/s) を持つフィールドを選んでください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="767"/>
+        <source>a Vs30 field needs a site layer</source>
+        <translation>Vs30 フィールドにはサイトレイヤが必要です</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="772"/>
+        <source>choose a Vs30 raster stored in a file</source>
+        <translation>ファイルに保存された Vs30 ラスタを選んでください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="778"/>
+        <source>set the grid extent</source>
+        <translation>グリッドの範囲を設定してください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="787"/>
+        <source>use sites, a raster grid or both</source>
+        <translation>サイト、ラスタグリッド、またはその両方を使ってください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="914"/>
+        <source>Starting…</source>
+        <translation>開始中…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="66"/>
+        <source>&amp;GroundShake</source>
+        <translation>&amp;GroundShake</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="88"/>
+        <source>GroundShake Processing algorithms are unavailable: {err}</source>
+        <translation>GroundShake のプロセシングアルゴリズムを利用できません: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="101"/>
+        <source>GroundShake scenario</source>
+        <translation>GroundShake シナリオ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="103"/>
+        <source>Open the GroundShake scenario panel</source>
+        <translation>GroundShake のシナリオパネルを開く</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="106"/>
+        <source>Draw fault trace</source>
+        <translation>断層トレースを描く</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="108"/>
+        <source>Draw a fault trace: click vertices, Backspace removes the last one, right click finishes, Esc cancels</source>
+        <translation>断層トレースを描く: 頂点をクリック、Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="112"/>
+        <source>Show site waveforms</source>
+        <translation>サイトの波形を表示</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="115"/>
+        <source>Click a site of a GroundShake result to see its waveforms</source>
+        <translation>GroundShake の結果のサイトをクリックして波形を表示</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="298"/>
+        <source>The waveform viewer is unavailable: {err}</source>
+        <translation>波形ビューアを利用できません: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="134"/>
+        <source>GroundShake waveforms</source>
+        <translation>GroundShake 波形</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="311"/>
+        <source>Cannot show the waveforms of site {i}: {err}</source>
+        <translation>サイト {i} の波形を表示できません: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="352"/>
+        <source>cannot create {path}: {err}</source>
+        <translation>{path} を作成できません: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="368"/>
+        <source>GroundShake: {name}</source>
+        <translation>GroundShake: {name}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="393"/>
+        <source>Cancelling…</source>
+        <translation>キャンセル中…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="407"/>
+        <source>Cancelled</source>
+        <translation>キャンセルしました</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="408"/>
+        <source>The run was cancelled; nothing was written.</source>
+        <translation>実行をキャンセルしました。何も書き出されていません。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="412"/>
+        <source>Failed</source>
+        <translation>失敗</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="416"/>
+        <source>The run failed: {err}</source>
+        <translation>実行に失敗しました: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="420"/>
+        <source>Done</source>
+        <translation>完了</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="424"/>
+        <source>Results written to {path}</source>
+        <translation>結果を {path} に書き出しました</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="429"/>
+        <source>Import scenario</source>
+        <translation>シナリオのインポート</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="483"/>
+        <source>Scenario (*.json)</source>
+        <translation>シナリオ (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="441"/>
+        <source>{path} is not a GroundShake scenario</source>
+        <translation>{path} は GroundShake のシナリオではありません</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="473"/>
+        <source>cannot open {path}</source>
+        <translation>{path} を開けません</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="471"/>
+        <source>Vs30</source>
+        <translation>Vs30</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="505"/>
+        <source>Export scenario</source>
+        <translation>シナリオのエクスポート</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="505"/>
+        <source>{path} exists. Replace it?</source>
+        <translation>{path} は既に存在します。置き換えますか?</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="509"/>
+        <source>{path} exists; choose another name</source>
+        <translation>{path} は既に存在します。別の名前を選んでください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="521"/>
+        <source>Scenario written to {path}</source>
+        <translation>シナリオを {path} に書き出しました</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="548"/>
+        <source>Cannot read the saved GroundShake scenario: {err}</source>
+        <translation>保存された GroundShake シナリオを読み込めません: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="88"/>
+        <source>Scenarios</source>
+        <translation>シナリオ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="97"/>
+        <source>Fault trace (the first or only selected line is used)</source>
+        <translation>断層トレース (最初の、または唯一選択されたラインを使用)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="103"/>
+        <source>Vs30 field of the sites (m/s)</source>
+        <translation>サイトの Vs30 フィールド (m/s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="106"/>
+        <source>Default Vs30 (m/s)</source>
+        <translation>既定の Vs30 (m/s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="108"/>
+        <source>Dip (degrees)</source>
+        <translation>傾斜角 (度)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="109"/>
+        <source>Depth to top of rupture (km)</source>
+        <translation>破壊域上端の深さ (km)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="110"/>
+        <source>Depth to bottom of rupture (km)</source>
+        <translation>破壊域下端の深さ (km)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="111"/>
+        <source>Rake (degrees)</source>
+        <translation>すべり角 (度)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="130"/>
+        <source>{label}: the layer has no line feature</source>
+        <translation>{label}: レイヤにライン地物がありません</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="133"/>
+        <source>The fault layer has several features; only the first is used (select one and tick &apos;Selected features only&apos;).</source>
+        <translation>断層レイヤに複数の地物があります。最初の地物のみを使用します (1 つ選択して「選択地物のみ」にチェックしてください)。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="138"/>
+        <source>{label}: the fault feature has {n} parts; a single continuous trace is needed (merge or explode the parts first)</source>
+        <translation>{label}: 断層地物が {n} 個のパーツからなります。連続した 1 本のトレースが必要です (先にパーツを結合または分解してください)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="187"/>
+        <source>Cancelled by the user.</source>
+        <translation>ユーザーによりキャンセルされました。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="192"/>
+        <source>{label} ({name}): {message}</source>
+        <translation>{label} ({name}): {message}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="194"/>
+        <source>{field}: {message}</source>
+        <translation>{field}: {message}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="231"/>
+        <source>Generate shaking scenario</source>
+        <translation>揺れのシナリオを生成</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="234"/>
+        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
 
-Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent's CRS.</source>
-            <translation>断層破壊の周辺の各サイトと各グリッドセルについて 3 成分の地震動波形を生成し、各強度指標の中央値・16 パーセンタイル・84 パーセンタイルのラスタ、サイトの GeoPackage、来歴 JSON を出力フォルダに書き出します。
+Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.</source>
+        <translation>断層破壊の周辺の各サイトと各グリッドセルについて 3 成分の地震動波形を生成し、各強度指標の中央値・16 パーセンタイル・84 パーセンタイルのラスタ、サイトの GeoPackage、来歴 JSON を出力フォルダに書き出します。
 
 強度指標は PGA, PGV, SA(1.0) のような OpenQuake の名前をカンマ区切りで指定します。サイト、グリッド範囲、またはその両方を指定してください。グリッド解像度は範囲の CRS にかかわらずメートル単位です。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="243" />
-            <source>Intensity measures (comma-separated)</source>
-            <translation>強度指標 (カンマ区切り)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="247" />
-            <source>Random seed</source>
-            <translation>乱数シード</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="251" />
-            <source>Grid extent</source>
-            <translation>グリッド範囲</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="253" />
-            <source>Grid resolution (metres)</source>
-            <translation>グリッド解像度 (メートル)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="257" />
-            <source>Sites with intensity measures</source>
-            <translation>強度指標付きのサイト</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="260" />
-            <source>Intensity measure rasters</source>
-            <translation>強度指標ラスタ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="262" />
-            <source>Run provenance (JSON)</source>
-            <translation>実行の来歴 (JSON)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="294" />
-            <source>GroundShake sites</source>
-            <translation>GroundShake サイト</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="325" />
-            <source>{label}: the extent is empty</source>
-            <translation>{label}: 範囲が空です</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="354" />
-            <source>Rupture distances</source>
-            <translation>破壊域までの距離</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="357" />
-            <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
-            <translation>断層トレースから作成した有限破壊域に対する震央距離、震源距離、Joyner-Boore 距離、断層最短距離、Rx、Ry0 (km) と、フィールドまたは既定値から得た各サイトの Vs30 (m/s) を、すべてのサイトに追加します。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="364" />
-            <source>Sites with distances</source>
-            <translation>距離付きのサイト</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="409" />
-            <source>{n} sites have no geometry or lie beyond the engine's range; their distances are left empty.</source>
-            <translation>{n} 個のサイトはジオメトリがないか、エンジンの適用範囲外にあります。それらの距離は空のままです。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="426" />
-            <source>The layer has no valid coordinate reference system.</source>
-            <translation>レイヤに有効な座標参照系がありません。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/algorithms.py" line="465" />
-            <source>Cannot write the sites to {path}: {error}</source>
-            <translation>サイトを {path} に書き出せません: {error}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/processing/provider.py" line="29" />
-            <source>GroundShake earthquake shaking scenarios</source>
-            <translation>GroundShake 地震動シナリオ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/scenario_io.py" line="37" />
-            <source>{path} already exists</source>
-            <translation>{path} は既に存在します</translation>
-        </message>
-        <message>
-            <location filename="../plugin/scenario_io.py" line="46" />
-            <source>cannot write {path}: {err}</source>
-            <translation>{path} に書き込めません: {err}</translation>
-        </message>
-        <message>
-            <location filename="../plugin/scenario_io.py" line="64" />
-            <source>the layer '{name}' has no features with a geometry</source>
-            <translation>レイヤ '{name}' にジオメトリを持つ地物がありません</translation>
-        </message>
-        <message>
-            <location filename="../plugin/scenario_io.py" line="85" />
-            <source>{stem} sites</source>
-            <translation>{stem} のサイト</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="76" />
-            <source>median</source>
-            <translation>中央値</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="76" />
-            <source>16th percentile</source>
-            <translation>16 パーセンタイル</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="76" />
-            <source>84th percentile</source>
-            <translation>84 パーセンタイル</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="150" />
-            <source>outside the model's trained range</source>
-            <translation>モデルの学習範囲外</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="150" />
-            <source>within the model's trained range</source>
-            <translation>モデルの学習範囲内</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="183" />
-            <source>Rupture surface projection</source>
-            <translation>破壊域の地表投影</translation>
-        </message>
-        <message>
-            <location filename="../plugin/styling.py" line="245" />
-            <source>Outside the model's trained range</source>
-            <translation>モデルの学習範囲外</translation>
-        </message>
-        <message>
-            <location filename="../plugin/tasks.py" line="121" />
-            <source>The run stopped without an error message.</source>
-            <translation>エラーメッセージなしで実行が停止しました。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/tasks.py" line="150" />
-            <source>GroundShake: looking for compute devices</source>
-            <translation>GroundShake: 計算デバイスを検索中</translation>
-        </message>
-        <message>
-            <location filename="../plugin/tasks.py" line="159" />
-            <source>PyTorch is not installed: the CGM engine is unavailable; install it with pip install torch</source>
-            <translation>PyTorch がインストールされていないため CGM エンジンを利用できません。pip install torch でインストールしてください</translation>
-        </message>
-        <message>
-            <location filename="../plugin/tasks.py" line="174" />
-            <source>CPU only (no GPU found)</source>
-            <translation>CPU のみ (GPU は見つかりません)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/__init__.py" line="18" />
-            <source>The GroundShake waveform viewer needs the Python package pyqtgraph, which this QGIS cannot import. Install it, then restart QGIS: on Debian/Ubuntu 'sudo apt install python3-pyqtgraph'; on Windows (OSGeo4W Shell) or macOS 'python3 -m pip install pyqtgraph'.</source>
-            <translation>GroundShake の波形ビューアには Python パッケージ pyqtgraph が必要ですが、この QGIS ではインポートできません。インストールしてから QGIS を再起動してください: Debian/Ubuntu では 'sudo apt install python3-pyqtgraph'、Windows (OSGeo4W Shell) または macOS では 'python3 -m pip install pyqtgraph'。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="137" />
-            <source>Realization drawn in the waveform and Fourier panels</source>
-            <translation>波形パネルとフーリエパネルに描く実現</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="143" />
-            <source>PNG…</source>
-            <translation>PNG…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="143" />
-            <source>CSV…</source>
-            <translation>CSV…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="143" />
-            <source>MiniSEED…</source>
-            <translation>MiniSEED…</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="146" />
-            <source>Export the selected site</source>
-            <translation>選択したサイトをエクスポート</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="149" />
-            <source>Remove site</source>
-            <translation>サイトを削除</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="157" />
-            <source>Realization</source>
-            <translation>実現</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="164" />
-            <source>{c} acc. (g)</source>
-            <translation>{c} 加速度 (g)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="166" />
-            <source>{c} vel. (cm/s)</source>
-            <translation>{c} 速度 (cm/s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="168" />
-            <source>Time (s)</source>
-            <translation>時間 (秒)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="171" />
-            <source>Period (s)</source>
-            <translation>周期 (秒)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="171" />
-            <source>PSA RotD50 (g)</source>
-            <translation>PSA RotD50 (g)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="172" />
-            <source>RotD50 (5 %): realizations; GMPE median ± 1σ</source>
-            <translation>RotD50 (5 %): 各実現、GMPE 中央値 ± 1σ</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="174" />
-            <source>Frequency (Hz)</source>
-            <translation>周波数 (Hz)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="174" />
-            <source>Fourier amplitude (g·s)</source>
-            <translation>フーリエ振幅 (g·s)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="177" />
-            <source>Smoothed FAS: H1 solid, H2 dashed, Z dotted</source>
-            <translation>平滑化 FAS: H1 実線、H2 破線、Z 点線</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="273" />
-            <source>Cannot write the image {path}</source>
-            <translation>画像 {path} を書き出せません</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="356" />
-            <source>No site is selected in the viewer.</source>
-            <translation>ビューアでサイトが選択されていません。</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="373" />
-            <source>Export plots as PNG</source>
-            <translation>グラフを PNG でエクスポート</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="373" />
-            <source>PNG image (*.png)</source>
-            <translation>PNG 画像 (*.png)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="377" />
-            <source>Export waveforms as CSV</source>
-            <translation>波形を CSV でエクスポート</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="377" />
-            <source>CSV (*.csv)</source>
-            <translation>CSV (*.csv)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="381" />
-            <source>Export waveforms as MiniSEED</source>
-            <translation>波形を MiniSEED でエクスポート</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="381" />
-            <source>MiniSEED (*.mseed)</source>
-            <translation>MiniSEED (*.mseed)</translation>
-        </message>
-        <message>
-            <location filename="../plugin/viewer/waveform_viewer.py" line="330" />
-            <source>RotD50 of {site} failed: {error}</source>
-            <translation>{site} の RotD50 の計算に失敗しました: {error}</translation>
-        </message>
-    </context>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <source>Intensity measures (comma-separated)</source>
+        <translation>強度指標 (カンマ区切り)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="248"/>
+        <source>Random seed</source>
+        <translation>乱数シード</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="252"/>
+        <source>Grid extent</source>
+        <translation>グリッド範囲</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="254"/>
+        <source>Grid resolution (metres)</source>
+        <translation>グリッド解像度 (メートル)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="258"/>
+        <source>Sites with intensity measures</source>
+        <translation>強度指標付きのサイト</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="261"/>
+        <source>Intensity measure rasters</source>
+        <translation>強度指標ラスタ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="263"/>
+        <source>Run provenance (JSON)</source>
+        <translation>実行の来歴 (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="295"/>
+        <source>GroundShake sites</source>
+        <translation>GroundShake サイト</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="328"/>
+        <source>{label}: the extent is empty</source>
+        <translation>{label}: 範囲が空です</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="357"/>
+        <source>Rupture distances</source>
+        <translation>破壊域までの距離</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
+        <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
+        <translation>断層トレースから作成した有限破壊域に対する震央距離、震源距離、Joyner-Boore 距離、断層最短距離、Rx、Ry0 (km) と、フィールドまたは既定値から得た各サイトの Vs30 (m/s) を、すべてのサイトに追加します。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="367"/>
+        <source>Sites with distances</source>
+        <translation>距離付きのサイト</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="412"/>
+        <source>{n} sites have no geometry or lie beyond the engine&apos;s range; their distances are left empty.</source>
+        <translation>{n} 個のサイトはジオメトリがないか、エンジンの適用範囲外にあります。それらの距離は空のままです。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="429"/>
+        <source>The layer has no valid coordinate reference system.</source>
+        <translation>レイヤに有効な座標参照系がありません。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="468"/>
+        <source>Cannot write the sites to {path}: {error}</source>
+        <translation>サイトを {path} に書き出せません: {error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/provider.py" line="26"/>
+        <source>GroundShake earthquake shaking scenarios</source>
+        <translation>GroundShake 地震動シナリオ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/scenario_io.py" line="46"/>
+        <source>{path} already exists</source>
+        <translation>{path} は既に存在します</translation>
+    </message>
+    <message>
+        <location filename="../plugin/scenario_io.py" line="55"/>
+        <source>cannot write {path}: {err}</source>
+        <translation>{path} に書き込めません: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/scenario_io.py" line="73"/>
+        <source>the layer &apos;{name}&apos; has no features with a geometry</source>
+        <translation>レイヤ '{name}' にジオメトリを持つ地物がありません</translation>
+    </message>
+    <message>
+        <location filename="../plugin/scenario_io.py" line="94"/>
+        <source>{stem} sites</source>
+        <translation>{stem} のサイト</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="76"/>
+        <source>median</source>
+        <translation>中央値</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="76"/>
+        <source>16th percentile</source>
+        <translation>16 パーセンタイル</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="76"/>
+        <source>84th percentile</source>
+        <translation>84 パーセンタイル</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="151"/>
+        <source>outside the model&apos;s trained range</source>
+        <translation>モデルの学習範囲外</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="151"/>
+        <source>within the model&apos;s trained range</source>
+        <translation>モデルの学習範囲内</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="184"/>
+        <source>Rupture surface projection</source>
+        <translation>破壊域の地表投影</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="246"/>
+        <source>Outside the model&apos;s trained range</source>
+        <translation>モデルの学習範囲外</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks.py" line="118"/>
+        <source>The run stopped without an error message.</source>
+        <translation>エラーメッセージなしで実行が停止しました。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks.py" line="147"/>
+        <source>GroundShake: looking for compute devices</source>
+        <translation>GroundShake: 計算デバイスを検索中</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks.py" line="156"/>
+        <source>PyTorch is not installed: the CGM engine is unavailable; install it with pip install torch</source>
+        <translation>PyTorch がインストールされていないため CGM エンジンを利用できません。pip install torch でインストールしてください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks.py" line="171"/>
+        <source>CPU only (no GPU found)</source>
+        <translation>CPU のみ (GPU は見つかりません)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/__init__.py" line="18"/>
+        <source>The GroundShake waveform viewer needs the Python package pyqtgraph, which this QGIS cannot import. Install it, then restart QGIS: on Debian/Ubuntu &apos;sudo apt install python3-pyqtgraph&apos;; on Windows (OSGeo4W Shell) or macOS &apos;python3 -m pip install pyqtgraph&apos;.</source>
+        <translation>GroundShake の波形ビューアには Python パッケージ pyqtgraph が必要ですが、この QGIS ではインポートできません。インストールしてから QGIS を再起動してください: Debian/Ubuntu では 'sudo apt install python3-pyqtgraph'、Windows (OSGeo4W Shell) または macOS では 'python3 -m pip install pyqtgraph'。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="146"/>
+        <source>Realization drawn in the waveform and Fourier panels</source>
+        <translation>波形パネルとフーリエパネルに描く実現</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="152"/>
+        <source>PNG…</source>
+        <translation>PNG…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="152"/>
+        <source>CSV…</source>
+        <translation>CSV…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="152"/>
+        <source>MiniSEED…</source>
+        <translation>MiniSEED…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="155"/>
+        <source>Export the selected site</source>
+        <translation>選択したサイトをエクスポート</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="158"/>
+        <source>Remove site</source>
+        <translation>サイトを削除</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="166"/>
+        <source>Realization</source>
+        <translation>実現</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="173"/>
+        <source>{c} acc. (g)</source>
+        <translation>{c} 加速度 (g)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="175"/>
+        <source>{c} vel. (cm/s)</source>
+        <translation>{c} 速度 (cm/s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="177"/>
+        <source>Time (s)</source>
+        <translation>時間 (秒)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="180"/>
+        <source>Period (s)</source>
+        <translation>周期 (秒)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="180"/>
+        <source>PSA RotD50 (g)</source>
+        <translation>PSA RotD50 (g)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="181"/>
+        <source>RotD50 (5 %): realizations; GMPE median ± 1σ</source>
+        <translation>RotD50 (5 %): 各実現、GMPE 中央値 ± 1σ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="183"/>
+        <source>Frequency (Hz)</source>
+        <translation>周波数 (Hz)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="183"/>
+        <source>Fourier amplitude (g·s)</source>
+        <translation>フーリエ振幅 (g·s)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="186"/>
+        <source>Smoothed FAS: H1 solid, H2 dashed, Z dotted</source>
+        <translation>平滑化 FAS: H1 実線、H2 破線、Z 点線</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="282"/>
+        <source>Cannot write the image {path}</source>
+        <translation>画像 {path} を書き出せません</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="365"/>
+        <source>No site is selected in the viewer.</source>
+        <translation>ビューアでサイトが選択されていません。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="382"/>
+        <source>Export plots as PNG</source>
+        <translation>グラフを PNG でエクスポート</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="382"/>
+        <source>PNG image (*.png)</source>
+        <translation>PNG 画像 (*.png)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="386"/>
+        <source>Export waveforms as CSV</source>
+        <translation>波形を CSV でエクスポート</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="386"/>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="390"/>
+        <source>Export waveforms as MiniSEED</source>
+        <translation>波形を MiniSEED でエクスポート</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="390"/>
+        <source>MiniSEED (*.mseed)</source>
+        <translation>MiniSEED (*.mseed)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/viewer/waveform_viewer.py" line="339"/>
+        <source>RotD50 of {site} failed: {error}</source>
+        <translation>{site} の RotD50 の計算に失敗しました: {error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="794"/>
+        <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
+        <translation>このパネルで使えるシードは 0 から {hi} までです（指定値: {seed}）</translation>
+    </message>
+</context>
 </TS>

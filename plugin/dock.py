@@ -127,6 +127,7 @@ class GroundShakeDock(QgsDockWidget):
         self.canvas = canvas
         self.trace: list[list[float]] = []
         self.trace_crs = QgsCoordinateReferenceSystem("EPSG:4326")
+        self.kept_fields: dict[str, Any] = {"max_distance_km": 300.0, "hypocentre": None}
         self.error_field = ""
         self.found_devices: list[str] = []
         self._build_ui()
@@ -227,7 +228,7 @@ class GroundShakeDock(QgsDockWidget):
         row = QHBoxLayout()
         self.magnitude_spin = QDoubleSpinBox()
         self.magnitude_spin.setRange(*MAGNITUDE_RANGE)
-        self.magnitude_spin.setDecimals(2)
+        self.magnitude_spin.setDecimals(3)
         self.magnitude_spin.setSingleStep(0.1)
         self.magnitude_spin.setValue(7.0)
         self.magnitude_from_law_check = QCheckBox(tr("From the scaling law"))
@@ -733,11 +734,12 @@ class GroundShakeDock(QgsDockWidget):
                 "ztor": self.ztor_spin.value(),
                 "zbot": self.zbot_spin.value(),
                 "rake": self.rake_spin.value(),
-                "hypocentre": None,
+                "hypocentre": self.kept_fields["hypocentre"],
             },
             "magnitude": None if self.magnitude_from_law_check.isChecked()
             else self.magnitude_spin.value(),
             "magnitude_scaling": self.law_combo.currentData(),
+            "max_distance_km": self.kept_fields["max_distance_km"],
             "sites": None,
             "grid": None,
             "vs30": {"default": self.vs30_default_spin.value(), "raster": None},
@@ -787,6 +789,13 @@ class GroundShakeDock(QgsDockWidget):
 
     def apply_scenario(self, doc: dict[str, Any]) -> None:
         """Set the widgets from a scenario document (layers are chosen by the caller)."""
+        seed = int(doc.get("seed", 42))
+        if not 0 <= seed <= self.seed_spin.maximum():
+            raise InputError("seed", tr("the dock takes seeds from 0 to {hi}; got {seed}").format(
+                hi=self.seed_spin.maximum(), seed=seed))
+        # Fields without a widget travel with the scenario unchanged.
+        self.kept_fields = {"max_distance_km": doc.get("max_distance_km", 300.0),
+                            "hypocentre": (doc.get("rupture") or {}).get("hypocentre")}
         try:
             self.name_edit.setText(str(doc.get("name") or "scenario"))
             rup = doc.get("rupture") or {}
@@ -836,7 +845,7 @@ class GroundShakeDock(QgsDockWidget):
             if periods:
                 self.sa_periods_edit.setText(", ".join(periods))
             self.realizations_spin.setValue(int(doc.get("realizations", 10)))
-            self.seed_spin.setValue(int(doc.get("seed", 42)))
+            self.seed_spin.setValue(seed)
             for combo, key in ((self.engine_combo, "engine"), (self.device_combo, "device")):
                 idx = combo.findData(doc.get(key))
                 if idx >= 0:

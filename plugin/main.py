@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from qgis.PyQt.QtWidgets import QAction, QFileDialog, QMessageBox
 from qgis.PyQt.QtXml import QDomDocument
 
 from ..gm_engine.errors import InputError
+from ..gm_engine.scenario import Scenario, ScenarioWarning
 from .dock import GroundShakeDock
 from .i18n import install_translator, remove_translator, tr
 from .map_tools import DipArrow, FaultTraceTool, SiteIdentifyTool
@@ -438,13 +440,18 @@ class GroundShakePlugin:
             if not isinstance(doc, dict) or "rupture" not in doc:
                 raise InputError("scenario", tr("{path} is not a GroundShake scenario").format(
                     path=path))
+            # The engine validates it and normalises it (width -> zbot, defaults),
+            # so the dock never holds a scenario the engine would refuse.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ScenarioWarning)
+                doc = Scenario.from_dict(doc, base).to_dict()
+            dock.apply_scenario(doc)
         except (OSError, json.JSONDecodeError) as exc:
             self.report_input_error("scenario", str(exc))
             return False
         except InputError as exc:
             self.report_input_error(exc.field, exc.message)
             return False
-        dock.apply_scenario(doc)
         project = QgsProject.instance()
         sites = doc.get("sites")
         if sites:

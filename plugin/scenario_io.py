@@ -26,7 +26,10 @@ from .i18n import tr
 
 def crs_string(crs: QgsCoordinateReferenceSystem) -> str:
     """The CRS as the engine's pyproj reads it: the authority id, else WKT2."""
-    return crs.authid() or crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)
+    authid = crs.authid()
+    if authid and not authid.upper().startswith("USER:"):  # USER:n ids are QGIS-local
+        return authid
+    return crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)
 
 SITES_LAYER_NAME = "sites"
 

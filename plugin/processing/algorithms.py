@@ -306,7 +306,9 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
             path, layer = plain
         else:
             path, layer = _write_sites(source, context, feedback), None
-        return {"path": path, "layer": layer, "x": None, "y": None, "crs": None,
+        # The layer's CRS as QGIS knows it: a shapefile without .prj has one only here.
+        crs = crs_string(source.sourceCrs()) if source.sourceCrs().isValid() else None
+        return {"path": path, "layer": layer, "x": None, "y": None, "crs": crs,
                 "vs30_field": vs30_field}
 
     def _grid_block(self, parameters: dict[str, Any], rupture: dict[str, Any],

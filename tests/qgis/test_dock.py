@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from qgis.core import (
@@ -340,3 +341,29 @@ def test_vs30_raster_and_extent_from_sites(plugin, qgis_new_project, tmp_path, s
     with pytest.raises(InputError) as err:
         dock.build_scenario()
     assert err.value.field == "vs30.raster"
+
+
+def test_import_keeps_fields_without_widgets_and_refuses_big_seeds(
+        plugin, qgis_iface, qgis_new_project, tmp_path):
+    from qgis.core import Qgis
+
+    root = Path(__file__).resolve().parents[2]
+    src = json.loads((root / "examples" / "bay_area" / "scenario.json").read_text())
+    src["sites"]["path"] = str(root / "examples" / "bay_area" / "sites.csv")
+    src["rupture"]["hypocentre"] = {"along_strike_fraction": 0.3, "down_dip_fraction": 0.5}
+    src["rupture"].pop("zbot")
+    src["rupture"]["width"] = 12.0
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(src))
+    assert plugin.import_scenario(str(path))
+    doc = plugin.ensure_dock().build_scenario(sites_file=("x.gpkg", "sites"))
+    assert doc["max_distance_km"] == 200
+    assert doc["rupture"]["hypocentre"] == src["rupture"]["hypocentre"]
+    assert doc["rupture"]["zbot"] == pytest.approx(12.0 * math.sin(math.radians(79.0)), abs=0.01)
+
+    src["seed"] = 2**40
+    path.write_text(json.dumps(src))
+    qgis_iface.messageBar().clear_messages()
+    assert not plugin.import_scenario(str(path))
+    assert any("seed" in str(m) for m in qgis_iface.messageBar().get_messages(
+        Qgis.MessageLevel.Critical))
