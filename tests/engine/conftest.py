@@ -5,12 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-
-def write_sites_csv(path: Path, rows: list[tuple[str, float, float, float]]) -> Path:
-    lines = ["name,lon,lat,vs30"] + [f"{n},{x},{y},{v}" for n, x, y, v in rows]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+from engine_helpers import write_sites_csv
 
 
 @pytest.fixture

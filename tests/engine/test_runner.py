@@ -180,7 +180,7 @@ def test_ctrl_c_mid_run_leaves_no_output(grid_scenario, tmp_path):
 @pytest.mark.parametrize("field", ["VS30", "Vs30", "PGA_median", "RRUP_KM"])
 def test_input_columns_named_like_outputs_any_case(scenario_dict, tmp_path, field):
     import geopandas as gpd
-    from conftest import write_sites_csv
+    from engine_helpers import write_sites_csv
 
     write_sites_csv(tmp_path / "sites.csv", [("a", -122.27, 37.80, 400.0),
                                              ("b", -122.0, 37.6, 500.0)])

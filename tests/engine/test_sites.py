@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_sites_csv
+from engine_helpers import write_sites_csv
 
 from gm_engine.errors import InputError
 from gm_engine.geometry import grid_cells, point_sites
