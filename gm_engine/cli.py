@@ -54,6 +54,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
                    help="override the device")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run as Dask tasks on a local cluster of N worker processes "
+                        "(0: the same chunked tasks, in this process)")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="run as Dask tasks on an existing cluster, e.g. tcp://host:8786")
+    p.add_argument("--chunk-size", type=int, default=2048, help="sites per Dask task")
     p.set_defaults(func=_cmd_run)
 
 
@@ -89,7 +95,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario = scenario_copy(scenario, **changes)
     bar = _ProgressBar(args.quiet)
     try:
-        result = run_scenario(scenario, args.out, progress=bar, overwrite=args.force)
+        if args.workers is not None or args.scheduler:
+            from .distributed import run_scenario_distributed
+
+            result = run_scenario_distributed(scenario, args.out, progress=bar,
+                                              overwrite=args.force, workers=args.workers,
+                                              scheduler=args.scheduler,
+                                              chunk_size=args.chunk_size)
+        else:
+            result = run_scenario(scenario, args.out, progress=bar, overwrite=args.force)
     finally:
         bar.close()
     for w in result.warnings:

@@ -33,10 +33,16 @@ covariance exp(-|h|/l) in 2-D is the characteristic function of the bivariate
 Cauchy law with scale 1/l, so k = z / (l |g|) (z ~ N(0, I2), g ~ N(0, 1)) and
 sqrt(2/M) sum cos(k.x + phi) has that covariance in expectation. Cost is
 O(N M) and memory O(N) per feature batch, so 1e5-1e6 grid cells are fine.
+
+The Fourier path is split in two for chunked and distributed runs:
+:func:`draw_fourier_features` draws one realization's features (P x M, small)
+and :func:`evaluate_field` evaluates them at any set of sites; a site's value
+depends only on its coordinates, so any chunking gives bit-identical values.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -126,13 +132,16 @@ def correlated_normal_field(xy_km: np.ndarray, periods: Sequence[float] | np.nda
     n = xy.shape[0]
     if method == "auto":
         method = "exact" if n <= MAX_EXACT_SITES else "fourier"
+    if method == "fourier":
+        # Same draws, in the same order, as the per-period loop did; evaluated
+        # site by site so any subset of sites gets the same values.
+        feats = draw_fourier_features(t, rng, n_features, vs30_clustered=vs30_clustered,
+                                      inter_period=inter_period)
+        return evaluate_field(feats, xy)
     b = jayaram_baker_2009_range(t, vs30_clustered)
     u = np.empty((n, t.size))
     for j, bj in enumerate(b):
-        if method == "exact":
-            u[:, j] = _exact_field(xy, bj / 3.0, rng)
-        else:
-            u[:, j] = _fourier_field(xy, bj / 3.0, rng, n_features)
+        u[:, j] = _exact_field(xy, bj / 3.0, rng)
     if inter_period and t.size > 1:
         chol = np.linalg.cholesky(baker_jayaram_2008(t) + 1e-10 * np.eye(t.size))
         u = u @ chol.T
@@ -159,11 +168,103 @@ def _exact_field(xy: np.ndarray, length_km: float, rng: np.random.Generator) -> 
 def _fourier_field(xy: np.ndarray, length_km: float, rng: np.random.Generator,
                    n_features: int, batch: int = 256) -> np.ndarray:
     """Random-Fourier-feature draw of a field with covariance exp(-|h| / length)."""
+    k, phase = _draw_wavevectors(length_km, rng, n_features)
+    return _evaluate_features(np.asarray(xy, dtype=float), k, phase, batch)
+
+
+def _draw_wavevectors(length_km: float, rng: np.random.Generator,
+                      n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """(M, 2) wavevectors and (M,) phases of one exponential field exp(-|h| / length)."""
     z = rng.standard_normal((n_features, 2))
     g = np.abs(rng.standard_normal(n_features)) + 1e-12
     k = z / (length_km * g[:, None])  # bivariate Cauchy wavevectors (scale 1 / length)
     phase = rng.uniform(0.0, 2.0 * np.pi, n_features)
+    return k, phase
+
+
+def _evaluate_features(xy: np.ndarray, k: np.ndarray, phase: np.ndarray, batch: int = 256,
+                       site_block: int = 4096) -> np.ndarray:
+    """sqrt(2/M) sum_m cos(k_m . x + phi_m) at each site, in a fixed per-site order.
+
+    Only elementwise operations and per-row sums over fixed-length feature
+    batches: a site's value depends on its own coordinates and the features,
+    never on which other sites are evaluated with it (no BLAS blocking), so a
+    chunked or distributed evaluation is bit-identical to a whole one. Memory:
+    site_block x batch doubles at a time.
+    """
+    n_features = k.shape[0]
+    kx = np.ascontiguousarray(k[:, 0])
+    ky = np.ascontiguousarray(k[:, 1])
     out = np.zeros(xy.shape[0])
-    for s in range(0, n_features, batch):  # bounded memory: N x batch at a time
-        out += np.cos(xy @ k[s:s + batch].T + phase[s:s + batch]).sum(axis=1)
+    for a in range(0, xy.shape[0], site_block):
+        x = np.ascontiguousarray(xy[a:a + site_block, 0])[:, None]
+        y = np.ascontiguousarray(xy[a:a + site_block, 1])[:, None]
+        acc = np.zeros(x.shape[0])
+        for s in range(0, n_features, batch):
+            arg = x * kx[None, s:s + batch]
+            arg += y * ky[None, s:s + batch]
+            arg += phase[None, s:s + batch]
+            acc += np.cos(arg).sum(axis=1)
+        out[a:a + site_block] = acc
     return out * np.sqrt(2.0 / n_features)
+
+
+@dataclass(frozen=True)
+class FieldFeatures:
+    """One realization's within-event field, as random Fourier features.
+
+    Small (periods x features), drawn once, evaluated at any set of sites with
+    :func:`evaluate_field`: the field is a function of position, so chunks of
+    sites evaluated anywhere (Dask workers included) agree bit for bit.
+    """
+
+    periods: np.ndarray          # (P,) s
+    wavevectors: np.ndarray      # (P, M, 2) 1/km
+    phases: np.ndarray           # (P, M) rad
+    mixing: np.ndarray | None    # (P, P) lower Cholesky factor of BJ08, or None
+
+
+def draw_fourier_features(periods: Sequence[float] | np.ndarray, rng: np.random.Generator,
+                          n_features: int = DEFAULT_N_FEATURES, *,
+                          vs30_clustered: bool = False,
+                          inter_period: bool = True) -> FieldFeatures:
+    """Draw the features of one realization's field (JB09 ranges, BJ08 mixing).
+
+    Consumes ``rng`` exactly as ``correlated_normal_field(method="fourier")``
+    does, so both give the same field.
+    """
+    t = _check_periods(periods)
+    if n_features < 16:
+        raise InputError("n_features", f"must be at least 16, got {n_features}")
+    b = jayaram_baker_2009_range(t, vs30_clustered)
+    ks, phs = zip(*(_draw_wavevectors(bj / 3.0, rng, int(n_features)) for bj in b))
+    mixing = None
+    if inter_period and t.size > 1:
+        mixing = np.linalg.cholesky(baker_jayaram_2008(t) + 1e-10 * np.eye(t.size))
+    return FieldFeatures(t, np.stack(ks), np.stack(phs), mixing)
+
+
+def evaluate_field(features: FieldFeatures, xy_km: np.ndarray) -> np.ndarray:
+    """(N, P) standard-normal field of ``features`` at sites ``xy_km`` (N, 2) in km.
+
+    Every value depends only on its site's coordinates: evaluating any subset
+    or chunking of the sites gives bit-identical rows.
+    """
+    xy = np.asarray(xy_km, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise InputError("xy_km", f"expected an (N, 2) array of km, got shape {xy.shape}")
+    if not np.all(np.isfinite(xy)):
+        raise InputError("xy_km", "site coordinates must be finite")
+    p = features.periods.size
+    u = np.empty((xy.shape[0], p))
+    for j in range(p):
+        u[:, j] = _evaluate_features(xy, features.wavevectors[j], features.phases[j])
+    if features.mixing is None:
+        return u
+    # W = U L^T as elementwise sums in a fixed order (a BLAS product may block
+    # rows differently for different N and change the last bits).
+    w = np.zeros_like(u)
+    for j in range(p):
+        for q in range(j + 1):
+            w[:, j] += u[:, q] * features.mixing[j, q]
+    return w
