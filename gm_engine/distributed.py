@@ -42,7 +42,6 @@ worker dies Dask reruns its tasks elsewhere and the result is unchanged.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -65,10 +64,10 @@ from .runner import (
     _check,
     _rupture_layer,
     _stage,
-    _versions,
     _write_sites,
     im_file_stem,
     site_statistics,
+    write_run_record,
 )
 from .scenario import Scenario
 
@@ -521,35 +520,12 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
                     **{f"cond_{k}": c[k].to_numpy() for k in SIMULATED_CONDITIONS})
         timings["write_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
-        (tmp / "scenario.json").write_text(json.dumps(scenario.to_dict(), indent=2) + "\n")
-        n_out = int(outside.sum())
-        if n_out:
-            warnings.append(f"{n_out} sites are outside the {engine.name} engine's valid ranges "
-                            "(flagged in outside_range)")
-        meta = {
-            "groundshake": __version__,
-            "engine": engine.name,
-            "engine_info": engine.info(),
-            "scenario_hash": scenario.content_hash(),
-            "seed": scenario.seed,
-            "realizations": scenario.realizations,
-            "intensity_measures": ims,
-            "n_sites": n_sites,
-            "n_grid_cells": len(grid) if grid else 0,
-            "excluded": {s.kind: s.excluded for s in sets},
-            "outside_range": n_out,
-            "magnitude": scenario.magnitude,
-            "distributed": {"workers": n_workers if dclient is not None else 0,
-                            "scheduler": scheduler, "chunk_size": int(chunk_size),
-                            "chunks": len(chunks), "random_field": "fourier-features",
-                            "n_features": int(n_features),
-                            "max_buffered_block_rows": max_buffered},
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-            "warnings": warnings,
-            "versions": _versions(),
-            "files": [*sorted(p.name for p in tmp.iterdir()), "run.json"],
-        }
-        (tmp / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+        how = {"workers": n_workers if dclient is not None else 0, "scheduler": scheduler,
+               "chunk_size": int(chunk_size), "chunks": len(chunks),
+               "random_field": "fourier-features", "n_features": int(n_features),
+               "max_buffered_block_rows": max_buffered}
+        write_run_record(tmp, scenario, engine, sets, outside, timings, warnings,
+                         distributed=how)
         result.warnings = warnings
     if progress is not None:
         progress(1.0, "done")

@@ -141,34 +141,46 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
             _check(is_cancelled)
         timings["write_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
-        (tmp / "scenario.json").write_text(json.dumps(scenario.to_dict(), indent=2) + "\n")
-        n_out = int(outside.sum())
-        if n_out:
-            warnings.append(f"{n_out} sites are outside the {engine.name} engine's valid ranges "
-                            "(flagged in outside_range)")
-        meta = {
-            "groundshake": __version__,
-            "engine": engine.name,
-            "engine_info": engine.info(),
-            "scenario_hash": scenario.content_hash(),
-            "seed": scenario.seed,
-            "realizations": scenario.realizations,
-            "intensity_measures": ims,
-            "n_sites": sum(len(s) for s in sets if s.kind == "sites"),
-            "n_grid_cells": sum(len(s) for s in sets if s.kind == "grid"),
-            "excluded": {s.kind: s.excluded for s in sets},
-            "outside_range": n_out,
-            "magnitude": scenario.magnitude,
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-            "warnings": warnings,
-            "versions": _versions(),
-            "files": [*sorted(p.name for p in tmp.iterdir()), "run.json"],
-        }
-        (tmp / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_run_record(tmp, scenario, engine, sets, outside, timings, warnings)
         result.warnings = warnings
     if progress is not None:
         progress(1.0, "done")
     return result
+
+
+def write_run_record(tmp: Path, scenario: Scenario, engine, sets: list[SiteSet],
+                     outside: np.ndarray, timings: dict[str, float], warnings: list[str],
+                     **extra: object) -> None:
+    """scenario.json and run.json: what a run needs to be understood and reproduced.
+
+    Appends the outside-range count to ``warnings``; ``extra`` adds sections
+    (e.g. how a distributed run was chunked).
+    """
+    (tmp / "scenario.json").write_text(json.dumps(scenario.to_dict(), indent=2) + "\n")
+    n_out = int(outside.sum())
+    if n_out:
+        warnings.append(f"{n_out} sites are outside the {engine.name} engine's valid ranges "
+                        "(flagged in outside_range)")
+    meta = {
+        "groundshake": __version__,
+        "engine": engine.name,
+        "engine_info": engine.info(),
+        "scenario_hash": scenario.content_hash(),
+        "seed": scenario.seed,
+        "realizations": scenario.realizations,
+        "intensity_measures": list(scenario.intensity_measures),
+        "n_sites": sum(len(s) for s in sets if s.kind == "sites"),
+        "n_grid_cells": sum(len(s) for s in sets if s.kind == "grid"),
+        "excluded": {s.kind: s.excluded for s in sets},
+        "outside_range": n_out,
+        "magnitude": scenario.magnitude,
+        **extra,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "warnings": warnings,
+        "versions": _versions(),
+        "files": [*sorted(p.name for p in tmp.iterdir()), "run.json"],
+    }
+    (tmp / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def _write_sites(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path,
