@@ -84,7 +84,7 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="899"/>
+        <location filename="../plugin/dock.py" line="900"/>
         <source>Scenario</source>
         <translation>Escenario</translation>
     </message>
@@ -114,12 +114,12 @@
         <translation>Guardar el escenario como archivo JSON para la línea de comandos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="659"/>
+        <location filename="../plugin/dock.py" line="660"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="652"/>
+        <location filename="../plugin/dock.py" line="653"/>
         <source>Fault</source>
         <translation>Falla</translation>
     </message>
@@ -154,7 +154,7 @@
         <translation>Traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="649"/>
+        <location filename="../plugin/dock.py" line="650"/>
         <source>Dip</source>
         <translation>Buzamiento</translation>
     </message>
@@ -169,22 +169,22 @@
         <translation>Buza hacia la derecha al recorrer la traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="650"/>
+        <location filename="../plugin/dock.py" line="651"/>
         <source>Dip direction</source>
         <translation>Dirección de buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="650"/>
+        <location filename="../plugin/dock.py" line="651"/>
         <source>Top depth</source>
         <translation>Profundidad superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="651"/>
+        <location filename="../plugin/dock.py" line="652"/>
         <source>Bottom depth</source>
         <translation>Profundidad inferior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="651"/>
+        <location filename="../plugin/dock.py" line="652"/>
         <source>Mechanism</source>
         <translation>Mecanismo</translation>
     </message>
@@ -204,7 +204,7 @@
         <translation>Magnitud de momento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="653"/>
+        <location filename="../plugin/dock.py" line="654"/>
         <source>Scaling law</source>
         <translation>Ley de escala</translation>
     </message>
@@ -234,7 +234,7 @@
         <translation>Capa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="656"/>
         <source>Site conditions (Vs30)</source>
         <translation>Condiciones del sitio (Vs30)</translation>
     </message>
@@ -254,47 +254,42 @@
         <translation>Solo el valor por defecto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="290"/>
-        <source>Used wherever the field or raster has no value</source>
-        <translation>Se usa donde el campo o el ráster no tienen valor</translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="656"/>
         <source>Raster grid</source>
         <translation>Malla ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="306"/>
+        <location filename="../plugin/dock.py" line="307"/>
         <source>Extent of the sites</source>
         <translation>Extensión de los sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="656"/>
+        <location filename="../plugin/dock.py" line="657"/>
         <source>Resolution</source>
         <translation>Resolución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="314"/>
+        <location filename="../plugin/dock.py" line="315"/>
         <source>Cells</source>
         <translation>Celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="656"/>
+        <location filename="../plugin/dock.py" line="657"/>
         <source>Intensity measures</source>
         <translation>Medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="329"/>
+        <location filename="../plugin/dock.py" line="330"/>
         <source>SA at periods (s)</source>
         <translation>SA en los periodos (s)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="332"/>
+        <location filename="../plugin/dock.py" line="333"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>Periodos de aceleración espectral en segundos, separados por comas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="372"/>
+        <location filename="../plugin/dock.py" line="373"/>
         <source>Run</source>
         <translation>Ejecutar</translation>
     </message>
@@ -309,27 +304,27 @@
         <translation>Realizaciones</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="657"/>
+        <location filename="../plugin/dock.py" line="658"/>
         <source>Seed</source>
         <translation>Semilla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="658"/>
+        <location filename="../plugin/dock.py" line="659"/>
         <source>Device</source>
         <translation>Dispositivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="359"/>
+        <location filename="../plugin/dock.py" line="360"/>
         <source>Looking for devices…</source>
         <translation>Buscando dispositivos…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="364"/>
+        <location filename="../plugin/dock.py" line="365"/>
         <source>Temporary folder</source>
         <translation>Carpeta temporal</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="365"/>
+        <location filename="../plugin/dock.py" line="366"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>Cada ejecución escribe una subcarpeta nueva aquí; nunca se reemplazan archivos existentes</translation>
     </message>
@@ -339,62 +334,62 @@
         <translation>Carpeta de salida</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="373"/>
+        <location filename="../plugin/dock.py" line="374"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="492"/>
+        <location filename="../plugin/dock.py" line="493"/>
         <source>Select one feature of a line layer first.</source>
         <translation>Primero seleccione un objeto de una capa de líneas.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="503"/>
+        <location filename="../plugin/dock.py" line="504"/>
         <source>The selected feature has no line.</source>
         <translation>El objeto seleccionado no tiene ninguna línea.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="546"/>
+        <location filename="../plugin/dock.py" line="547"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>Aún no hay traza: dibújela o tome un objeto seleccionado.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="551"/>
+        <location filename="../plugin/dock.py" line="552"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>{n} vértices, {km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="556"/>
+        <location filename="../plugin/dock.py" line="557"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>Ley de escala: la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="560"/>
+        <location filename="../plugin/dock.py" line="561"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: M {m:.2f} para {area:.0f} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="569"/>
+        <location filename="../plugin/dock.py" line="570"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>La magnitud y el tamaño de la ruptura no concuerdan: {law} da M {m:.2f} para esta ruptura ({area:.0f} km²).</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="585"/>
+        <location filename="../plugin/dock.py" line="586"/>
         <source>Choose a site layer first.</source>
         <translation>Primero elija una capa de sitios.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="606"/>
+        <location filename="../plugin/dock.py" line="607"/>
         <source>no extent</source>
         <translation>sin extensión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="609"/>
+        <location filename="../plugin/dock.py" line="610"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="615"/>
+        <location filename="../plugin/dock.py" line="616"/>
         <source>Found: {detail}</source>
         <translation>Encontrado: {detail}</translation>
     </message>
@@ -404,72 +399,72 @@
         <translation>Traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="654"/>
+        <location filename="../plugin/dock.py" line="655"/>
         <source>Vs30 field</source>
         <translation>Campo de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="654"/>
+        <location filename="../plugin/dock.py" line="655"/>
         <source>Vs30 raster</source>
         <translation>Ráster de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="679"/>
+        <location filename="../plugin/dock.py" line="680"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' no es un periodo en segundos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="682"/>
+        <location filename="../plugin/dock.py" line="683"/>
         <source>periods must be positive, got {t}</source>
         <translation>los periodos deben ser positivos; se recibió {t}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="690"/>
+        <location filename="../plugin/dock.py" line="691"/>
         <source>choose at least one intensity measure</source>
         <translation>elija al menos una medida de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="717"/>
+        <location filename="../plugin/dock.py" line="718"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>dibuje la traza de la falla o tome una línea seleccionada</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="719"/>
+        <location filename="../plugin/dock.py" line="720"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="756"/>
+        <location filename="../plugin/dock.py" line="757"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>elija una capa de sitios de puntos o polígonos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="764"/>
+        <location filename="../plugin/dock.py" line="765"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>elija el campo que contiene Vs30 en m/s</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="767"/>
+        <location filename="../plugin/dock.py" line="768"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>un campo de Vs30 necesita una capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="772"/>
+        <location filename="../plugin/dock.py" line="773"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>elija un ráster de Vs30 guardado en un archivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="778"/>
+        <location filename="../plugin/dock.py" line="779"/>
         <source>set the grid extent</source>
         <translation>defina la extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="787"/>
+        <location filename="../plugin/dock.py" line="788"/>
         <source>use sites, a raster grid or both</source>
         <translation>use sitios, una malla ráster o ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="914"/>
+        <location filename="../plugin/dock.py" line="915"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
@@ -993,9 +988,14 @@ Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA
         <translation>Falló el RotD50 de {site}: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="794"/>
+        <location filename="../plugin/dock.py" line="795"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>el panel acepta semillas de 0 a {hi}; se recibió {seed}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="290"/>
+        <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
+        <translation>Se usa donde el ráster de Vs30 no tiene valor, y en todos los sitios cuando no se elige ni campo ni ráster (un valor vacío o no válido del campo es un error)</translation>
     </message>
 </context>
 </TS>

@@ -84,7 +84,7 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="899"/>
+        <location filename="../plugin/dock.py" line="900"/>
         <source>Scenario</source>
         <translation>シナリオ</translation>
     </message>
@@ -114,12 +114,12 @@
         <translation>コマンドライン用にシナリオを JSON ファイルとして書き出す</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="659"/>
+        <location filename="../plugin/dock.py" line="660"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="652"/>
+        <location filename="../plugin/dock.py" line="653"/>
         <source>Fault</source>
         <translation>断層</translation>
     </message>
@@ -154,7 +154,7 @@
         <translation>トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="649"/>
+        <location filename="../plugin/dock.py" line="650"/>
         <source>Dip</source>
         <translation>傾斜角</translation>
     </message>
@@ -169,22 +169,22 @@
         <translation>トレースに沿って進むとき右側へ傾斜</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="650"/>
+        <location filename="../plugin/dock.py" line="651"/>
         <source>Dip direction</source>
         <translation>傾斜方向</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="650"/>
+        <location filename="../plugin/dock.py" line="651"/>
         <source>Top depth</source>
         <translation>上端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="651"/>
+        <location filename="../plugin/dock.py" line="652"/>
         <source>Bottom depth</source>
         <translation>下端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="651"/>
+        <location filename="../plugin/dock.py" line="652"/>
         <source>Mechanism</source>
         <translation>メカニズム</translation>
     </message>
@@ -204,7 +204,7 @@
         <translation>モーメントマグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="653"/>
+        <location filename="../plugin/dock.py" line="654"/>
         <source>Scaling law</source>
         <translation>スケーリング則</translation>
     </message>
@@ -234,7 +234,7 @@
         <translation>レイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="656"/>
         <source>Site conditions (Vs30)</source>
         <translation>サイト条件 (Vs30)</translation>
     </message>
@@ -254,47 +254,42 @@
         <translation>既定値のみ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="290"/>
-        <source>Used wherever the field or raster has no value</source>
-        <translation>フィールドやラスタに値がない場所で使用</translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="656"/>
         <source>Raster grid</source>
         <translation>ラスタグリッド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="306"/>
+        <location filename="../plugin/dock.py" line="307"/>
         <source>Extent of the sites</source>
         <translation>サイトの範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="656"/>
+        <location filename="../plugin/dock.py" line="657"/>
         <source>Resolution</source>
         <translation>解像度</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="314"/>
+        <location filename="../plugin/dock.py" line="315"/>
         <source>Cells</source>
         <translation>セル数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="656"/>
+        <location filename="../plugin/dock.py" line="657"/>
         <source>Intensity measures</source>
         <translation>強度指標</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="329"/>
+        <location filename="../plugin/dock.py" line="330"/>
         <source>SA at periods (s)</source>
         <translation>周期 (秒) ごとの SA</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="332"/>
+        <location filename="../plugin/dock.py" line="333"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>加速度応答スペクトルの周期 (秒、カンマ区切り)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="372"/>
+        <location filename="../plugin/dock.py" line="373"/>
         <source>Run</source>
         <translation>実行</translation>
     </message>
@@ -309,27 +304,27 @@
         <translation>実現数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="657"/>
+        <location filename="../plugin/dock.py" line="658"/>
         <source>Seed</source>
         <translation>シード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="658"/>
+        <location filename="../plugin/dock.py" line="659"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="359"/>
+        <location filename="../plugin/dock.py" line="360"/>
         <source>Looking for devices…</source>
         <translation>デバイスを検索中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="364"/>
+        <location filename="../plugin/dock.py" line="365"/>
         <source>Temporary folder</source>
         <translation>一時フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="365"/>
+        <location filename="../plugin/dock.py" line="366"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>実行ごとにここに新しいサブフォルダを作成します。既存のファイルは置き換えません</translation>
     </message>
@@ -339,62 +334,62 @@
         <translation>出力フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="373"/>
+        <location filename="../plugin/dock.py" line="374"/>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="492"/>
+        <location filename="../plugin/dock.py" line="493"/>
         <source>Select one feature of a line layer first.</source>
         <translation>先にラインレイヤの地物を 1 つ選択してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="503"/>
+        <location filename="../plugin/dock.py" line="504"/>
         <source>The selected feature has no line.</source>
         <translation>選択した地物にラインがありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="546"/>
+        <location filename="../plugin/dock.py" line="547"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>トレースがまだありません。描画するか選択地物から取得してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="551"/>
+        <location filename="../plugin/dock.py" line="552"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>頂点 {n} 個、{km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="556"/>
+        <location filename="../plugin/dock.py" line="557"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>スケーリング則: 下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="560"/>
+        <location filename="../plugin/dock.py" line="561"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: {area:.0f} km² に対して M {m:.2f}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="569"/>
+        <location filename="../plugin/dock.py" line="570"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>マグニチュードと破壊域の大きさが合いません。{law} ではこの破壊域 ({area:.0f} km²) に対して M {m:.2f} です。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="585"/>
+        <location filename="../plugin/dock.py" line="586"/>
         <source>Choose a site layer first.</source>
         <translation>先にサイトレイヤを選んでください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="606"/>
+        <location filename="../plugin/dock.py" line="607"/>
         <source>no extent</source>
         <translation>範囲なし</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="609"/>
+        <location filename="../plugin/dock.py" line="610"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} セル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="615"/>
+        <location filename="../plugin/dock.py" line="616"/>
         <source>Found: {detail}</source>
         <translation>検出: {detail}</translation>
     </message>
@@ -404,72 +399,72 @@
         <translation>断層トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="654"/>
+        <location filename="../plugin/dock.py" line="655"/>
         <source>Vs30 field</source>
         <translation>Vs30 フィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="654"/>
+        <location filename="../plugin/dock.py" line="655"/>
         <source>Vs30 raster</source>
         <translation>Vs30 ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="679"/>
+        <location filename="../plugin/dock.py" line="680"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' は秒単位の周期ではありません</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="682"/>
+        <location filename="../plugin/dock.py" line="683"/>
         <source>periods must be positive, got {t}</source>
         <translation>周期は正の値にしてください (入力値: {t})</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="690"/>
+        <location filename="../plugin/dock.py" line="691"/>
         <source>choose at least one intensity measure</source>
         <translation>強度指標を 1 つ以上選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="717"/>
+        <location filename="../plugin/dock.py" line="718"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>断層トレースを描くか、選択したライン地物を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="719"/>
+        <location filename="../plugin/dock.py" line="720"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="756"/>
+        <location filename="../plugin/dock.py" line="757"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>サイトのポイントまたはポリゴンレイヤを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="764"/>
+        <location filename="../plugin/dock.py" line="765"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>Vs30 (m/s) を持つフィールドを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="767"/>
+        <location filename="../plugin/dock.py" line="768"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>Vs30 フィールドにはサイトレイヤが必要です</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="772"/>
+        <location filename="../plugin/dock.py" line="773"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>ファイルに保存された Vs30 ラスタを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="778"/>
+        <location filename="../plugin/dock.py" line="779"/>
         <source>set the grid extent</source>
         <translation>グリッドの範囲を設定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="787"/>
+        <location filename="../plugin/dock.py" line="788"/>
         <source>use sites, a raster grid or both</source>
         <translation>サイト、ラスタグリッド、またはその両方を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="914"/>
+        <location filename="../plugin/dock.py" line="915"/>
         <source>Starting…</source>
         <translation>開始中…</translation>
     </message>
@@ -993,9 +988,14 @@ Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0)
         <translation>{site} の RotD50 の計算に失敗しました: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="794"/>
+        <location filename="../plugin/dock.py" line="795"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>このパネルで使えるシードは 0 から {hi} までです（指定値: {seed}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="290"/>
+        <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
+        <translation>Vs30 ラスターに値がない場所、およびフィールドもラスターも選ばれていないときはすべての地点で使用します（フィールドの値が空または無効な場合はエラーになります）</translation>
     </message>
 </context>
 </TS>

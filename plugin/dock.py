@@ -287,7 +287,8 @@ class GroundShakeDock(QgsDockWidget):
         self.vs30_default_spin.setDecimals(0)
         self.vs30_default_spin.setValue(760.0)
         self.vs30_default_spin.setSuffix(" m/s")
-        self.vs30_default_spin.setToolTip(tr("Used wherever the field or raster has no value"))
+        self.vs30_default_spin.setToolTip(tr("Used where the Vs30 raster has no value, and for every site when neither a field "
+           "nor a raster is chosen (an empty or invalid field value is an error)"))
         form.addRow(self.vs30_default_radio, self.vs30_default_spin)
         outer.addWidget(self.vs30_group)
 
