@@ -295,12 +295,17 @@ class GridWriter:
 
         if ok and (self.buffers or np.any(self.remaining)):
             raise RuntimeError("grid writer closed with cells missing")
+        from .raster import make_cog
+
         factors = overview_factors(self.grid.rows, self.grid.cols)
         for dst in self.files.values():
             if ok and factors:
                 dst.build_overviews(factors, Resampling.average)
                 dst.update_tags(ns="rio_overview", resampling="average")
             dst.close()
+        if ok:  # the same Cloud-Optimized layout as the single-process runner writes
+            for path in self.paths.values():
+                make_cog(path)
         return self.paths
 
 

@@ -42,9 +42,27 @@ def overview_factors(rows: int, cols: int, min_size: int = 256) -> list[int]:
     return factors
 
 
+def make_cog(path: str | Path) -> Path:
+    """Rewrite a GeoTIFF in place as a Cloud-Optimized GeoTIFF (GDAL's COG driver).
+
+    Same pixels, tags, band description and units; tiles and overviews are
+    ordered so a web client (or QGIS over HTTP) reads only what it shows.
+    """
+    import rasterio
+    from rasterio.shutil import copy as rio_copy
+
+    src_path = Path(path)
+    with atomic_path(src_path) as tmp:
+        with rasterio.Env():
+            rio_copy(src_path, tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
+                     BLOCKSIZE=256, OVERVIEW_RESAMPLING="AVERAGE", BIGTIFF="IF_SAFER")
+    return src_path
+
+
 def write_geotiff(path: str | Path, values: np.ndarray, transform, crs: str, *,
-                  description: str, tags: Mapping[str, str], units: str = "") -> Path:
-    """Write a 2-D array (NaN = nodata) as a single-band float32 GeoTIFF."""
+                  description: str, tags: Mapping[str, str], units: str = "",
+                  cog: bool = True) -> Path:
+    """Write a 2-D array (NaN = nodata) as a single-band float32 (Cloud-Optimized) GeoTIFF."""
     import rasterio
     from rasterio.enums import Resampling
 
@@ -62,7 +80,9 @@ def write_geotiff(path: str | Path, values: np.ndarray, transform, crs: str, *,
                 dst.set_band_unit(1, units)
             dst.update_tags(**{k: str(v) for k, v in tags.items()})
             factors = overview_factors(rows, cols)
-            if factors:
+            if factors and not cog:
                 dst.build_overviews(factors, Resampling.average)
                 dst.update_tags(ns="rio_overview", resampling="average")
+    if cog:
+        make_cog(dest)
     return dest

@@ -44,6 +44,7 @@ def test_gmpe_run_writes_every_output(grid_scenario, tmp_path):
         assert (src.height, src.width) == (8, 10)
         assert src.tags()["IM"] == "PGA" and src.tags()["units"] == "g"
         assert src.descriptions[0] == "PGA median (g)"
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         arr = src.read(1, masked=True)
         assert arr.count() == 80 and float(arr.max()) > 0.05
     assert (out / "rupture.gpkg").exists() and (out / "scenario.json").exists()
