@@ -157,6 +157,22 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export_oq(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export-oq", help="ground-motion fields at the sites for OpenQuake risk")
+    p.add_argument("--run", required=True, help="run folder")
+    p.add_argument("--out", required=True, help="folder for gmfs.csv, sites.csv, job_gmfs.ini")
+    p.add_argument("--force", action="store_true", help="replace existing files")
+    p.set_defaults(func=_cmd_export_oq)
+
+
+def _cmd_export_oq(args: argparse.Namespace) -> int:
+    from .export_oq import export_openquake
+
+    for p in export_openquake(args.run, args.out, args.force):
+        print(f"wrote {p}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gm_engine",
                                      description="GroundShake earthquake shaking scenarios")
@@ -168,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_map(sub)
     _add_corpus(sub)
+    _add_export_oq(sub)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser

@@ -129,6 +129,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
             start += len(s)
             if s.kind == "sites":
                 _write_sites(s, stats, sl, outside[sl], tmp, ims)
+                write_site_realizations(tmp, s, {im: values[im][:, sl] for im in ims})
                 terms = engine.site_terms(sl)
                 if terms:  # what site_waveforms needs to regenerate this run's waveforms
                     np.savez_compressed(tmp / "site_terms.npz", **terms)
@@ -146,6 +147,21 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
     if progress is not None:
         progress(1.0, "done")
     return result
+
+
+SITE_REALIZATIONS = "site_realizations.npz"
+
+
+def write_site_realizations(tmp: Path, s: SiteSet, values: dict[str, np.ndarray]) -> None:
+    """Every realization's IMs at the point sites, with lon/lat: ground-motion fields to export.
+
+    Point sites are few (grids keep statistics only), so R x N values per IM
+    are small; OpenQuake-style GMF exports need them, the statistics do not.
+    """
+    pts = s.table.geometry.to_crs("EPSG:4326")
+    np.savez_compressed(tmp / SITE_REALIZATIONS, lon=pts.x.to_numpy(), lat=pts.y.to_numpy(),
+                        vs30=s.table["vs30"].to_numpy(float), ims=np.array(list(values)),
+                        **{f"im{i}": v.astype(np.float32) for i, v in enumerate(values.values())})
 
 
 def write_run_record(tmp: Path, scenario: Scenario, engine, sets: list[SiteSet],
