@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import statistics
 import sys
@@ -33,8 +32,9 @@ import time
 import warnings
 from pathlib import Path
 
+from perfdoc import PERFORMANCE_MD, replace_subsection
+
 ROOT = Path(__file__).resolve().parents[1]
-PERFORMANCE_MD = ROOT / "docs" / "PERFORMANCE.md"
 SECTION = "## Waveform viewer"
 TARGET_S = 0.3
 
@@ -199,24 +199,6 @@ Click-to-plotted, {len(r["plotted"])} clicks: {runs} s. Target ({TARGET_S:g} s):
 """
 
 
-def write_section(sub: str, title: str, path: Path = PERFORMANCE_MD) -> None:
-    """Put ``sub`` in the Waveform viewer section, replacing only its own subsection."""
-    doc = path.read_text() if path.exists() else "# Performance\n"
-    section = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    found = section.search(doc)
-    subs: dict[str, str] = {}
-    if found:
-        for block in re.split(r"(?m)^(?=### )", found.group(0))[1:]:
-            subs[block.splitlines()[0][4:].strip()] = block.rstrip("\n") + "\n"
-    subs[title] = sub.rstrip("\n") + "\n"
-    text = INTRO + "\n" + "\n".join(subs[k] for k in sorted(subs)) + "\n"
-    if found:
-        doc = doc[: found.start()] + text + doc[found.end():]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--realizations", type=int, default=10)
@@ -229,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(result)
     print(text)
     if not args.no_write:
-        write_section(text, _title(result))
+        replace_subsection(SECTION, INTRO, _title(result), text)
         print(f"written to {PERFORMANCE_MD}")
     return 0
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from perfdoc import PERFORMANCE_MD, replace_subsection
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,8 +33,6 @@ from gm_engine.distances import (  # noqa: E402
 )
 from gm_engine.rupture import build_rupture  # noqa: E402
 
-PERFORMANCE_MD = ROOT / "docs" / "PERFORMANCE.md"
-HEADER = "# Performance\n\nMeasured figures of GroundShake's engine; each section is written by its bench/ script.\n"
 SECTION = "## Distances"
 TARGET_S = 2.0
 
@@ -150,26 +148,6 @@ Runs of `compute_distances`: {runs} s. Target ({TARGET_S:g} s for 1,000,000 site
 """
 
 
-def write_section(sub: str, stack: str, path: Path = PERFORMANCE_MD) -> None:
-    """Put ``sub`` in the Distances section, replacing only this stack's subsection."""
-    doc = path.read_text() if path.exists() else HEADER
-    section = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    found = section.search(doc)
-    subs: dict[str, str] = {}
-    if found:
-        for block in re.split(r"(?m)^(?=### )", found.group(0))[1:]:
-            title = block.splitlines()[0][4:].strip()
-            subs[title] = block.rstrip("\n") + "\n"
-    subs[stack] = sub.rstrip("\n") + "\n"
-    text = INTRO + "\n" + "\n".join(subs[k] for k in sorted(subs)) + "\n"
-    if found:
-        doc = doc[: found.start()] + text + doc[found.end():]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(doc.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sites", type=int, default=1_000_000)
@@ -180,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(result)
     print(text)
     if not args.no_write:
-        write_section(text, _stack(result))
+        replace_subsection(SECTION, INTRO, _stack(result), text)
         print(f"written to {PERFORMANCE_MD}")
     return 0
 

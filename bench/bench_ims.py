@@ -17,13 +17,13 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import scipy
+from perfdoc import PERFORMANCE_MD, replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -236,16 +236,8 @@ def write_section(
             "model at 32-64 samples per period)."
         )
     lines.append("")
-    doc = ROOT / "docs" / "PERFORMANCE.md"
-    text = doc.read_text() if doc.exists() else "# Performance\n\n"
-    block = "\n".join(lines)
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text)
-    print(f"wrote the '{SECTION}' section of {doc}")
+    replace_section(SECTION, "\n".join(lines))
+    print(f"wrote the '{SECTION}' section of {PERFORMANCE_MD}")
 
 
 if __name__ == "__main__":

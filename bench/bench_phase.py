@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from perfdoc import replace_section
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -92,19 +93,10 @@ per component with their standard deviation; PSA at 5 % damping from
 
 def write_section(lines: list[str], args: argparse.Namespace) -> None:
     """Replace this script's section of docs/PERFORMANCE.md, leaving the others."""
-    path = Path(__file__).resolve().parents[1] / "docs" / "PERFORMANCE.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
     stamp = (f"{datetime.date.today().isoformat()}; {os.cpu_count()} CPUs, "
              f"{platform.processor() or platform.machine()}; Python {platform.python_version()}, "
              f"numpy {np.__version__}, torch {torch.__version__}.")
-    body = "\n".join([SECTION, "", INTRO, "", stamp, "", *lines, ""]) + "\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + (text[nxt + 1:] if nxt >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    path.write_text(text, encoding="utf-8")
+    replace_section(SECTION, "\n".join([SECTION, "", INTRO, "", stamp, "", *lines, ""]))
 
 
 def main(argv: list[str] | None = None) -> int:
