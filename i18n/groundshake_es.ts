@@ -4,77 +4,77 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/dock.py" line="79"/>
+        <location filename="../plugin/dock.py" line="80"/>
         <source>Strike-slip, right-lateral (rake 180°)</source>
         <translation>Desgarre dextral (rake 180°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="80"/>
+        <location filename="../plugin/dock.py" line="81"/>
         <source>Strike-slip, left-lateral (rake 0°)</source>
         <translation>Desgarre sinistral (rake 0°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="81"/>
+        <location filename="../plugin/dock.py" line="82"/>
         <source>Normal (rake −90°)</source>
         <translation>Normal (rake −90°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="82"/>
+        <location filename="../plugin/dock.py" line="83"/>
         <source>Reverse (rake 90°)</source>
         <translation>Inversa (rake 90°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="83"/>
+        <location filename="../plugin/dock.py" line="84"/>
         <source>Other rake</source>
         <translation>Otro rake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="89"/>
+        <location filename="../plugin/dock.py" line="90"/>
         <source>Conditional generative model (CGM)</source>
         <translation>Modelo generativo condicional (CGM)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="90"/>
+        <location filename="../plugin/dock.py" line="91"/>
         <source>Stochastic simulation</source>
         <translation>Simulación estocástica</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="91"/>
+        <location filename="../plugin/dock.py" line="92"/>
         <source>NGA-West2 ground-motion models (GMPE)</source>
         <translation>Modelos de movimiento del suelo NGA-West2 (GMPE)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="96"/>
+        <location filename="../plugin/dock.py" line="97"/>
         <source>Automatic</source>
         <translation>Automático</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="96"/>
+        <location filename="../plugin/dock.py" line="97"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="96"/>
+        <location filename="../plugin/dock.py" line="97"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="97"/>
+        <location filename="../plugin/dock.py" line="98"/>
         <source>GPU (Apple MPS)</source>
         <translation>GPU (Apple MPS)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="103"/>
+        <location filename="../plugin/dock.py" line="104"/>
         <source>estimating…</source>
         <translation>estimando…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="106"/>
+        <location filename="../plugin/dock.py" line="107"/>
         <source>{m} min {s:02d} s left</source>
         <translation>quedan {m} min {s:02d} s</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="107"/>
+        <location filename="../plugin/dock.py" line="108"/>
         <source>{s} s left</source>
         <translation>quedan {s} s</translation>
     </message>
@@ -84,137 +84,137 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="900"/>
+        <location filename="../plugin/dock.py" line="1020"/>
         <source>Scenario</source>
         <translation>Escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="145"/>
+        <location filename="../plugin/dock.py" line="147"/>
         <source>Name of the scenario and of its layer group</source>
         <translation>Nombre del escenario y de su grupo de capas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="147"/>
+        <location filename="../plugin/dock.py" line="149"/>
         <source>Import…</source>
         <translation>Importar…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="148"/>
+        <location filename="../plugin/dock.py" line="150"/>
         <source>Read a scenario JSON file</source>
         <translation>Leer un archivo JSON de escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="150"/>
+        <location filename="../plugin/dock.py" line="152"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="151"/>
+        <location filename="../plugin/dock.py" line="153"/>
         <source>Write the scenario as a JSON file for the command line</source>
         <translation>Guardar el escenario como archivo JSON para la línea de comandos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="660"/>
+        <location filename="../plugin/dock.py" line="777"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="653"/>
+        <location filename="../plugin/dock.py" line="770"/>
         <source>Fault</source>
         <translation>Falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="164"/>
+        <location filename="../plugin/dock.py" line="166"/>
         <source>Draw on map</source>
         <translation>Dibujar en el mapa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="167"/>
+        <location filename="../plugin/dock.py" line="169"/>
         <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>Haga clic en los vértices de la traza; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="174"/>
+        <location filename="../plugin/dock.py" line="176"/>
         <source>Line layer holding the fault trace</source>
         <translation>Capa de líneas con la traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="176"/>
+        <location filename="../plugin/dock.py" line="178"/>
         <source>Use selected</source>
         <translation>Usar la selección</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="177"/>
+        <location filename="../plugin/dock.py" line="179"/>
         <source>Take the trace from the selected feature of the line layer</source>
         <translation>Tomar la traza del objeto seleccionado de la capa de líneas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="181"/>
+        <location filename="../plugin/dock.py" line="183"/>
         <source>Trace</source>
         <translation>Traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="650"/>
+        <location filename="../plugin/dock.py" line="767"/>
         <source>Dip</source>
         <translation>Buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="191"/>
+        <location filename="../plugin/dock.py" line="193"/>
         <source>Right-hand rule</source>
         <translation>Regla de la mano derecha</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="193"/>
+        <location filename="../plugin/dock.py" line="195"/>
         <source>Dip to the right when walking along the trace</source>
         <translation>Buza hacia la derecha al recorrer la traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="651"/>
+        <location filename="../plugin/dock.py" line="768"/>
         <source>Dip direction</source>
         <translation>Dirección de buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="651"/>
+        <location filename="../plugin/dock.py" line="768"/>
         <source>Top depth</source>
         <translation>Profundidad superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="652"/>
+        <location filename="../plugin/dock.py" line="769"/>
         <source>Bottom depth</source>
         <translation>Profundidad inferior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="652"/>
+        <location filename="../plugin/dock.py" line="769"/>
         <source>Mechanism</source>
         <translation>Mecanismo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="226"/>
+        <location filename="../plugin/dock.py" line="228"/>
         <source>Magnitude</source>
         <translation>Magnitud</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="234"/>
+        <location filename="../plugin/dock.py" line="236"/>
         <source>From the scaling law</source>
         <translation>Según la ley de escala</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="107"/>
+        <location filename="../plugin/processing/algorithms.py" line="109"/>
         <source>Moment magnitude</source>
         <translation>Magnitud de momento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="654"/>
+        <location filename="../plugin/dock.py" line="771"/>
         <source>Scaling law</source>
         <translation>Ley de escala</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="245"/>
+        <location filename="../plugin/dock.py" line="247"/>
         <source>Use</source>
         <translation>Usar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="246"/>
+        <location filename="../plugin/dock.py" line="248"/>
         <source>Set the magnitude to the scaling-law value</source>
         <translation>Poner la magnitud que da la ley de escala</translation>
     </message>
@@ -224,172 +224,172 @@
         <translation>Sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="265"/>
+        <location filename="../plugin/dock.py" line="267"/>
         <source>Point layer of sites; polygons use their centroids</source>
         <translation>Capa de puntos con los sitios; de los polígonos se usan sus centroides</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="266"/>
+        <location filename="../plugin/dock.py" line="268"/>
         <source>Layer</source>
         <translation>Capa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="656"/>
+        <location filename="../plugin/dock.py" line="773"/>
         <source>Site conditions (Vs30)</source>
         <translation>Condiciones del sitio (Vs30)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="272"/>
+        <location filename="../plugin/dock.py" line="274"/>
         <source>Field of the site layer</source>
         <translation>Campo de la capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="277"/>
+        <location filename="../plugin/dock.py" line="279"/>
         <source>Raster</source>
         <translation>Ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="283"/>
+        <location filename="../plugin/dock.py" line="285"/>
         <source>Default only</source>
         <translation>Solo el valor por defecto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="656"/>
+        <location filename="../plugin/dock.py" line="773"/>
         <source>Raster grid</source>
         <translation>Malla ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="307"/>
+        <location filename="../plugin/dock.py" line="309"/>
         <source>Extent of the sites</source>
         <translation>Extensión de los sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="657"/>
+        <location filename="../plugin/dock.py" line="774"/>
         <source>Resolution</source>
         <translation>Resolución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="315"/>
+        <location filename="../plugin/dock.py" line="317"/>
         <source>Cells</source>
         <translation>Celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="657"/>
+        <location filename="../plugin/dock.py" line="774"/>
         <source>Intensity measures</source>
         <translation>Medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="330"/>
+        <location filename="../plugin/dock.py" line="332"/>
         <source>SA at periods (s)</source>
         <translation>SA en los periodos (s)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="333"/>
+        <location filename="../plugin/dock.py" line="335"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>Periodos de aceleración espectral en segundos, separados por comas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="373"/>
+        <location filename="../plugin/dock.py" line="376"/>
         <source>Run</source>
         <translation>Ejecutar</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="250"/>
+        <location filename="../plugin/processing/algorithms.py" line="260"/>
         <source>Engine</source>
         <translation>Motor</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="246"/>
+        <location filename="../plugin/processing/algorithms.py" line="256"/>
         <source>Realizations</source>
         <translation>Realizaciones</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="658"/>
+        <location filename="../plugin/dock.py" line="775"/>
         <source>Seed</source>
         <translation>Semilla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="659"/>
+        <location filename="../plugin/dock.py" line="776"/>
         <source>Device</source>
         <translation>Dispositivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="360"/>
+        <location filename="../plugin/dock.py" line="362"/>
         <source>Looking for devices…</source>
         <translation>Buscando dispositivos…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="365"/>
+        <location filename="../plugin/dock.py" line="367"/>
         <source>Temporary folder</source>
         <translation>Carpeta temporal</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="366"/>
+        <location filename="../plugin/dock.py" line="368"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>Cada ejecución escribe una subcarpeta nueva aquí; nunca se reemplazan archivos existentes</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="256"/>
+        <location filename="../plugin/processing/algorithms.py" line="266"/>
         <source>Output folder</source>
         <translation>Carpeta de salida</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="374"/>
+        <location filename="../plugin/dock.py" line="377"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="493"/>
+        <location filename="../plugin/dock.py" line="553"/>
         <source>Select one feature of a line layer first.</source>
         <translation>Primero seleccione un objeto de una capa de líneas.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="504"/>
+        <location filename="../plugin/dock.py" line="564"/>
         <source>The selected feature has no line.</source>
         <translation>El objeto seleccionado no tiene ninguna línea.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="547"/>
+        <location filename="../plugin/dock.py" line="607"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>Aún no hay traza: dibújela o tome un objeto seleccionado.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="552"/>
+        <location filename="../plugin/dock.py" line="612"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>{n} vértices, {km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="557"/>
+        <location filename="../plugin/dock.py" line="617"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>Ley de escala: la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="561"/>
+        <location filename="../plugin/dock.py" line="621"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: M {m:.2f} para {area:.0f} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="570"/>
+        <location filename="../plugin/dock.py" line="630"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>La magnitud y el tamaño de la ruptura no concuerdan: {law} da M {m:.2f} para esta ruptura ({area:.0f} km²).</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="586"/>
+        <location filename="../plugin/dock.py" line="646"/>
         <source>Choose a site layer first.</source>
         <translation>Primero elija una capa de sitios.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="607"/>
+        <location filename="../plugin/dock.py" line="667"/>
         <source>no extent</source>
         <translation>sin extensión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="610"/>
+        <location filename="../plugin/dock.py" line="670"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="616"/>
+        <location filename="../plugin/dock.py" line="676"/>
         <source>Found: {detail}</source>
         <translation>Encontrado: {detail}</translation>
     </message>
@@ -399,117 +399,117 @@
         <translation>Traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="772"/>
         <source>Vs30 field</source>
         <translation>Campo de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="772"/>
         <source>Vs30 raster</source>
         <translation>Ráster de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="680"/>
+        <location filename="../plugin/dock.py" line="800"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' no es un periodo en segundos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="683"/>
+        <location filename="../plugin/dock.py" line="803"/>
         <source>periods must be positive, got {t}</source>
         <translation>los periodos deben ser positivos; se recibió {t}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="691"/>
+        <location filename="../plugin/dock.py" line="811"/>
         <source>choose at least one intensity measure</source>
         <translation>elija al menos una medida de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="718"/>
+        <location filename="../plugin/dock.py" line="838"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>dibuje la traza de la falla o tome una línea seleccionada</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="720"/>
+        <location filename="../plugin/dock.py" line="840"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="757"/>
+        <location filename="../plugin/dock.py" line="877"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>elija una capa de sitios de puntos o polígonos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="765"/>
+        <location filename="../plugin/dock.py" line="885"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>elija el campo que contiene Vs30 en m/s</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="768"/>
+        <location filename="../plugin/dock.py" line="888"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>un campo de Vs30 necesita una capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="773"/>
+        <location filename="../plugin/dock.py" line="893"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>elija un ráster de Vs30 guardado en un archivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="779"/>
+        <location filename="../plugin/dock.py" line="899"/>
         <source>set the grid extent</source>
         <translation>defina la extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="788"/>
+        <location filename="../plugin/dock.py" line="908"/>
         <source>use sites, a raster grid or both</source>
         <translation>use sitios, una malla ráster o ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="915"/>
+        <location filename="../plugin/dock.py" line="1035"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="66"/>
+        <location filename="../plugin/main.py" line="67"/>
         <source>&amp;GroundShake</source>
         <translation>&amp;GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="88"/>
+        <location filename="../plugin/main.py" line="89"/>
         <source>GroundShake Processing algorithms are unavailable: {err}</source>
         <translation>Los algoritmos de Processing de GroundShake no están disponibles: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="101"/>
+        <location filename="../plugin/main.py" line="102"/>
         <source>GroundShake scenario</source>
         <translation>Escenario GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="103"/>
+        <location filename="../plugin/main.py" line="104"/>
         <source>Open the GroundShake scenario panel</source>
         <translation>Abrir el panel de escenarios de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="106"/>
+        <location filename="../plugin/main.py" line="107"/>
         <source>Draw fault trace</source>
         <translation>Dibujar la traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="108"/>
+        <location filename="../plugin/main.py" line="109"/>
         <source>Draw a fault trace: click vertices, Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>Dibujar una traza de falla: haga clic en los vértices; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="112"/>
+        <location filename="../plugin/main.py" line="113"/>
         <source>Show site waveforms</source>
         <translation>Mostrar las formas de onda del sitio</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="115"/>
+        <location filename="../plugin/main.py" line="116"/>
         <source>Click a site of a GroundShake result to see its waveforms</source>
         <translation>Haga clic en un sitio de un resultado de GroundShake para ver sus formas de onda</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="298"/>
+        <location filename="../plugin/main.py" line="300"/>
         <source>The waveform viewer is unavailable: {err}</source>
         <translation>El visor de formas de onda no está disponible: {err}</translation>
     </message>
@@ -519,261 +519,252 @@
         <translation>Formas de onda de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="311"/>
+        <location filename="../plugin/main.py" line="313"/>
         <source>Cannot show the waveforms of site {i}: {err}</source>
         <translation>No se pueden mostrar las formas de onda del sitio {i}: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="352"/>
+        <location filename="../plugin/main.py" line="355"/>
         <source>cannot create {path}: {err}</source>
         <translation>no se puede crear {path}: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="368"/>
+        <location filename="../plugin/main.py" line="371"/>
         <source>GroundShake: {name}</source>
         <translation>GroundShake: {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="393"/>
+        <location filename="../plugin/main.py" line="416"/>
         <source>Cancelling…</source>
         <translation>Cancelando…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="407"/>
+        <location filename="../plugin/main.py" line="430"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="408"/>
+        <location filename="../plugin/main.py" line="431"/>
         <source>The run was cancelled; nothing was written.</source>
         <translation>Se canceló la ejecución; no se escribió nada.</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="412"/>
+        <location filename="../plugin/main.py" line="435"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="416"/>
+        <location filename="../plugin/main.py" line="439"/>
         <source>The run failed: {err}</source>
         <translation>La ejecución falló: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="420"/>
+        <location filename="../plugin/main.py" line="443"/>
         <source>Done</source>
         <translation>Terminado</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="424"/>
+        <location filename="../plugin/main.py" line="447"/>
         <source>Results written to {path}</source>
         <translation>Resultados escritos en {path}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="429"/>
+        <location filename="../plugin/main.py" line="452"/>
         <source>Import scenario</source>
         <translation>Importar escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="483"/>
+        <location filename="../plugin/main.py" line="506"/>
         <source>Scenario (*.json)</source>
         <translation>Escenario (*.json)</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="441"/>
+        <location filename="../plugin/main.py" line="464"/>
         <source>{path} is not a GroundShake scenario</source>
         <translation>{path} no es un escenario de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="473"/>
+        <location filename="../plugin/main.py" line="496"/>
         <source>cannot open {path}</source>
         <translation>no se puede abrir {path}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="471"/>
+        <location filename="../plugin/main.py" line="494"/>
         <source>Vs30</source>
         <translation>Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="505"/>
+        <location filename="../plugin/main.py" line="528"/>
         <source>Export scenario</source>
         <translation>Exportar escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="505"/>
+        <location filename="../plugin/main.py" line="528"/>
         <source>{path} exists. Replace it?</source>
         <translation>{path} ya existe. ¿Reemplazarlo?</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="509"/>
+        <location filename="../plugin/main.py" line="532"/>
         <source>{path} exists; choose another name</source>
         <translation>{path} ya existe; elija otro nombre</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="521"/>
+        <location filename="../plugin/main.py" line="544"/>
         <source>Scenario written to {path}</source>
         <translation>Escenario escrito en {path}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="548"/>
+        <location filename="../plugin/main.py" line="571"/>
         <source>Cannot read the saved GroundShake scenario: {err}</source>
         <translation>No se puede leer el escenario de GroundShake guardado: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="88"/>
+        <location filename="../plugin/processing/algorithms.py" line="90"/>
         <source>Scenarios</source>
         <translation>Escenarios</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="97"/>
+        <location filename="../plugin/processing/algorithms.py" line="99"/>
         <source>Fault trace (the first or only selected line is used)</source>
         <translation>Traza de la falla (se usa la primera o única línea seleccionada)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="103"/>
+        <location filename="../plugin/processing/algorithms.py" line="105"/>
         <source>Vs30 field of the sites (m/s)</source>
         <translation>Campo de Vs30 de los sitios (m/s)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="106"/>
+        <location filename="../plugin/processing/algorithms.py" line="108"/>
         <source>Default Vs30 (m/s)</source>
         <translation>Vs30 por defecto (m/s)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="108"/>
+        <location filename="../plugin/processing/algorithms.py" line="110"/>
         <source>Dip (degrees)</source>
         <translation>Buzamiento (grados)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="109"/>
+        <location filename="../plugin/processing/algorithms.py" line="111"/>
         <source>Depth to top of rupture (km)</source>
         <translation>Profundidad del techo de la ruptura (km)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="110"/>
+        <location filename="../plugin/processing/algorithms.py" line="112"/>
         <source>Depth to bottom of rupture (km)</source>
         <translation>Profundidad de la base de la ruptura (km)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="111"/>
+        <location filename="../plugin/processing/algorithms.py" line="113"/>
         <source>Rake (degrees)</source>
         <translation>Rake (grados)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="130"/>
+        <location filename="../plugin/processing/algorithms.py" line="132"/>
         <source>{label}: the layer has no line feature</source>
         <translation>{label}: la capa no tiene ningún objeto de línea</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="133"/>
+        <location filename="../plugin/processing/algorithms.py" line="135"/>
         <source>The fault layer has several features; only the first is used (select one and tick &apos;Selected features only&apos;).</source>
         <translation>La capa de la falla tiene varios objetos; solo se usa el primero (seleccione uno y marque 'Solo objetos seleccionados').</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="138"/>
+        <location filename="../plugin/processing/algorithms.py" line="140"/>
         <source>{label}: the fault feature has {n} parts; a single continuous trace is needed (merge or explode the parts first)</source>
         <translation>{label}: el objeto de la falla tiene {n} partes; se necesita una única traza continua (primero una o separe las partes)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="187"/>
+        <location filename="../plugin/processing/algorithms.py" line="189"/>
         <source>Cancelled by the user.</source>
         <translation>Cancelado por el usuario.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="192"/>
+        <location filename="../plugin/processing/algorithms.py" line="194"/>
         <source>{label} ({name}): {message}</source>
         <translation>{label} ({name}): {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="194"/>
+        <location filename="../plugin/processing/algorithms.py" line="196"/>
         <source>{field}: {message}</source>
         <translation>{field}: {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="231"/>
+        <location filename="../plugin/processing/algorithms.py" line="237"/>
         <source>Generate shaking scenario</source>
         <translation>Generar escenario de sacudida</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="234"/>
-        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
-
-Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.</source>
-        <translation>Genera formas de onda de movimiento del suelo de tres componentes para cada sitio y cada celda de la malla alrededor de una ruptura de falla, y escribe en la carpeta de salida rásteres de la mediana y de los percentiles 16 y 84 de cada medida de intensidad, un GeoPackage de sitios y un JSON de procedencia.
-
-Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA, PGV, SA(1.0). Indique sitios, una extensión de malla o ambos; la resolución de la malla va en metros, sea cual sea el SRC de la extensión.</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="254"/>
         <source>Intensity measures (comma-separated)</source>
         <translation>Medidas de intensidad (separadas por comas)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="248"/>
+        <location filename="../plugin/processing/algorithms.py" line="258"/>
         <source>Random seed</source>
         <translation>Semilla aleatoria</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="252"/>
+        <location filename="../plugin/processing/algorithms.py" line="262"/>
         <source>Grid extent</source>
         <translation>Extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="254"/>
+        <location filename="../plugin/processing/algorithms.py" line="264"/>
         <source>Grid resolution (metres)</source>
         <translation>Resolución de la malla (metros)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="258"/>
+        <location filename="../plugin/processing/algorithms.py" line="277"/>
         <source>Sites with intensity measures</source>
         <translation>Sitios con medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="261"/>
+        <location filename="../plugin/processing/algorithms.py" line="280"/>
         <source>Intensity measure rasters</source>
         <translation>Rásteres de medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="263"/>
+        <location filename="../plugin/processing/algorithms.py" line="282"/>
         <source>Run provenance (JSON)</source>
         <translation>Procedencia de la ejecución (JSON)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="295"/>
+        <location filename="../plugin/processing/algorithms.py" line="346"/>
         <source>GroundShake sites</source>
         <translation>Sitios de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="328"/>
+        <location filename="../plugin/processing/algorithms.py" line="379"/>
         <source>{label}: the extent is empty</source>
         <translation>{label}: la extensión está vacía</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="357"/>
+        <location filename="../plugin/processing/algorithms.py" line="408"/>
         <source>Rupture distances</source>
         <translation>Distancias a la ruptura</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="360"/>
+        <location filename="../plugin/processing/algorithms.py" line="411"/>
         <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
         <translation>Añade a cada sitio las distancias epicentral, hipocentral, de Joyner-Boore, a la ruptura, Rx y Ry0 (km) a la ruptura finita construida sobre la traza de la falla, y la Vs30 (m/s) que recibe de su campo o del valor por defecto.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="367"/>
+        <location filename="../plugin/processing/algorithms.py" line="418"/>
         <source>Sites with distances</source>
         <translation>Sitios con distancias</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="412"/>
+        <location filename="../plugin/processing/algorithms.py" line="463"/>
         <source>{n} sites have no geometry or lie beyond the engine&apos;s range; their distances are left empty.</source>
         <translation>{n} sitios no tienen geometría o están fuera del alcance del motor; sus distancias quedan vacías.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="429"/>
+        <location filename="../plugin/processing/algorithms.py" line="480"/>
         <source>The layer has no valid coordinate reference system.</source>
         <translation>La capa no tiene un sistema de referencia de coordenadas válido.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="468"/>
+        <location filename="../plugin/processing/algorithms.py" line="519"/>
         <source>Cannot write the sites to {path}: {error}</source>
         <translation>No se pueden escribir los sitios en {path}: {error}</translation>
     </message>
@@ -838,22 +829,22 @@ Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA
         <translation>Fuera del rango de entrenamiento del modelo</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks.py" line="118"/>
+        <location filename="../plugin/tasks.py" line="130"/>
         <source>The run stopped without an error message.</source>
         <translation>La ejecución se detuvo sin mensaje de error.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks.py" line="147"/>
+        <location filename="../plugin/tasks.py" line="159"/>
         <source>GroundShake: looking for compute devices</source>
         <translation>GroundShake: buscando dispositivos de cálculo</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks.py" line="156"/>
+        <location filename="../plugin/tasks.py" line="168"/>
         <source>PyTorch is not installed: the CGM engine is unavailable; install it with pip install torch</source>
         <translation>PyTorch no está instalado: el motor CGM no está disponible; instálelo con pip install torch</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks.py" line="171"/>
+        <location filename="../plugin/tasks.py" line="183"/>
         <source>CPU only (no GPU found)</source>
         <translation>Solo CPU (no se encontró ninguna GPU)</translation>
     </message>
@@ -988,14 +979,192 @@ Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA
         <translation>Falló el RotD50 de {site}: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="795"/>
+        <location filename="../plugin/dock.py" line="915"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>el panel acepta semillas de 0 a {hi}; se recibió {seed}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="290"/>
+        <location filename="../plugin/dock.py" line="292"/>
         <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
         <translation>Se usa donde el ráster de Vs30 no tiene valor, y en todos los sitios cuando no se elige ni campo ni ráster (un valor vacío o no válido del campo es un error)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="778"/>
+        <source>Execution</source>
+        <translation>Ejecución</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="436"/>
+        <source>This QGIS (single process)</source>
+        <translation>Este QGIS (un solo proceso)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="437"/>
+        <source>Every engine and device; the run uses this QGIS process only</source>
+        <translation>Todos los motores y dispositivos; la ejecución usa solo este proceso de QGIS</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="440"/>
+        <source>Local Dask cluster</source>
+        <translation>Clúster Dask local</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="444"/>
+        <source> workers</source>
+        <translation> trabajadores</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="446"/>
+        <source>Dask scheduler at</source>
+        <translation>Planificador Dask en</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="449"/>
+        <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
+        <translation>Dirección de un planificador Dask en marcha, tcp://host:puerto o tls://host:puerto</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="452"/>
+        <source>Test connection</source>
+        <translation>Probar la conexión</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="453"/>
+        <source>Connect to the scheduler and count its workers (in the background)</source>
+        <translation>Conecta con el planificador y cuenta sus trabajadores (en segundo plano)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="460"/>
+        <source>Dask runs support the stochastic and GMPE engines, on the CPU; this QGIS only sends the tasks and writes the outputs.</source>
+        <translation>Las ejecuciones con Dask admiten los motores estocástico y GMPE, en la CPU; este QGIS solo envía las tareas y escribe los resultados.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="728"/>
+        <source>Connecting to {address}…</source>
+        <translation>Conectando con {address}…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="779"/>
+        <source>Dask scheduler</source>
+        <translation>Planificador Dask</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="780"/>
+        <source>Local Dask workers</source>
+        <translation>Trabajadores Dask locales</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="79"/>
+        <source>Dask distributed is not installed in the Python that QGIS uses. Install it with: python -m pip install distributed (on Windows in the OSGeo4W Shell), then restart QGIS.</source>
+        <translation>Dask distributed no está instalado en el Python que usa QGIS. Instálelo con: python -m pip install distributed (en Windows, desde OSGeo4W Shell) y reinicie QGIS.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="89"/>
+        <source>enter the scheduler address, for example {example}</source>
+        <translation>escriba la dirección del planificador, por ejemplo {example}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="92"/>
+        <source>&apos;{address}&apos; has no scheme: write tcp://{address} or tls://{address}</source>
+        <translation>'{address}' no tiene esquema: escriba tcp://{address} o tls://{address}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="96"/>
+        <source>the scheme must be tcp:// or tls://, not {scheme}://</source>
+        <translation>el esquema debe ser tcp:// o tls://, no {scheme}://</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="100"/>
+        <source>&apos;{address}&apos; has no valid host name or IP address</source>
+        <translation>'{address}' no tiene un nombre de host ni una dirección IP válidos</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="107"/>
+        <source>the address needs a port, for example {example}</source>
+        <translation>la dirección necesita un puerto, por ejemplo {example}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="110"/>
+        <source>the port must be a number from 1 to 65535</source>
+        <translation>el puerto debe ser un número de 1 a 65535</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="113"/>
+        <source>only scheme://host:port is accepted, got &apos;{address}&apos;</source>
+        <translation>solo se acepta esquema://host:puerto; se recibió '{address}'</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="157"/>
+        <source>use 1 to {n} workers</source>
+        <translation>use de 1 a {n} trabajadores</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="213"/>
+        <source>GroundShake: connecting to {address}</source>
+        <translation>GroundShake: conectando con {address}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="229"/>
+        <source>Cannot connect to {address} within {s} s: {err}</source>
+        <translation>No se puede conectar con {address} en {s} s: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="237"/>
+        <source>Connected to {address}, but the scheduler did not answer: {err}</source>
+        <translation>Conectado con {address}, pero el planificador no respondió: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="243"/>
+        <source>Connected: {w} workers, {t} threads.</source>
+        <translation>Conectado: {w} trabajadores, {t} hilos.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="246"/>
+        <source>The cluster has no worker yet; a run would wait for one.</source>
+        <translation>El clúster aún no tiene ningún trabajador; una ejecución esperaría a que haya uno.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="251"/>
+        <source>{n} workers cannot import {module} ({err}): start them with the folder that holds the plugin folder on PYTHONPATH.</source>
+        <translation>{n} trabajadores no pueden importar {module} ({err}): inícielos con la carpeta que contiene la carpeta del complemento en PYTHONPATH.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="260"/>
+        <source>Workers run GroundShake {theirs}, this QGIS {ours}.</source>
+        <translation>Los trabajadores ejecutan GroundShake {theirs}; este QGIS, {ours}.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="267"/>
+        <source>The connection test was cancelled.</source>
+        <translation>La prueba de conexión se canceló.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="240"/>
+        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
+
+Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.
+
+Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and support the stochastic and GMPE engines. This process then only sends the tasks and writes the outputs.</source>
+        <translation>Genera formas de onda de movimiento del suelo de tres componentes para cada sitio y cada celda de la malla alrededor de una ruptura de falla, y escribe en la carpeta de salida rásteres de la mediana y de los percentiles 16 y 84 de cada medida de intensidad, un GeoPackage de sitios y un JSON de procedencia.
+
+Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA, PGV, SA(1.0). Indique sitios, una extensión de malla o ambos; la resolución de la malla va en metros, sea cual sea el SRC de la extensión.
+
+Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bloques de sitios en ese clúster, y un número de trabajadores Dask locales, en un clúster que se inicia en esta máquina para la ejecución; ambos necesitan el paquete de Python distributed y admiten los motores estocástico y GMPE. Este proceso entonces solo envía las tareas y escribe los resultados.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="268"/>
+        <source>Dask scheduler address (empty: in this process)</source>
+        <translation>Dirección del planificador Dask (vacía: en este proceso)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="271"/>
+        <source>Local Dask workers (0: in this process)</source>
+        <translation>Trabajadores Dask locales (0: en este proceso)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="299"/>
+        <source>{scheduler} and {workers}: give one of them, not both</source>
+        <translation>{scheduler} y {workers}: indique uno de los dos, no ambos</translation>
     </message>
 </context>
 </TS>

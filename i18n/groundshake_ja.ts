@@ -4,77 +4,77 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/dock.py" line="79"/>
+        <location filename="../plugin/dock.py" line="80"/>
         <source>Strike-slip, right-lateral (rake 180°)</source>
         <translation>右横ずれ (すべり角 180°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="80"/>
+        <location filename="../plugin/dock.py" line="81"/>
         <source>Strike-slip, left-lateral (rake 0°)</source>
         <translation>左横ずれ (すべり角 0°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="81"/>
+        <location filename="../plugin/dock.py" line="82"/>
         <source>Normal (rake −90°)</source>
         <translation>正断層 (すべり角 −90°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="82"/>
+        <location filename="../plugin/dock.py" line="83"/>
         <source>Reverse (rake 90°)</source>
         <translation>逆断層 (すべり角 90°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="83"/>
+        <location filename="../plugin/dock.py" line="84"/>
         <source>Other rake</source>
         <translation>その他のすべり角</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="89"/>
+        <location filename="../plugin/dock.py" line="90"/>
         <source>Conditional generative model (CGM)</source>
         <translation>条件付き生成モデル (CGM)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="90"/>
+        <location filename="../plugin/dock.py" line="91"/>
         <source>Stochastic simulation</source>
         <translation>統計的シミュレーション</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="91"/>
+        <location filename="../plugin/dock.py" line="92"/>
         <source>NGA-West2 ground-motion models (GMPE)</source>
         <translation>NGA-West2 地震動予測式 (GMPE)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="96"/>
+        <location filename="../plugin/dock.py" line="97"/>
         <source>Automatic</source>
         <translation>自動</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="96"/>
+        <location filename="../plugin/dock.py" line="97"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="96"/>
+        <location filename="../plugin/dock.py" line="97"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="97"/>
+        <location filename="../plugin/dock.py" line="98"/>
         <source>GPU (Apple MPS)</source>
         <translation>GPU (Apple MPS)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="103"/>
+        <location filename="../plugin/dock.py" line="104"/>
         <source>estimating…</source>
         <translation>推定中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="106"/>
+        <location filename="../plugin/dock.py" line="107"/>
         <source>{m} min {s:02d} s left</source>
         <translation>残り {m} 分 {s:02d} 秒</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="107"/>
+        <location filename="../plugin/dock.py" line="108"/>
         <source>{s} s left</source>
         <translation>残り {s} 秒</translation>
     </message>
@@ -84,137 +84,137 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="900"/>
+        <location filename="../plugin/dock.py" line="1020"/>
         <source>Scenario</source>
         <translation>シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="145"/>
+        <location filename="../plugin/dock.py" line="147"/>
         <source>Name of the scenario and of its layer group</source>
         <translation>シナリオとそのレイヤグループの名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="147"/>
+        <location filename="../plugin/dock.py" line="149"/>
         <source>Import…</source>
         <translation>インポート…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="148"/>
+        <location filename="../plugin/dock.py" line="150"/>
         <source>Read a scenario JSON file</source>
         <translation>シナリオの JSON ファイルを読み込む</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="150"/>
+        <location filename="../plugin/dock.py" line="152"/>
         <source>Export…</source>
         <translation>エクスポート…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="151"/>
+        <location filename="../plugin/dock.py" line="153"/>
         <source>Write the scenario as a JSON file for the command line</source>
         <translation>コマンドライン用にシナリオを JSON ファイルとして書き出す</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="660"/>
+        <location filename="../plugin/dock.py" line="777"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="653"/>
+        <location filename="../plugin/dock.py" line="770"/>
         <source>Fault</source>
         <translation>断層</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="164"/>
+        <location filename="../plugin/dock.py" line="166"/>
         <source>Draw on map</source>
         <translation>地図上に描く</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="167"/>
+        <location filename="../plugin/dock.py" line="169"/>
         <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>トレースの頂点をクリックします。Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="174"/>
+        <location filename="../plugin/dock.py" line="176"/>
         <source>Line layer holding the fault trace</source>
         <translation>断層トレースを含むラインレイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="176"/>
+        <location filename="../plugin/dock.py" line="178"/>
         <source>Use selected</source>
         <translation>選択を使用</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="177"/>
+        <location filename="../plugin/dock.py" line="179"/>
         <source>Take the trace from the selected feature of the line layer</source>
         <translation>ラインレイヤの選択地物からトレースを取得する</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="181"/>
+        <location filename="../plugin/dock.py" line="183"/>
         <source>Trace</source>
         <translation>トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="650"/>
+        <location filename="../plugin/dock.py" line="767"/>
         <source>Dip</source>
         <translation>傾斜角</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="191"/>
+        <location filename="../plugin/dock.py" line="193"/>
         <source>Right-hand rule</source>
         <translation>右手の法則</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="193"/>
+        <location filename="../plugin/dock.py" line="195"/>
         <source>Dip to the right when walking along the trace</source>
         <translation>トレースに沿って進むとき右側へ傾斜</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="651"/>
+        <location filename="../plugin/dock.py" line="768"/>
         <source>Dip direction</source>
         <translation>傾斜方向</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="651"/>
+        <location filename="../plugin/dock.py" line="768"/>
         <source>Top depth</source>
         <translation>上端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="652"/>
+        <location filename="../plugin/dock.py" line="769"/>
         <source>Bottom depth</source>
         <translation>下端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="652"/>
+        <location filename="../plugin/dock.py" line="769"/>
         <source>Mechanism</source>
         <translation>メカニズム</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="226"/>
+        <location filename="../plugin/dock.py" line="228"/>
         <source>Magnitude</source>
         <translation>マグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="234"/>
+        <location filename="../plugin/dock.py" line="236"/>
         <source>From the scaling law</source>
         <translation>スケーリング則から</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="107"/>
+        <location filename="../plugin/processing/algorithms.py" line="109"/>
         <source>Moment magnitude</source>
         <translation>モーメントマグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="654"/>
+        <location filename="../plugin/dock.py" line="771"/>
         <source>Scaling law</source>
         <translation>スケーリング則</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="245"/>
+        <location filename="../plugin/dock.py" line="247"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="246"/>
+        <location filename="../plugin/dock.py" line="248"/>
         <source>Set the magnitude to the scaling-law value</source>
         <translation>マグニチュードをスケーリング則の値にする</translation>
     </message>
@@ -224,172 +224,172 @@
         <translation>サイト</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="265"/>
+        <location filename="../plugin/dock.py" line="267"/>
         <source>Point layer of sites; polygons use their centroids</source>
         <translation>サイトのポイントレイヤ (ポリゴンは重心を使用)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="266"/>
+        <location filename="../plugin/dock.py" line="268"/>
         <source>Layer</source>
         <translation>レイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="656"/>
+        <location filename="../plugin/dock.py" line="773"/>
         <source>Site conditions (Vs30)</source>
         <translation>サイト条件 (Vs30)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="272"/>
+        <location filename="../plugin/dock.py" line="274"/>
         <source>Field of the site layer</source>
         <translation>サイトレイヤのフィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="277"/>
+        <location filename="../plugin/dock.py" line="279"/>
         <source>Raster</source>
         <translation>ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="283"/>
+        <location filename="../plugin/dock.py" line="285"/>
         <source>Default only</source>
         <translation>既定値のみ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="656"/>
+        <location filename="../plugin/dock.py" line="773"/>
         <source>Raster grid</source>
         <translation>ラスタグリッド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="307"/>
+        <location filename="../plugin/dock.py" line="309"/>
         <source>Extent of the sites</source>
         <translation>サイトの範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="657"/>
+        <location filename="../plugin/dock.py" line="774"/>
         <source>Resolution</source>
         <translation>解像度</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="315"/>
+        <location filename="../plugin/dock.py" line="317"/>
         <source>Cells</source>
         <translation>セル数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="657"/>
+        <location filename="../plugin/dock.py" line="774"/>
         <source>Intensity measures</source>
         <translation>強度指標</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="330"/>
+        <location filename="../plugin/dock.py" line="332"/>
         <source>SA at periods (s)</source>
         <translation>周期 (秒) ごとの SA</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="333"/>
+        <location filename="../plugin/dock.py" line="335"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>加速度応答スペクトルの周期 (秒、カンマ区切り)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="373"/>
+        <location filename="../plugin/dock.py" line="376"/>
         <source>Run</source>
         <translation>実行</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="250"/>
+        <location filename="../plugin/processing/algorithms.py" line="260"/>
         <source>Engine</source>
         <translation>エンジン</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="246"/>
+        <location filename="../plugin/processing/algorithms.py" line="256"/>
         <source>Realizations</source>
         <translation>実現数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="658"/>
+        <location filename="../plugin/dock.py" line="775"/>
         <source>Seed</source>
         <translation>シード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="659"/>
+        <location filename="../plugin/dock.py" line="776"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="360"/>
+        <location filename="../plugin/dock.py" line="362"/>
         <source>Looking for devices…</source>
         <translation>デバイスを検索中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="365"/>
+        <location filename="../plugin/dock.py" line="367"/>
         <source>Temporary folder</source>
         <translation>一時フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="366"/>
+        <location filename="../plugin/dock.py" line="368"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>実行ごとにここに新しいサブフォルダを作成します。既存のファイルは置き換えません</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="256"/>
+        <location filename="../plugin/processing/algorithms.py" line="266"/>
         <source>Output folder</source>
         <translation>出力フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="374"/>
+        <location filename="../plugin/dock.py" line="377"/>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="493"/>
+        <location filename="../plugin/dock.py" line="553"/>
         <source>Select one feature of a line layer first.</source>
         <translation>先にラインレイヤの地物を 1 つ選択してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="504"/>
+        <location filename="../plugin/dock.py" line="564"/>
         <source>The selected feature has no line.</source>
         <translation>選択した地物にラインがありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="547"/>
+        <location filename="../plugin/dock.py" line="607"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>トレースがまだありません。描画するか選択地物から取得してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="552"/>
+        <location filename="../plugin/dock.py" line="612"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>頂点 {n} 個、{km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="557"/>
+        <location filename="../plugin/dock.py" line="617"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>スケーリング則: 下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="561"/>
+        <location filename="../plugin/dock.py" line="621"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: {area:.0f} km² に対して M {m:.2f}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="570"/>
+        <location filename="../plugin/dock.py" line="630"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>マグニチュードと破壊域の大きさが合いません。{law} ではこの破壊域 ({area:.0f} km²) に対して M {m:.2f} です。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="586"/>
+        <location filename="../plugin/dock.py" line="646"/>
         <source>Choose a site layer first.</source>
         <translation>先にサイトレイヤを選んでください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="607"/>
+        <location filename="../plugin/dock.py" line="667"/>
         <source>no extent</source>
         <translation>範囲なし</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="610"/>
+        <location filename="../plugin/dock.py" line="670"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} セル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="616"/>
+        <location filename="../plugin/dock.py" line="676"/>
         <source>Found: {detail}</source>
         <translation>検出: {detail}</translation>
     </message>
@@ -399,117 +399,117 @@
         <translation>断層トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="772"/>
         <source>Vs30 field</source>
         <translation>Vs30 フィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="772"/>
         <source>Vs30 raster</source>
         <translation>Vs30 ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="680"/>
+        <location filename="../plugin/dock.py" line="800"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' は秒単位の周期ではありません</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="683"/>
+        <location filename="../plugin/dock.py" line="803"/>
         <source>periods must be positive, got {t}</source>
         <translation>周期は正の値にしてください (入力値: {t})</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="691"/>
+        <location filename="../plugin/dock.py" line="811"/>
         <source>choose at least one intensity measure</source>
         <translation>強度指標を 1 つ以上選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="718"/>
+        <location filename="../plugin/dock.py" line="838"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>断層トレースを描くか、選択したライン地物を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="720"/>
+        <location filename="../plugin/dock.py" line="840"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="757"/>
+        <location filename="../plugin/dock.py" line="877"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>サイトのポイントまたはポリゴンレイヤを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="765"/>
+        <location filename="../plugin/dock.py" line="885"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>Vs30 (m/s) を持つフィールドを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="768"/>
+        <location filename="../plugin/dock.py" line="888"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>Vs30 フィールドにはサイトレイヤが必要です</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="773"/>
+        <location filename="../plugin/dock.py" line="893"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>ファイルに保存された Vs30 ラスタを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="779"/>
+        <location filename="../plugin/dock.py" line="899"/>
         <source>set the grid extent</source>
         <translation>グリッドの範囲を設定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="788"/>
+        <location filename="../plugin/dock.py" line="908"/>
         <source>use sites, a raster grid or both</source>
         <translation>サイト、ラスタグリッド、またはその両方を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="915"/>
+        <location filename="../plugin/dock.py" line="1035"/>
         <source>Starting…</source>
         <translation>開始中…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="66"/>
+        <location filename="../plugin/main.py" line="67"/>
         <source>&amp;GroundShake</source>
         <translation>&amp;GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="88"/>
+        <location filename="../plugin/main.py" line="89"/>
         <source>GroundShake Processing algorithms are unavailable: {err}</source>
         <translation>GroundShake のプロセシングアルゴリズムを利用できません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="101"/>
+        <location filename="../plugin/main.py" line="102"/>
         <source>GroundShake scenario</source>
         <translation>GroundShake シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="103"/>
+        <location filename="../plugin/main.py" line="104"/>
         <source>Open the GroundShake scenario panel</source>
         <translation>GroundShake のシナリオパネルを開く</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="106"/>
+        <location filename="../plugin/main.py" line="107"/>
         <source>Draw fault trace</source>
         <translation>断層トレースを描く</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="108"/>
+        <location filename="../plugin/main.py" line="109"/>
         <source>Draw a fault trace: click vertices, Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>断層トレースを描く: 頂点をクリック、Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="112"/>
+        <location filename="../plugin/main.py" line="113"/>
         <source>Show site waveforms</source>
         <translation>サイトの波形を表示</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="115"/>
+        <location filename="../plugin/main.py" line="116"/>
         <source>Click a site of a GroundShake result to see its waveforms</source>
         <translation>GroundShake の結果のサイトをクリックして波形を表示</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="298"/>
+        <location filename="../plugin/main.py" line="300"/>
         <source>The waveform viewer is unavailable: {err}</source>
         <translation>波形ビューアを利用できません: {err}</translation>
     </message>
@@ -519,261 +519,252 @@
         <translation>GroundShake 波形</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="311"/>
+        <location filename="../plugin/main.py" line="313"/>
         <source>Cannot show the waveforms of site {i}: {err}</source>
         <translation>サイト {i} の波形を表示できません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="352"/>
+        <location filename="../plugin/main.py" line="355"/>
         <source>cannot create {path}: {err}</source>
         <translation>{path} を作成できません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="368"/>
+        <location filename="../plugin/main.py" line="371"/>
         <source>GroundShake: {name}</source>
         <translation>GroundShake: {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="393"/>
+        <location filename="../plugin/main.py" line="416"/>
         <source>Cancelling…</source>
         <translation>キャンセル中…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="407"/>
+        <location filename="../plugin/main.py" line="430"/>
         <source>Cancelled</source>
         <translation>キャンセルしました</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="408"/>
+        <location filename="../plugin/main.py" line="431"/>
         <source>The run was cancelled; nothing was written.</source>
         <translation>実行をキャンセルしました。何も書き出されていません。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="412"/>
+        <location filename="../plugin/main.py" line="435"/>
         <source>Failed</source>
         <translation>失敗</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="416"/>
+        <location filename="../plugin/main.py" line="439"/>
         <source>The run failed: {err}</source>
         <translation>実行に失敗しました: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="420"/>
+        <location filename="../plugin/main.py" line="443"/>
         <source>Done</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="424"/>
+        <location filename="../plugin/main.py" line="447"/>
         <source>Results written to {path}</source>
         <translation>結果を {path} に書き出しました</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="429"/>
+        <location filename="../plugin/main.py" line="452"/>
         <source>Import scenario</source>
         <translation>シナリオのインポート</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="483"/>
+        <location filename="../plugin/main.py" line="506"/>
         <source>Scenario (*.json)</source>
         <translation>シナリオ (*.json)</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="441"/>
+        <location filename="../plugin/main.py" line="464"/>
         <source>{path} is not a GroundShake scenario</source>
         <translation>{path} は GroundShake のシナリオではありません</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="473"/>
+        <location filename="../plugin/main.py" line="496"/>
         <source>cannot open {path}</source>
         <translation>{path} を開けません</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="471"/>
+        <location filename="../plugin/main.py" line="494"/>
         <source>Vs30</source>
         <translation>Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="505"/>
+        <location filename="../plugin/main.py" line="528"/>
         <source>Export scenario</source>
         <translation>シナリオのエクスポート</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="505"/>
+        <location filename="../plugin/main.py" line="528"/>
         <source>{path} exists. Replace it?</source>
         <translation>{path} は既に存在します。置き換えますか?</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="509"/>
+        <location filename="../plugin/main.py" line="532"/>
         <source>{path} exists; choose another name</source>
         <translation>{path} は既に存在します。別の名前を選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="521"/>
+        <location filename="../plugin/main.py" line="544"/>
         <source>Scenario written to {path}</source>
         <translation>シナリオを {path} に書き出しました</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="548"/>
+        <location filename="../plugin/main.py" line="571"/>
         <source>Cannot read the saved GroundShake scenario: {err}</source>
         <translation>保存された GroundShake シナリオを読み込めません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="88"/>
+        <location filename="../plugin/processing/algorithms.py" line="90"/>
         <source>Scenarios</source>
         <translation>シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="97"/>
+        <location filename="../plugin/processing/algorithms.py" line="99"/>
         <source>Fault trace (the first or only selected line is used)</source>
         <translation>断層トレース (最初の、または唯一選択されたラインを使用)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="103"/>
+        <location filename="../plugin/processing/algorithms.py" line="105"/>
         <source>Vs30 field of the sites (m/s)</source>
         <translation>サイトの Vs30 フィールド (m/s)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="106"/>
+        <location filename="../plugin/processing/algorithms.py" line="108"/>
         <source>Default Vs30 (m/s)</source>
         <translation>既定の Vs30 (m/s)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="108"/>
+        <location filename="../plugin/processing/algorithms.py" line="110"/>
         <source>Dip (degrees)</source>
         <translation>傾斜角 (度)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="109"/>
+        <location filename="../plugin/processing/algorithms.py" line="111"/>
         <source>Depth to top of rupture (km)</source>
         <translation>破壊域上端の深さ (km)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="110"/>
+        <location filename="../plugin/processing/algorithms.py" line="112"/>
         <source>Depth to bottom of rupture (km)</source>
         <translation>破壊域下端の深さ (km)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="111"/>
+        <location filename="../plugin/processing/algorithms.py" line="113"/>
         <source>Rake (degrees)</source>
         <translation>すべり角 (度)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="130"/>
+        <location filename="../plugin/processing/algorithms.py" line="132"/>
         <source>{label}: the layer has no line feature</source>
         <translation>{label}: レイヤにライン地物がありません</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="133"/>
+        <location filename="../plugin/processing/algorithms.py" line="135"/>
         <source>The fault layer has several features; only the first is used (select one and tick &apos;Selected features only&apos;).</source>
         <translation>断層レイヤに複数の地物があります。最初の地物のみを使用します (1 つ選択して「選択地物のみ」にチェックしてください)。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="138"/>
+        <location filename="../plugin/processing/algorithms.py" line="140"/>
         <source>{label}: the fault feature has {n} parts; a single continuous trace is needed (merge or explode the parts first)</source>
         <translation>{label}: 断層地物が {n} 個のパーツからなります。連続した 1 本のトレースが必要です (先にパーツを結合または分解してください)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="187"/>
+        <location filename="../plugin/processing/algorithms.py" line="189"/>
         <source>Cancelled by the user.</source>
         <translation>ユーザーによりキャンセルされました。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="192"/>
+        <location filename="../plugin/processing/algorithms.py" line="194"/>
         <source>{label} ({name}): {message}</source>
         <translation>{label} ({name}): {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="194"/>
+        <location filename="../plugin/processing/algorithms.py" line="196"/>
         <source>{field}: {message}</source>
         <translation>{field}: {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="231"/>
+        <location filename="../plugin/processing/algorithms.py" line="237"/>
         <source>Generate shaking scenario</source>
         <translation>揺れのシナリオを生成</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="234"/>
-        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
-
-Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.</source>
-        <translation>断層破壊の周辺の各サイトと各グリッドセルについて 3 成分の地震動波形を生成し、各強度指標の中央値・16 パーセンタイル・84 パーセンタイルのラスタ、サイトの GeoPackage、来歴 JSON を出力フォルダに書き出します。
-
-強度指標は PGA, PGV, SA(1.0) のような OpenQuake の名前をカンマ区切りで指定します。サイト、グリッド範囲、またはその両方を指定してください。グリッド解像度は範囲の CRS にかかわらずメートル単位です。</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="254"/>
         <source>Intensity measures (comma-separated)</source>
         <translation>強度指標 (カンマ区切り)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="248"/>
+        <location filename="../plugin/processing/algorithms.py" line="258"/>
         <source>Random seed</source>
         <translation>乱数シード</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="252"/>
+        <location filename="../plugin/processing/algorithms.py" line="262"/>
         <source>Grid extent</source>
         <translation>グリッド範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="254"/>
+        <location filename="../plugin/processing/algorithms.py" line="264"/>
         <source>Grid resolution (metres)</source>
         <translation>グリッド解像度 (メートル)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="258"/>
+        <location filename="../plugin/processing/algorithms.py" line="277"/>
         <source>Sites with intensity measures</source>
         <translation>強度指標付きのサイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="261"/>
+        <location filename="../plugin/processing/algorithms.py" line="280"/>
         <source>Intensity measure rasters</source>
         <translation>強度指標ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="263"/>
+        <location filename="../plugin/processing/algorithms.py" line="282"/>
         <source>Run provenance (JSON)</source>
         <translation>実行の来歴 (JSON)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="295"/>
+        <location filename="../plugin/processing/algorithms.py" line="346"/>
         <source>GroundShake sites</source>
         <translation>GroundShake サイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="328"/>
+        <location filename="../plugin/processing/algorithms.py" line="379"/>
         <source>{label}: the extent is empty</source>
         <translation>{label}: 範囲が空です</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="357"/>
+        <location filename="../plugin/processing/algorithms.py" line="408"/>
         <source>Rupture distances</source>
         <translation>破壊域までの距離</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="360"/>
+        <location filename="../plugin/processing/algorithms.py" line="411"/>
         <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
         <translation>断層トレースから作成した有限破壊域に対する震央距離、震源距離、Joyner-Boore 距離、断層最短距離、Rx、Ry0 (km) と、フィールドまたは既定値から得た各サイトの Vs30 (m/s) を、すべてのサイトに追加します。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="367"/>
+        <location filename="../plugin/processing/algorithms.py" line="418"/>
         <source>Sites with distances</source>
         <translation>距離付きのサイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="412"/>
+        <location filename="../plugin/processing/algorithms.py" line="463"/>
         <source>{n} sites have no geometry or lie beyond the engine&apos;s range; their distances are left empty.</source>
         <translation>{n} 個のサイトはジオメトリがないか、エンジンの適用範囲外にあります。それらの距離は空のままです。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="429"/>
+        <location filename="../plugin/processing/algorithms.py" line="480"/>
         <source>The layer has no valid coordinate reference system.</source>
         <translation>レイヤに有効な座標参照系がありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="468"/>
+        <location filename="../plugin/processing/algorithms.py" line="519"/>
         <source>Cannot write the sites to {path}: {error}</source>
         <translation>サイトを {path} に書き出せません: {error}</translation>
     </message>
@@ -838,22 +829,22 @@ Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0)
         <translation>モデルの学習範囲外</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks.py" line="118"/>
+        <location filename="../plugin/tasks.py" line="130"/>
         <source>The run stopped without an error message.</source>
         <translation>エラーメッセージなしで実行が停止しました。</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks.py" line="147"/>
+        <location filename="../plugin/tasks.py" line="159"/>
         <source>GroundShake: looking for compute devices</source>
         <translation>GroundShake: 計算デバイスを検索中</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks.py" line="156"/>
+        <location filename="../plugin/tasks.py" line="168"/>
         <source>PyTorch is not installed: the CGM engine is unavailable; install it with pip install torch</source>
         <translation>PyTorch がインストールされていないため CGM エンジンを利用できません。pip install torch でインストールしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks.py" line="171"/>
+        <location filename="../plugin/tasks.py" line="183"/>
         <source>CPU only (no GPU found)</source>
         <translation>CPU のみ (GPU は見つかりません)</translation>
     </message>
@@ -988,14 +979,192 @@ Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0)
         <translation>{site} の RotD50 の計算に失敗しました: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="795"/>
+        <location filename="../plugin/dock.py" line="915"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>このパネルで使えるシードは 0 から {hi} までです（指定値: {seed}）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="290"/>
+        <location filename="../plugin/dock.py" line="292"/>
         <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
         <translation>Vs30 ラスターに値がない場所、およびフィールドもラスターも選ばれていないときはすべての地点で使用します（フィールドの値が空または無効な場合はエラーになります）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="778"/>
+        <source>Execution</source>
+        <translation>実行環境</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="436"/>
+        <source>This QGIS (single process)</source>
+        <translation>この QGIS (単一プロセス)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="437"/>
+        <source>Every engine and device; the run uses this QGIS process only</source>
+        <translation>すべてのエンジンとデバイスに対応。この QGIS のプロセスだけで実行します</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="440"/>
+        <source>Local Dask cluster</source>
+        <translation>ローカル Dask クラスタ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="444"/>
+        <source> workers</source>
+        <translation> ワーカー</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="446"/>
+        <source>Dask scheduler at</source>
+        <translation>Dask スケジューラ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="449"/>
+        <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
+        <translation>稼働中の Dask スケジューラのアドレス (tcp://ホスト:ポート または tls://ホスト:ポート)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="452"/>
+        <source>Test connection</source>
+        <translation>接続テスト</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="453"/>
+        <source>Connect to the scheduler and count its workers (in the background)</source>
+        <translation>スケジューラに接続してワーカー数を調べます (バックグラウンドで実行)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="460"/>
+        <source>Dask runs support the stochastic and GMPE engines, on the CPU; this QGIS only sends the tasks and writes the outputs.</source>
+        <translation>Dask での実行は統計的シミュレーションと GMPE のエンジンに対応し、CPU で計算します。この QGIS はタスクを送り、出力を書き出すだけです。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="728"/>
+        <source>Connecting to {address}…</source>
+        <translation>{address} に接続中…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="779"/>
+        <source>Dask scheduler</source>
+        <translation>Dask スケジューラ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="780"/>
+        <source>Local Dask workers</source>
+        <translation>ローカル Dask ワーカー数</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="79"/>
+        <source>Dask distributed is not installed in the Python that QGIS uses. Install it with: python -m pip install distributed (on Windows in the OSGeo4W Shell), then restart QGIS.</source>
+        <translation>QGIS が使用する Python に Dask distributed がインストールされていません。python -m pip install distributed でインストールし (Windows では OSGeo4W Shell で実行)、QGIS を再起動してください。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="89"/>
+        <source>enter the scheduler address, for example {example}</source>
+        <translation>スケジューラのアドレスを入力してください (例: {example})</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="92"/>
+        <source>&apos;{address}&apos; has no scheme: write tcp://{address} or tls://{address}</source>
+        <translation>'{address}' にスキームがありません。tcp://{address} または tls://{address} と入力してください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="96"/>
+        <source>the scheme must be tcp:// or tls://, not {scheme}://</source>
+        <translation>スキームは {scheme}:// ではなく tcp:// または tls:// にしてください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="100"/>
+        <source>&apos;{address}&apos; has no valid host name or IP address</source>
+        <translation>'{address}' に有効なホスト名または IP アドレスがありません</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="107"/>
+        <source>the address needs a port, for example {example}</source>
+        <translation>アドレスにはポート番号が必要です (例: {example})</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="110"/>
+        <source>the port must be a number from 1 to 65535</source>
+        <translation>ポート番号は 1 から 65535 までの数にしてください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="113"/>
+        <source>only scheme://host:port is accepted, got &apos;{address}&apos;</source>
+        <translation>scheme://host:port の形式のみ使えます。入力: '{address}'</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="157"/>
+        <source>use 1 to {n} workers</source>
+        <translation>ワーカー数は 1 から {n} までにしてください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="213"/>
+        <source>GroundShake: connecting to {address}</source>
+        <translation>GroundShake: {address} に接続中</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="229"/>
+        <source>Cannot connect to {address} within {s} s: {err}</source>
+        <translation>{s} 秒以内に {address} に接続できませんでした: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="237"/>
+        <source>Connected to {address}, but the scheduler did not answer: {err}</source>
+        <translation>{address} に接続しましたが、スケジューラが応答しませんでした: {err}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="243"/>
+        <source>Connected: {w} workers, {t} threads.</source>
+        <translation>接続しました: ワーカー {w} 個、スレッド {t} 個。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="246"/>
+        <source>The cluster has no worker yet; a run would wait for one.</source>
+        <translation>クラスタにはまだワーカーがありません。実行するとワーカーが加わるまで待ちます。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="251"/>
+        <source>{n} workers cannot import {module} ({err}): start them with the folder that holds the plugin folder on PYTHONPATH.</source>
+        <translation>{n} 個のワーカーが {module} をインポートできません ({err})。プラグインのフォルダを含むフォルダを PYTHONPATH に加えてワーカーを起動してください。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="260"/>
+        <source>Workers run GroundShake {theirs}, this QGIS {ours}.</source>
+        <translation>ワーカーの GroundShake は {theirs}、この QGIS は {ours} です。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/execution.py" line="267"/>
+        <source>The connection test was cancelled.</source>
+        <translation>接続テストはキャンセルされました。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="240"/>
+        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
+
+Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.
+
+Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and support the stochastic and GMPE engines. This process then only sends the tasks and writes the outputs.</source>
+        <translation>断層破壊の周辺の各サイトと各グリッドセルについて 3 成分の地震動波形を生成し、各強度指標の中央値・16 パーセンタイル・84 パーセンタイルのラスタ、サイトの GeoPackage、来歴 JSON を出力フォルダに書き出します。
+
+強度指標は PGA, PGV, SA(1.0) のような OpenQuake の名前をカンマ区切りで指定します。サイト、グリッド範囲、またはその両方を指定してください。グリッド解像度は範囲の CRS にかかわらずメートル単位です。
+
+詳細設定: Dask スケジューラのアドレス (tcp://host:port) を指定すると、サイトのチャンクをそのクラスタで計算します。ローカル Dask ワーカー数を指定すると、この実行のためにこのマシンで起動したクラスタで計算します。どちらも Python パッケージ distributed が必要で、統計的シミュレーションと GMPE のエンジンに対応します。このとき、このプロセスはタスクを送り、出力を書き出すだけです。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="268"/>
+        <source>Dask scheduler address (empty: in this process)</source>
+        <translation>Dask スケジューラのアドレス (空欄: このプロセスで実行)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="271"/>
+        <source>Local Dask workers (0: in this process)</source>
+        <translation>ローカル Dask ワーカー数 (0: このプロセスで実行)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="299"/>
+        <source>{scheduler} and {workers}: give one of them, not both</source>
+        <translation>{scheduler} と {workers}: どちらか一方だけを指定してください</translation>
     </message>
 </context>
 </TS>

@@ -63,6 +63,7 @@ from ..gm_engine.scenario import (
     VS30_RANGE,
     GridSpec,
 )
+from . import execution
 from .i18n import tr
 from .resources import icon
 from .scenario_io import crs_string
@@ -120,6 +121,7 @@ class GroundShakeDock(QgsDockWidget):
     import_requested = pyqtSignal()
     export_requested = pyqtSignal()
     trace_changed = pyqtSignal()
+    test_connection_requested = pyqtSignal()
 
     def __init__(self, canvas: QgsMapCanvas, parent: QWidget | None = None) -> None:
         super().__init__(tr("GroundShake"), parent)
@@ -367,6 +369,7 @@ class GroundShakeDock(QgsDockWidget):
                                          "existing files are never replaced"))
         form.addRow(tr("Output folder"), self.output_widget)
         outer.addWidget(self.run_group)
+        self._build_execution_group(outer)
 
         # -- run controls
         row = QHBoxLayout()
@@ -418,7 +421,57 @@ class GroundShakeDock(QgsDockWidget):
             "device": (self.device_combo, self.run_group),
             "output": (self.output_widget, self.run_group),
             "out": (self.output_widget, self.run_group),
+            "execution.scheduler": (self.scheduler_edit, self.execution_group),
+            "execution.workers": (self.workers_spin, self.execution_group),
+            "execution": (self.execution_group, self.execution_group),
+            # the field names gm_engine.distributed uses
+            "scheduler": (self.scheduler_edit, self.execution_group),
+            "workers": (self.workers_spin, self.execution_group),
         }
+
+    def _build_execution_group(self, outer: QVBoxLayout) -> None:
+        """Where runs execute: a machine setting kept in QgsSettings, not in the project."""
+        self.execution_group = QgsCollapsibleGroupBox(tr("Execution"))
+        form = QFormLayout(self.execution_group)
+        self.exec_process_radio = QRadioButton(tr("This QGIS (single process)"))
+        self.exec_process_radio.setToolTip(tr("Every engine and device; the run uses this "
+                                              "QGIS process only"))
+        form.addRow(self.exec_process_radio)
+        self.exec_local_radio = QRadioButton(tr("Local Dask cluster"))
+        self.workers_spin = QSpinBox()
+        self.workers_spin.setRange(1, execution.MAX_WORKERS)
+        self.workers_spin.setValue(execution.default_workers())
+        self.workers_spin.setSuffix(tr(" workers"))
+        form.addRow(self.exec_local_radio, self.workers_spin)
+        self.exec_scheduler_radio = QRadioButton(tr("Dask scheduler at"))
+        self.scheduler_edit = QLineEdit()
+        self.scheduler_edit.setPlaceholderText("tcp://host:8786")
+        self.scheduler_edit.setToolTip(tr("Address of a running Dask scheduler, "
+                                          "tcp://host:port or tls://host:port"))
+        form.addRow(self.exec_scheduler_radio, self.scheduler_edit)
+        self.test_connection_button = QPushButton(tr("Test connection"))
+        self.test_connection_button.setToolTip(tr("Connect to the scheduler and count its "
+                                                  "workers (in the background)"))
+        form.addRow("", self.test_connection_button)
+        self.connection_label = QLabel()
+        self.connection_label.setWordWrap(True)
+        self.connection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.connection_label)
+        self.execution_note = QLabel(tr("Dask runs support the stochastic and GMPE engines, "
+                                        "on the CPU; this QGIS only sends the tasks and "
+                                        "writes the outputs."))
+        self.execution_note.setWordWrap(True)
+        form.addRow(self.execution_note)
+        self.dask_available = execution.dask_available()
+        if not self.dask_available:
+            hint = execution.install_hint()
+            for w in (self.exec_local_radio, self.workers_spin, self.exec_scheduler_radio,
+                      self.scheduler_edit, self.test_connection_button):
+                w.setEnabled(False)
+                w.setToolTip(hint)
+            self.connection_label.setText(hint)
+        self.set_execution_settings(execution.load_settings())
+        outer.addWidget(self.execution_group)
 
     def _connect(self) -> None:
         self.draw_button.toggled.connect(self.draw_trace_toggled)
@@ -446,6 +499,13 @@ class GroundShakeDock(QgsDockWidget):
         self.law_combo.currentIndexChanged.connect(lambda *_: self.update_trace_info())
         self._sites_layer_changed(self.sites_layer_combo.currentLayer())
         self._rake_changed(self.rake_spin.value())
+        for radio in (self.exec_process_radio, self.exec_local_radio, self.exec_scheduler_radio):
+            radio.toggled.connect(self._execution_changed)
+        self.workers_spin.valueChanged.connect(self._execution_changed)
+        self.scheduler_edit.textChanged.connect(self._execution_changed)
+        self.scheduler_edit.textEdited.connect(lambda *_: self.connection_label.setText(""))
+        self.test_connection_button.clicked.connect(self.test_connection_requested)
+        self._update_execution_widgets()
         self._marked: QWidget | None = None
         self._error_timer = QTimer(self)
         self._error_timer.setSingleShot(True)
@@ -615,6 +675,63 @@ class GroundShakeDock(QgsDockWidget):
         self.found_devices = list(devices)
         self.device_label.setText(tr("Found: {detail}").format(detail=detail))
 
+    # ----------------------------------------------------------- execution
+    def execution_settings(self) -> execution.ExecutionSettings:
+        """The execution the widgets show; without Dask always this process."""
+        mode = execution.PROCESS
+        if self.dask_available and self.exec_local_radio.isChecked():
+            mode = execution.LOCAL
+        elif self.dask_available and self.exec_scheduler_radio.isChecked():
+            mode = execution.SCHEDULER
+        return execution.ExecutionSettings(mode, self.workers_spin.value(),
+                                           self.scheduler_edit.text().strip())
+
+    def set_execution_settings(self, value: execution.ExecutionSettings) -> None:
+        """Show saved settings (signals blocked: showing them must not save them again)."""
+        widgets = (self.exec_process_radio, self.exec_local_radio, self.exec_scheduler_radio,
+                   self.workers_spin, self.scheduler_edit)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            self.workers_spin.setValue(value.workers)
+            self.scheduler_edit.setText(value.scheduler)
+            mode = value.mode if self.dask_available else execution.PROCESS
+            {execution.LOCAL: self.exec_local_radio,
+             execution.SCHEDULER: self.exec_scheduler_radio}.get(
+                mode, self.exec_process_radio).setChecked(True)
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        self._update_execution_widgets()
+
+    def execution_options(self) -> dict[str, Any]:
+        """Keyword arguments for the distributed runner ({} = this process); InputError if bad."""
+        return execution.engine_options(self.execution_settings())
+
+    def _execution_changed(self, *_: Any) -> None:
+        self._update_execution_widgets()
+        current = self.execution_settings()
+        if not self.dask_available:  # keep a Dask choice saved while Dask is missing
+            current.mode = execution.load_settings().mode
+        execution.save_settings(current)
+
+    def _update_execution_widgets(self) -> None:
+        on = self.dask_available
+        self.workers_spin.setEnabled(on and self.exec_local_radio.isChecked())
+        scheduler = on and self.exec_scheduler_radio.isChecked()
+        self.scheduler_edit.setEnabled(scheduler)
+        self.test_connection_button.setEnabled(scheduler)
+
+    def set_connection_testing(self, address: str) -> None:
+        self.test_connection_button.setEnabled(False)
+        self.connection_label.setStyleSheet("")
+        self.connection_label.setText(tr("Connecting to {address}…").format(address=address))
+
+    def show_connection_result(self, ok: bool, message: str) -> None:
+        self._update_execution_widgets()
+        self.connection_label.setStyleSheet("" if ok else "color: #c0392b;")
+        self.connection_label.setText(message)
+
     # -------------------------------------------------------------- errors
     def show_field_error(self, field: str, message: str) -> None:
         """Bring the widget of ``field`` into view and mark it; the plugin shows the message."""
@@ -658,6 +775,9 @@ class GroundShakeDock(QgsDockWidget):
             "realizations": tr("Realizations"), "seed": tr("Seed"), "engine": tr("Engine"),
             "device": tr("Device"), "output": tr("Output folder"), "out": tr("Output folder"),
             "name": tr("Name"), "scenario": tr("Scenario"),
+            "execution": tr("Execution"), "execution.scheduler": tr("Dask scheduler"),
+            "execution.workers": tr("Local Dask workers"), "scheduler": tr("Dask scheduler"),
+            "workers": tr("Local Dask workers"),
         }
         parts = field.split(".")
         for n in range(len(parts), 0, -1):

@@ -33,6 +33,7 @@ from qgis.PyQt.QtXml import QDomDocument
 from ..gm_engine.errors import InputError
 from ..gm_engine.scenario import Scenario, ScenarioWarning
 from .dock import GroundShakeDock
+from .execution import ConnectionTestTask, check_scheduler_address
 from .i18n import install_translator, remove_translator, tr
 from .map_tools import DipArrow, FaultTraceTool, SiteIdentifyTool
 from .resources import icon
@@ -208,6 +209,7 @@ class GroundShakePlugin:
         dock.import_requested.connect(self.import_dialog)
         dock.export_requested.connect(self.export_dialog)
         dock.trace_changed.connect(self.redraw_trace)
+        dock.test_connection_requested.connect(self.test_connection)
         dock.visibilityChanged.connect(self._dock_visibility)
         self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.dock = dock
@@ -345,6 +347,7 @@ class GroundShakePlugin:
         inputs_dir: Path | None = None
         try:
             doc = dock.build_scenario()
+            options = dock.execution_options()
             parent = self.output_parent()
             try:
                 parent.mkdir(parents=True, exist_ok=True)
@@ -366,7 +369,8 @@ class GroundShakePlugin:
             return None
 
         task = ScenarioTask(tr("GroundShake: {name}").format(name=doc["name"]), doc,
-                            str(inputs_dir), str(out_dir), [str(inputs_dir)], build, run)
+                            str(inputs_dir), str(out_dir), [str(inputs_dir)], build, run,
+                            execution=options)
         task.stage_changed.connect(lambda stage: dock.stage_label.setText(stage))
         task.done.connect(lambda result, msg, field, cancelled, t=task:
                           self._run_done(t, result, msg, field, cancelled))
@@ -385,6 +389,25 @@ class GroundShakePlugin:
         fraction = task.progress() / 100.0
         self.dock.show_progress(task.progress(), task.stage or None,
                                 time_left(task.started_at, fraction))
+
+    def test_connection(self) -> ConnectionTestTask | None:
+        """Check the dock's scheduler address, then connect to it in a background task."""
+        dock = self.ensure_dock()
+        try:
+            address = check_scheduler_address(dock.scheduler_edit.text())
+        except InputError as exc:
+            dock.show_connection_result(False, exc.message)
+            dock.show_field_error(exc.field, exc.message)
+            return None
+        task = ConnectionTestTask(address)
+        task.tested.connect(lambda ok, text: self.dock is not None
+                            and self.dock.show_connection_result(ok, text))
+        task.taskCompleted.connect(lambda t=task: self._forget_task(t))
+        task.taskTerminated.connect(lambda t=task: self._forget_task(t))
+        self.tasks.append(task)
+        dock.set_connection_testing(address)
+        QgsApplication.taskManager().addTask(task)
+        return task
 
     def cancel_runs(self) -> None:
         for task in self.running():

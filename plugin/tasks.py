@@ -38,6 +38,12 @@ def _engine_run(scenario: Any, out_dir: str, **kwargs: Any) -> Any:
     return run_scenario(scenario, out_dir, **kwargs)
 
 
+def _engine_run_distributed(scenario: Any, out_dir: str, **kwargs: Any) -> Any:
+    from .execution import run_distributed
+
+    return run_distributed(scenario, out_dir, **kwargs)
+
+
 def runner_available() -> bool:
     """Whether ``gm_engine.runner`` can be imported (it is optional while it is being written)."""
     import importlib.util
@@ -62,6 +68,11 @@ class ScenarioTask(QgsTask):
     build, run:
         The engine calls; replaceable so the task's plumbing can be tested
         on its own.
+    execution:
+        Keyword arguments of ``execution.run_distributed`` (``workers``,
+        ``scheduler``, ``threads``, ...); empty runs ``run_scenario`` in this process. With
+        Dask this process only plans the chunks, sends them and writes what
+        comes back; progress arrives per finished chunk.
     """
 
     stage_changed = pyqtSignal(str)
@@ -70,14 +81,15 @@ class ScenarioTask(QgsTask):
 
     def __init__(self, description: str, scenario: dict, base_dir: str, out_dir: str,
                  cleanup_dirs: list[str] | None = None, build: BuildFn | None = None,
-                 run: RunFn | None = None) -> None:
+                 run: RunFn | None = None, execution: dict[str, Any] | None = None) -> None:
         super().__init__(description, QgsTask.Flag.CanCancel)
         self.scenario = scenario
         self.base_dir = base_dir
         self.out_dir = out_dir
         self.cleanup_dirs = list(cleanup_dirs or [])
+        self.execution = dict(execution or {})
         self._build = build or _engine_build
-        self._run = run or _engine_run
+        self._run = run or (_engine_run_distributed if self.execution else _engine_run)
         self.result: Any = None
         self.exception: BaseException | None = None
         self.stage = ""
@@ -97,7 +109,7 @@ class ScenarioTask(QgsTask):
             if self.isCanceled():
                 return False
             self.result = self._run(scenario, self.out_dir, progress=self._progress,
-                                    is_cancelled=self.isCanceled)
+                                    is_cancelled=self.isCanceled, **self.execution)
         except Cancelled:
             return False
         except Exception as exc:  # any engine failure is shown to the user by finished()

@@ -30,6 +30,7 @@ from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputMultipleLayers,
     QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
@@ -48,6 +49,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ...gm_engine.errors import Cancelled, InputError
 from ...gm_engine.scenario import DEFAULT_IMS, ENGINES, SCHEMA_VERSION, Scenario
+from .. import execution
 from ..i18n import tr
 from ..scenario_io import crs_string
 
@@ -208,6 +210,8 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
     GRID_EXTENT = "GRID_EXTENT"
     GRID_RESOLUTION = "GRID_RESOLUTION"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    DASK_SCHEDULER = "DASK_SCHEDULER"
+    DASK_WORKERS = "DASK_WORKERS"
     OUTPUT_SITES = "OUTPUT_SITES"
     OUTPUT_RASTERS = "OUTPUT_RASTERS"
     OUTPUT_RUN_JSON = "OUTPUT_RUN_JSON"
@@ -220,6 +224,8 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
         ("seed", SEED),
         ("engine", ENGINE),
         ("out", OUTPUT_FOLDER),
+        ("scheduler", DASK_SCHEDULER),
+        ("workers", DASK_WORKERS),
         *_GroundShakeAlgorithm.FIELD_PARAMETERS,
     )
     SITES_OPTIONAL = True
@@ -237,7 +243,11 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
             "each intensity measure, a GeoPackage of sites and a provenance JSON into the "
             "output folder.\n\nIntensity measures are comma-separated OpenQuake names such "
             "as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution "
-            "is in metres whatever the extent's CRS.")
+            "is in metres whatever the extent's CRS.\n\nAdvanced: a Dask scheduler address "
+            "(tcp://host:port) runs the chunks of sites on that cluster, a number of local "
+            "Dask workers on a cluster started on this machine for the run; both need the "
+            "Python package distributed and support the stochastic and GMPE engines. This "
+            "process then only sends the tasks and writes the outputs.")
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         self._add_source_parameters()
@@ -255,6 +265,15 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
                                        1000.0, 1.0, 1e6))
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT_FOLDER, tr("Output folder")))
+        scheduler = QgsProcessingParameterString(
+            self.DASK_SCHEDULER, tr("Dask scheduler address (empty: in this process)"),
+            "", optional=True)
+        workers = QgsProcessingParameterNumber(
+            self.DASK_WORKERS, tr("Local Dask workers (0: in this process)"),
+            QgsProcessingParameterNumber.Type.Integer, 0, True, 0, execution.MAX_WORKERS)
+        for param in (scheduler, workers):
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
+            self.addParameter(param)
         self.addOutput(QgsProcessingOutputVectorLayer(
             self.OUTPUT_SITES, tr("Sites with intensity measures"),
             QgsProcessing.SourceType.TypeVectorPoint))
@@ -262,10 +281,42 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
             self.OUTPUT_RASTERS, tr("Intensity measure rasters")))
         self.addOutput(QgsProcessingOutputFile(self.OUTPUT_RUN_JSON, tr("Run provenance (JSON)")))
 
+    def checkParameterValues(self, parameters: dict[str, Any],
+                             context: QgsProcessingContext) -> tuple[bool, str]:
+        """Refuse a bad scheduler address before the run starts (the dialog shows why)."""
+        try:
+            self._execution_options(parameters, context)
+        except QgsProcessingException as exc:
+            return False, str(exc)
+        return super().checkParameterValues(parameters, context)
+
+    def _execution_options(self, parameters: dict[str, Any],
+                           context: QgsProcessingContext) -> dict[str, Any]:
+        """execution.run_distributed's keyword arguments; {} runs in this process."""
+        address = (self.parameterAsString(parameters, self.DASK_SCHEDULER, context) or "").strip()
+        workers = self.parameterAsInt(parameters, self.DASK_WORKERS, context)
+        if address and workers:
+            raise QgsProcessingException(tr(
+                "{scheduler} and {workers}: give one of them, not both").format(
+                scheduler=self._label(self.DASK_SCHEDULER), workers=self._label(self.DASK_WORKERS)))
+        if not address and not workers:
+            return {}
+        if not execution.dask_available():
+            raise QgsProcessingException(execution.install_hint())
+        if address:
+            try:
+                return {"scheduler": execution.check_scheduler_address(address, "scheduler")}
+            except InputError as exc:
+                raise QgsProcessingException(self._input_error_text(exc)) from None
+        return execution.local_options(workers)
+
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
         from ...gm_engine.runner import run_scenario
 
+        options = self._execution_options(parameters, context)
+        if options:
+            run_scenario = execution.run_distributed
         document = self._base_scenario(parameters, context, feedback)
         document["intensity_measures"] = [
             s.strip() for s in self.parameterAsString(parameters, self.IMS, context).split(",")
@@ -284,7 +335,7 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
         if feedback.isCanceled():
             return {}
         result = self._engine_call(run_scenario, scenario, out_dir, progress=_progress(feedback),
-                                   is_cancelled=feedback.isCanceled)
+                                   is_cancelled=feedback.isCanceled, **options)
         for message in result.warnings:
             feedback.pushWarning(message)
         rasters = [str(p) for p in result.rasters.values()]
