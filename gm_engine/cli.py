@@ -193,6 +193,108 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list = []
 
 
+def _add_run_set(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run-set", help="one scenario per rupture of a table; resumes where it "
+                                       "stopped")
+    p.add_argument("--ruptures", required=True,
+                   help="CSV with a WKT 'trace' column (lon/lat) or a line layer (GPKG, ...): "
+                        "id, magnitude, dip, ztor_km, zbot_km or width_km, rake, rate")
+    p.add_argument("--layer", help="layer of a multi-layer ruptures file")
+    p.add_argument("--ruptures-crs", metavar="CRS",
+                   help="CRS of the CSV traces (default EPSG:4326), or of a layer without one")
+    p.add_argument("--scenario", metavar="TEMPLATE",
+                   help="template scenario JSON: sites, grid, IMs, engine, realizations, seed")
+    p.add_argument("--sites", help="site file replacing the template's (CSV or vector layer)")
+    p.add_argument("--sites-x", default="lon", help="x column of a CSV site file")
+    p.add_argument("--sites-y", default="lat", help="y column of a CSV site file")
+    p.add_argument("--sites-crs", help="CRS of the site file (CSV default EPSG:4326)")
+    p.add_argument("--vs30-field", help="Vs30 column of the site file (default: 'vs30' if any)")
+    p.add_argument("--out", required=True, help="set folder: new, empty, or a set to resume")
+    p.add_argument("--engine", choices=("cgm", "stochastic", "gmpe"),
+                   help="override the template's engine")
+    p.add_argument("--realizations", type=int, help="override the number of realizations")
+    p.add_argument("--seed", type=int,
+                   help="set seed (each scenario's seed derives from it and its id)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
+                   help="override the device")
+    p.add_argument("--force", action="store_true",
+                   help="rerun finished scenarios whose inputs changed; allow a non-empty folder")
+    p.add_argument("--fail-fast", action="store_true",
+                   help="stop at the first failing scenario (default: record it, go on)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run each scenario as Dask tasks on a local cluster of N worker "
+                        "processes, shared by the whole set (0: in this process)")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="run as Dask tasks on an existing cluster, e.g. tcp://host:8786")
+    p.add_argument("--chunk-size", type=int,
+                   help="sites per Dask task (default: the Dask runner's)")
+    p.set_defaults(func=_cmd_run_set)
+
+
+class _SetBar:
+    """tqdm bar over a whole set; scenarios finished earlier count as done from the start.
+
+    The description says which scenario runs ("id [k/n] stage"); the bar and
+    its time estimate cover the set.
+    """
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = None
+
+    def __call__(self, frac: float, text: str) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:  # created at the first report: skipped scenarios are "initial"
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1000, initial=int(frac * 1000), file=sys.stderr,
+                            bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
+        self.bar.set_description_str(text[:48].ljust(48))
+        self.bar.update(int(frac * 1000) - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _cmd_run_set(args: argparse.Namespace) -> int:
+    from .runset import run_scenario_set, sites_spec
+
+    overrides = {k: getattr(args, k) for k in ("engine", "realizations", "seed", "device")
+                 if getattr(args, k) is not None}
+    sites = None
+    if args.sites:
+        sites = sites_spec(args.sites, args.sites_x, args.sites_y, args.sites_crs,
+                           args.vs30_field)
+    bar = _SetBar(args.quiet)
+    try:
+        result = run_scenario_set(
+            args.ruptures, args.out, args.scenario, sites=sites, layer=args.layer,
+            ruptures_crs=args.ruptures_crs, overrides=overrides, force=args.force,
+            progress=bar, keep_going=not args.fail_fast, workers=args.workers,
+            scheduler=args.scheduler, chunk_size=args.chunk_size)
+    except (Cancelled, KeyboardInterrupt):
+        bar.close()  # before the message; close() again in finally is a no-op
+        print(f"cancelled: finished scenarios are kept in {args.out}; run the same command "
+              "again to resume", file=sys.stderr)
+        return 130
+    finally:
+        bar.close()
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for sid, err in result.failed.items():
+        print(f"failed: {sid}: {err}", file=sys.stderr)
+    print(f"{len(result.ran)} scenarios run, {len(result.skipped)} already finished, "
+          f"{len(result.failed)} failed; wrote {result.summary_csv}")
+    return 1 if result.failed else 0
+
+
+_EXTRA_COMMANDS.append(_add_run_set)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
