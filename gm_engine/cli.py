@@ -173,6 +173,91 @@ def _cmd_export_oq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_waveforms(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("waveforms", help="export chosen sites' waveforms of a run "
+                                         "(MiniSEED + JSON sidecar, and CSV)")
+    p.add_argument("--run", required=True, help="run folder (engine cgm or stochastic)")
+    p.add_argument("--sites", required=True,
+                   help="comma-separated site indices (row numbers of sites.csv), e.g. 3,17")
+    p.add_argument("--realizations", default=None,
+                   help="comma-separated realization numbers (default: all)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--format", default="both", choices=("mseed", "csv", "both"))
+    p.add_argument("--force", action="store_true", help="replace existing files")
+    p.set_defaults(func=_cmd_waveforms)
+
+
+def _index_list(text: str, field: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(field, f"expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise InputError(field, "give at least one index")
+    return values
+
+
+def _cmd_waveforms(args: argparse.Namespace) -> int:
+    from .export import write_waveforms_csv, write_waveforms_mseed
+    from .io import refuse_overwrite
+    from .runner import site_waveforms
+
+    sites = _index_list(args.sites, "--sites")
+    real = None if args.realizations is None else _index_list(args.realizations, "--realizations")
+    out = Path(args.out)
+    planned = []
+    for i in sites:  # check every destination before writing anything
+        stem = out / f"site_{i:05d}"
+        if args.format in ("mseed", "both"):
+            planned += [stem.with_suffix(".mseed"), Path(f"{stem}.mseed.json")]
+        if args.format in ("csv", "both"):
+            planned.append(stem.with_suffix(".csv"))
+    for p in planned:
+        refuse_overwrite(p, args.force, "--out")
+    out.mkdir(parents=True, exist_ok=True)
+    for i in sites:
+        sw = site_waveforms(args.run, i, real)
+        sw.run_dir = Path(args.run)
+        stem = out / f"site_{i:05d}"
+        if args.format in ("mseed", "both"):
+            print(f"wrote {write_waveforms_mseed(stem.with_suffix('.mseed'), sw, args.force)}")
+        if args.format in ("csv", "both"):
+            print(f"wrote {write_waveforms_csv(stem.with_suffix('.csv'), sw, args.force)}")
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a generative model on a corpus or recorded data")
+    p.add_argument("--corpus", required=True,
+                   help="HDF5 corpus (python -m gm_engine corpus) or flatfile CSV of records")
+    p.add_argument("--out", required=True, help="folder for weights, model card, checkpoints, log")
+    p.add_argument("--epochs", type=int, default=200, help="total epochs (a resumed run continues)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=int, default=15, help="early stop after N epochs without gain")
+    p.add_argument("--kl-warmup", type=int, default=20, help="epochs of linear KL annealing")
+    p.add_argument("--lr", type=float, default=7e-4)
+    p.add_argument("--name", default=None, help="model name in the card")
+    p.add_argument("--coordinates", action="store_true",
+                   help="also condition on source and site coordinates (regional models)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import train_main
+
+    card = train_main(args.corpus, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                      device=args.device, resume=args.resume, seed=args.seed,
+                      progress=False if args.quiet else None, patience=args.patience,
+                      kl_warmup_epochs=args.kl_warmup, lr=args.lr, name=args.name,
+                      use_coordinates=args.coordinates)
+    print(f"wrote {card}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gm_engine",
                                      description="GroundShake earthquake shaking scenarios")
@@ -185,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_map(sub)
     _add_corpus(sub)
     _add_export_oq(sub)
+    _add_train(sub)
+    _add_waveforms(sub)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser

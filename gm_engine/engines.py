@@ -212,6 +212,129 @@ class StochasticEngine:
                           "average (docs/validation/stochastic.md)"}
 
 
+#: The bundled model's card (docs/generator.md, gm_engine/models/README.md).
+BUNDLED_MODEL = "cgm-ca-sim-v1/model_card.json"
+#: Site-realizations generated per chunk: the IMs of one chunk (3 x 4096
+#: float32 each, 48 kB) hold ~100 MB, whatever the size of the run.
+CGM_CHUNK = 2048
+
+
+def bundled_model_card():  # -> pathlib.Path
+    """Path of the card of the model shipped in gm_engine/models."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "models" / BUNDLED_MODEL
+
+
+class CGMEngine:
+    """The conditional generative model: waveforms per site, IMs from gm_engine.ims.
+
+    The latent draws of a run are (gm_engine.generator.sampling): between-event
+    innovations shared by all sites of a realization, spatially correlated
+    site channels (Jayaram & Baker 2009 ranges) and per-site innovations and
+    white noise keyed by (seed, site, realization). The first two are kept
+    per site in site_terms.npz so the viewer regenerates a site alone.
+    """
+
+    name = "cgm"
+
+    def __init__(self, device: str = "auto", model_card: str | None = None) -> None:
+        self.device = device
+        self.card_path = str(model_card or bundled_model_card())
+        self._generator = None
+        self._terms: dict[str, np.ndarray] = {}
+        self.n_site_realizations = 0
+
+    def generator(self):  # -> gm_engine.generator.CGMGenerator
+        """The loaded model (weights checked against the card's SHA-256), loaded once."""
+        if self._generator is None:
+            from pathlib import Path
+
+            if not Path(self.card_path).is_file():
+                raise InputError("engine", f"no model card at {self.card_path}: the cgm engine "
+                                           "needs gm_engine/models (reinstall the plugin)")
+            from .generator import load_model
+
+            self._generator = load_model(self.card_path, self.device)
+        return self._generator
+
+    def check_ims(self, ims: Sequence[str]) -> None:
+        for im in ims:
+            parse_im(im)
+
+    def realizations(self, conditions: pd.DataFrame, xy_km: np.ndarray, ims: Sequence[str],
+                     n_realizations: int, seed: int, progress: ProgressFn | None = None,
+                     is_cancelled: CancelFn | None = None) -> dict[str, np.ndarray]:
+        from .errors import Cancelled
+        from .generator.sampling import draw_event_terms, draw_site_terms
+        from .ims import compute_ims
+
+        gen = self.generator()
+        shp = gen.latent_shape
+        rng = np.random.default_rng(seed)
+        n, r = len(conditions), n_realizations
+        eps_event = draw_event_terms(rng, r, shp.event)
+        eps_site = draw_site_terms(np.asarray(xy_km, dtype=float), r, shp.site_channels, rng)
+        inputs = derived_inputs(ims)
+        out = {im: np.empty((r, n), dtype=np.float64) for im in inputs}
+        per = max(1, CGM_CHUNK // max(r, 1))
+        for i in range(0, n, per):
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled("run cancelled")
+            sl = slice(i, min(n, i + per))
+            acc = gen.generate(conditions.iloc[sl], eps_event, eps_site[sl], seed=seed,
+                               site_ids=np.arange(sl.start, sl.stop))
+            k = sl.stop - sl.start
+            vals = compute_ims(acc.reshape(k * r, 3, -1), gen.dt, inputs)
+            for im in inputs:
+                out[im][:, sl] = vals[im].reshape(k, r).T
+            if progress is not None:
+                progress(sl.stop / n, f"generated {sl.stop}/{n} sites x {r} realizations")
+        self.n_site_realizations = n * r
+        self._conditions = conditions.reset_index(drop=True)
+        self._terms = {"seed": np.array(seed), "eps_event": eps_event, "eps_site": eps_site}
+        return add_derived(out, ims)
+
+    def outside_range(self, conditions: pd.DataFrame) -> np.ndarray:
+        return ~self.generator().card.in_range(conditions)
+
+    def site_terms(self, sl: slice) -> dict[str, np.ndarray]:
+        """The site's latent draws and exact conditions: with the seed they regenerate it."""
+        if not self._terms:
+            return {}
+        card = self.generator().card
+        c = self._conditions.iloc[sl]
+        cols = {spec.column for spec in card.conditions}
+        return {"engine": np.array("cgm"), "seed": self._terms["seed"],
+                "eps_event": self._terms["eps_event"],
+                "eps_site": self._terms["eps_site"][sl],
+                "dt": np.array(self.generator().dt),
+                **{f"cond_{k}": (c[k].astype(str).to_numpy().astype("U8") if k == "mechanism"
+                                 else c[k].to_numpy(float)) for k in sorted(cols)}}
+
+    def regenerate(self, terms: dict[str, np.ndarray], site_index: int,
+                   realizations: list[int]) -> np.ndarray:
+        """``(len(realizations), 3, T)`` waveforms of one stored site, identical to the run's."""
+        gen = self.generator()
+        conds = pd.DataFrame({k[5:]: [terms[k][site_index]] for k in terms
+                              if k.startswith("cond_")})
+        rid = np.asarray(realizations, dtype=np.int64)
+        acc = gen.generate(conds, terms["eps_event"][rid], terms["eps_site"][[site_index]][:, rid],
+                           seed=int(terms["seed"]), site_ids=np.array([site_index]),
+                           realization_ids=rid)
+        return acc[0]
+
+    def info(self) -> dict[str, Any]:
+        gen = self.generator()
+        card = gen.card
+        return {"model": card.name, "model_card": str(self.card_path),
+                "weights_sha256": card.sha256, "device": str(gen.device),
+                "dt_s": gen.dt, "duration_s": gen.stft_cfg.n_samples * gen.dt,
+                "phase": "shaped white noise (gm_engine.generator.envelope)",
+                "latent": dict(card.latent),
+                "trained_on": card.training.get("data", "see the model card")}
+
+
 def resolve_device(device: str) -> str:
     """The device name the simulator's FFTs use: torch's choice, CPU without torch."""
     if device == "cpu":
@@ -233,5 +356,9 @@ def engine_for(scenario: Scenario):
         return GMPEEngine()
     if scenario.engine == "stochastic":
         return StochasticEngine(device=scenario.device)
-    raise InputError("engine", "the cgm engine has no bundled model yet in this version; "
-                               "use engine 'stochastic' (waveforms) or 'gmpe'")
+    if scenario.engine == "cgm":
+        card = scenario.resolve(scenario.model_card) if scenario.model_card else None
+        if card is not None and not card.is_file():
+            raise InputError("model_card", f"no model card at {card}")
+        return CGMEngine(device=scenario.device, model_card=card)
+    raise InputError("engine", f"unknown engine {scenario.engine!r}: use cgm, stochastic or gmpe")

@@ -297,7 +297,7 @@ def site_waveforms(run_dir: str | Path, site_index: int,
     meta = json.loads(meta_path.read_text())
     if not terms_path.exists():
         raise InputError("run", f"the {meta.get('engine')} engine stores no waveforms: "
-                                "rerun with engine stochastic to view waveforms")
+                                "rerun with engine cgm or stochastic to view waveforms")
     sites = pd.read_csv(run / "sites.csv")
     if not 0 <= site_index < len(sites):
         raise InputError("site_index", f"{site_index} is not a site of this run "
@@ -312,18 +312,19 @@ def site_waveforms(run_dir: str | Path, site_index: int,
         "mechanism": [scenario.rupture.mechanism], "hanging_wall": row["hanging_wall"],
         "z1_km": [np.nan]})
     with np.load(terms_path) as t:
-        seed, eta, eps = int(t["seed"]), t["eta"], t["eps"]
-        dt, duration = float(t["dt"]), float(t["duration"])
+        terms = {k: t[k] for k in t.files}
+    if meta.get("engine") == "cgm":
+        acc, dt, chosen = _cgm_site_waveforms(meta, terms, site_index, realizations)
+    else:
+        seed, eta, eps = int(terms["seed"]), terms["eta"], terms["eps"]
+        dt, duration = float(terms["dt"]), float(terms["duration"])
         for k in SIMULATED_CONDITIONS:  # exact values; sites.csv holds rounded ones
-            conds[k] = t[f"cond_{k}"][site_index]
-    chosen = list(range(eta.shape[0])) if realizations is None else list(realizations)
-    bad = [r for r in chosen if not 0 <= r < eta.shape[0]]
-    if bad:
-        raise InputError("realizations", f"{bad} not in 0..{eta.shape[0] - 1}")
-    acc = np.stack([synthesize_site(conds, seed, r,
-                                    site_index, eta[r], eps[r, site_index], dt=dt,
-                                    duration=duration)
-                    for r in chosen])
+            conds[k] = terms[f"cond_{k}"][site_index]
+        chosen = _chosen_realizations(realizations, eta.shape[0])
+        acc = np.stack([synthesize_site(conds, seed, r,
+                                        site_index, eta[r], eps[r, site_index], dt=dt,
+                                        duration=duration)
+                        for r in chosen])
     names = [f"SA({t:.4g})" for t in REFERENCE_PERIODS]
     ref = nga_west2_average(clip_to_ranges(conds, CONDITION_RANGES), names)
     info = {k: (v.item() if hasattr(v, "item") else v) for k, v in sites.iloc[site_index].items()}
@@ -333,3 +334,30 @@ def site_waveforms(run_dir: str | Path, site_index: int,
         gmpe={"periods": REFERENCE_PERIODS.copy(),
               "median": np.array([ref[n].median[0] for n in names]),
               "sigma": np.array([ref[n].sigma[0] for n in names]), "name": "NGA-West2 average"})
+
+
+def _chosen_realizations(realizations: list[int] | None, n: int) -> list[int]:
+    chosen = list(range(n)) if realizations is None else list(realizations)
+    bad = [r for r in chosen if not 0 <= r < n]
+    if bad:
+        raise InputError("realizations", f"{bad} not in 0..{n - 1}")
+    return chosen
+
+
+def _cgm_site_waveforms(meta: dict, terms: dict[str, np.ndarray], site_index: int,
+                        realizations: list[int] | None) -> tuple[np.ndarray, float, list[int]]:
+    """A cgm run's site regenerated with the model that made it (checked by SHA-256)."""
+    from .engines import CGMEngine, bundled_model_card
+
+    info = meta.get("engine_info", {})
+    card = info.get("model_card")
+    if not card or not Path(card).is_file():
+        card = str(bundled_model_card())
+    engine = CGMEngine(device="cpu", model_card=card)
+    sha = engine.generator().card.sha256
+    if info.get("weights_sha256") not in (None, sha):
+        raise InputError("run", "the run was made with another model (weights SHA-256 "
+                                f"{info['weights_sha256'][:12]}..., this one {sha[:12]}...): "
+                                "its waveforms cannot be regenerated exactly")
+    chosen = _chosen_realizations(realizations, terms["eps_event"].shape[0])
+    return engine.regenerate(terms, site_index, chosen), float(terms["dt"]), chosen

@@ -97,6 +97,8 @@ class Scenario:
     seed: int = 42
     engine: str = "stochastic"
     device: str = "auto"
+    #: model card of engine cgm (a path, relative to the scenario file); None = bundled model
+    model_card: str | None = None
     base_dir: Path = field(default_factory=Path.cwd)
     warnings: list[str] = field(default_factory=list)
 
@@ -129,6 +131,8 @@ class Scenario:
             "engine": self.engine,
             "device": self.device,
         }
+        if self.model_card is not None:  # only when set: older scenarios keep their hash
+            out["model_card"] = self.model_card
         return out
 
     def resolve(self, path: str) -> Path:
@@ -339,6 +343,10 @@ def _parse(data: dict[str, Any], base_dir: Path) -> Scenario:
     law = _choice(data.get("magnitude_scaling", "WC94"), "magnitude_scaling", LAWS)
     engine = _choice(data.get("engine", "stochastic"), "engine", ENGINES)
     device = _choice(data.get("device", "auto"), "device", DEVICES)
+    model_card = data.get("model_card")
+    if model_card is not None and (not isinstance(model_card, str) or not model_card.strip()):
+        raise InputError("model_card", "must be the path of a model card JSON file, or null "
+                                       "for the bundled model")
     ims = data.get("intensity_measures", list(DEFAULT_IMS))
     if not isinstance(ims, list) or not ims:
         raise InputError("intensity_measures", "must be a non-empty list such as ['PGA', 'SA(1.0)']")
@@ -368,6 +376,7 @@ def _parse(data: dict[str, Any], base_dir: Path) -> Scenario:
         seed=_integer(data, "seed", "seed", 42, 0, 2**63 - 1),
         engine=engine,
         device=device,
+        model_card=model_card,
         base_dir=base_dir,
     )
     rup = scen.build_rupture()  # validates the geometry (zero-length, self-intersecting)

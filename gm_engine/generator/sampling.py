@@ -101,6 +101,23 @@ def site_innovations(seed: int, site_ids: np.ndarray, realization_ids: np.ndarra
     return out
 
 
+def synthesis_noise(seed: int, site_ids: np.ndarray, realization_ids: np.ndarray,
+                    shape: tuple[int, ...]) -> np.ndarray:
+    """Unit white noise ``(n, R, *shape)`` float32 that the envelope shapes into waveforms.
+
+    Keyed like :func:`site_innovations`, on a separate stream (a fourth key
+    element), so any site's waveforms can be regenerated alone.
+    """
+    site_ids = np.asarray(site_ids, dtype=np.int64)
+    realization_ids = np.asarray(realization_ids, dtype=np.int64)
+    out = np.empty((len(site_ids), len(realization_ids), *shape), dtype=np.float32)
+    for i, s in enumerate(site_ids.tolist()):
+        for j, r in enumerate(realization_ids.tolist()):
+            out[i, j] = np.random.default_rng([int(seed), s, r, 1]).standard_normal(
+                shape, dtype=np.float32)
+    return out
+
+
 def mix_innovations(eps_event: np.ndarray, eps_site: np.ndarray, local: np.ndarray,
                     w_between: float = DEFAULT_W_BETWEEN,
                     site_persistent: float = DEFAULT_SITE_PERSISTENT) -> np.ndarray:
@@ -127,3 +144,4 @@ def iter_site_chunks(n_sites: int, n_realizations: int, max_waveforms: int = 409
     per = max(1, max_waveforms // max(1, n_realizations))
     for i in range(0, n_sites, per):
         yield slice(i, min(n_sites, i + per))
+

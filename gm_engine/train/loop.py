@@ -43,9 +43,10 @@ from ..generator.card import (
     sha256_file,
 )
 from ..generator.device import resolve_device
+from ..generator.envelope import EnvelopeConfig, band_log_amplitude
 from ..generator.model import CGMVAE, ModelConfig, kl_gaussians, n_parameters
 from ..generator.sampling import DEFAULT_SITE_PERSISTENT, DEFAULT_W_BETWEEN
-from ..generator.stft import STFTConfig, log_magnitude
+from ..generator.stft import STFTConfig
 from .corpus import WaveformSet, load_corpus
 from .records import load_records
 
@@ -88,19 +89,47 @@ def condition_specs(df: Any, use_coordinates: bool) -> list[ConditionSpec]:
             s.categories = [MECHANISMS[c] for c in codes if c >= 0]
         else:
             v = df[s.column].to_numpy(dtype=float)
-            s.min, s.max = float(np.nanmin(v)), float(np.nanmax(v))
-            if s.transform == "log" and s.min <= 0:
+            lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+            if s.transform == "log" and lo <= 0:
                 raise InputError(f"corpus.conditions.{s.column}", "must be > 0 (it enters as a log)")
+            s.min, s.max = rounded_range(lo, hi, s.transform == "log")
         specs.append(s)
     return specs
 
 
-def _spec_stats(model: CGMVAE, wave: torch.Tensor, cfg: STFTConfig, bs: int = 256) -> None:
-    """Per component and bin mean/std of log10 magnitude over the training split."""
+def envelopes(wave: np.ndarray, cfg: EnvelopeConfig, bs: int = 512) -> torch.Tensor:
+    """Band log-amplitudes ``(N, C, n_bands, n_frames)`` float32 of prepared records.
+
+    Computed once before training (the targets do not change between epochs).
+    """
+    out = torch.empty(wave.shape[0], wave.shape[1], cfg.n_bands, cfg.n_frames)
+    for i in range(0, wave.shape[0], bs):
+        out[i:i + bs] = band_log_amplitude(torch.from_numpy(wave[i:i + bs]).double(), cfg).float()
+    return out
+
+
+def rounded_range(lo: float, hi: float, log: bool) -> tuple[float, float]:
+    """A trained range widened to round numbers (by at most 1 % of its span, or
+    to 3 significant digits for log inputs), so a corpus drawn on [0, 10] km reads [0, 10],
+    not [2.3e-06, 9.99985], and an input of exactly 0 is not flagged."""
+    if log:  # 3 significant digits, outwards: 150.2 -> 150, 1499.5 -> 1500
+        def sig(v: float, up: bool) -> float:
+            q = 10.0 ** (math.floor(math.log10(v)) - 2)
+            return float((math.ceil(v / q) if up else math.floor(v / q)) * q)
+        return sig(lo, False), sig(hi, True)
+    span = hi - lo
+    if span <= 0:
+        return lo, hi
+    q = 10.0 ** math.floor(math.log10(span / 100.0))
+    return float(math.floor(lo / q) * q), float(math.ceil(hi / q) * q)
+
+
+def _spec_stats(model: CGMVAE, env: torch.Tensor, bs: int = 1024) -> None:
+    """Per component and band mean/std of the log-amplitude over the training split."""
     s1 = s2 = None
     count = 0
-    for i in range(0, wave.shape[0], bs):
-        lm = log_magnitude(wave[i:i + bs].double(), cfg)  # (b, C, K, M)
+    for i in range(0, env.shape[0], bs):
+        lm = env[i:i + bs].double()  # (b, C, K, M)
         a, b2 = lm.sum((0, 3)), (lm ** 2).sum((0, 3))
         s1 = a if s1 is None else s1 + a
         s2 = b2 if s2 is None else s2 + b2
@@ -112,9 +141,9 @@ def _spec_stats(model: CGMVAE, wave: torch.Tensor, cfg: STFTConfig, bs: int = 25
 
 
 def _loss(model: CGMVAE, x: torch.Tensor, cond: torch.Tensor, noise: torch.Tensor,
-          beta: float, cfg: STFTConfig, amp: bool) -> tuple[torch.Tensor, float, float]:
+          beta: float, amp: bool) -> tuple[torch.Tensor, float, float]:
     with torch.no_grad():
-        xn = model.normalise(log_magnitude(x, cfg))
+        xn = model.normalise(x)
     with torch.autocast(device_type=x.device.type, dtype=torch.float16, enabled=amp):
         out = model(xn, cond, noise)
     rec = ((out["xhat"].float() - xn) ** 2).sum((1, 2)).mean()
@@ -174,7 +203,8 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
            name, is_cancelled, logger) -> Path:
     dev = resolve_device(device)
     amp = dev.type == "cuda"
-    scfg = STFTConfig()
+    ecfg = EnvelopeConfig()
+    scfg = ecfg.stft
     data = load_training_data(corpus, scfg)
     n = data.waveforms.shape[0]
     n_val = max(1, round(val_fraction * n)) if n > 1 else 0
@@ -184,14 +214,15 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
         raise InputError("corpus", "too few records to train")
     specs = condition_specs(data.conditions.iloc[tr_idx], use_coordinates)
     card = ModelCard(name=name or f"cgm-{Path(corpus).stem}", weights_file=WEIGHTS_FILE,
-                     sha256="", architecture={}, stft=scfg.to_dict(), conditions=specs,
+                     sha256="", architecture={}, stft=ecfg.to_dict(), conditions=specs,
                      latent={"w_between": DEFAULT_W_BETWEEN,
                              "site_persistent": DEFAULT_SITE_PERSISTENT})
     feats = torch.from_numpy(card.features(data.conditions, clamp=True))
-    wave = torch.from_numpy(data.waveforms)
+    wave = envelopes(data.waveforms, ecfg)  # the model's targets, computed once
+    data.waveforms = None  # free the records: ~2.5 GB for a 50k corpus
     mcfg = ModelConfig.from_dict({**ModelConfig().to_dict(), **arch,
-                                  "n_cond": card.n_features, "n_bins": scfg.n_bins,
-                                  "n_frames": scfg.n_frames})
+                                  "n_cond": card.n_features, "n_bins": ecfg.n_bands,
+                                  "n_frames": ecfg.n_frames})
     card.architecture = mcfg.to_dict()
     torch.manual_seed(seed)
     model = CGMVAE(mcfg)
@@ -211,7 +242,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
         history, best_state = ck["history"], ck["best_model"]
         logger.info("resumed at epoch %d (best val %.5g)", start_epoch, best_val)
     else:
-        _spec_stats(model, wave[tr_idx], scfg)
+        _spec_stats(model, wave[tr_idx])
         logger.info("corpus %s: %d train / %d val records; %d parameters; device %s",
                     corpus, len(tr_idx), len(val_idx), n_parameters(model), dev)
     model.to(dev)
@@ -242,7 +273,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
                 idx = torch.from_numpy(order[b0:b0 + batch_size])
                 x, c = wave[idx].to(dev), feats[idx].to(dev)
                 noise = torch.randn(len(idx), m_frames, zd, generator=noise_gen).to(dev)
-                loss, rec, kl = _loss(model, x, c, noise, beta, scfg, amp)
+                loss, rec, kl = _loss(model, x, c, noise, beta, amp)
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.unscale_(opt)
@@ -258,7 +289,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
                 if report is not None:
                     report(done / total_steps, f"epoch {epoch + 1}/{epochs}")
             tr = sums / len(tr_idx)
-            val = _validate(model, wave, feats, val_idx, batch_size, beta_max, scfg, amp, dev,
+            val = _validate(model, wave, feats, val_idx, batch_size, beta_max, amp, dev,
                             seed, m_frames, zd) if len(val_idx) else tr[0]
             val = float(val)
             improved = val < best_val - min_delta
@@ -301,7 +332,7 @@ def _to_cpu(obj: Any) -> Any:
 
 
 @torch.no_grad()
-def _validate(model, wave, feats, val_idx, batch_size, beta, scfg, amp, dev, seed, m, zd) -> float:
+def _validate(model, wave, feats, val_idx, batch_size, beta, amp, dev, seed, m, zd) -> float:
     """ELBO-type loss on the validation split with a fixed noise draw."""
     model.eval()
     gen = torch.Generator().manual_seed(seed + 1)
@@ -309,7 +340,7 @@ def _validate(model, wave, feats, val_idx, batch_size, beta, scfg, amp, dev, see
     for b0 in range(0, len(val_idx), batch_size):
         idx = torch.from_numpy(val_idx[b0:b0 + batch_size])
         noise = torch.randn(len(idx), m, zd, generator=gen).to(dev)
-        loss, _, _ = _loss(model, wave[idx].to(dev), feats[idx].to(dev), noise, beta, scfg, amp)
+        loss, _, _ = _loss(model, wave[idx].to(dev), feats[idx].to(dev), noise, beta, amp)
         total += float(loss) * len(idx)
     return total / len(val_idx)
 

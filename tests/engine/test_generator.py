@@ -19,6 +19,7 @@ from gm_engine.generator import (
 )
 from gm_engine.generator import phase as P
 from gm_engine.generator.card import TRANSFERABLE_CONDITIONS, ConditionSpec, ModelCard, sha256_file
+from gm_engine.generator.envelope import EnvelopeConfig
 from gm_engine.generator.model import n_parameters
 from gm_engine.generator.sampling import (
     draw_site_terms,
@@ -57,7 +58,7 @@ def make_model(tmp_path, seed: int = 0):
         specs.append(s)
     card = ModelCard(name="tiny", weights_file="model.safetensors",
                      sha256=sha256_file(tmp_path / "model.safetensors"),
-                     architecture=cfg.to_dict(), stft=STFTConfig().to_dict(), conditions=specs,
+                     architecture=cfg.to_dict(), stft=EnvelopeConfig().to_dict(), conditions=specs,
                      latent={"w_between": 0.3, "site_persistent": 0.5})
     return card.save(tmp_path / "card.json")
 
@@ -257,10 +258,11 @@ def test_prior_sampling_matches_teacher_forced_forward():
     # path and the training path are the same model.
     torch.manual_seed(0)
     model = CGMVAE(ModelConfig(**TINY)).eval()
-    xn = torch.randn(3, 3, 129, 129)
+    cfg = model.cfg
+    xn = torch.randn(3, 3, cfg.n_bins, cfg.n_frames)
     cond = torch.randn(3, 7)
     with torch.no_grad():
-        out = model(xn, cond, torch.zeros(3, 129, 16))
+        out = model(xn, cond, torch.zeros(3, cfg.n_frames, 16))
         eps = (out["mu_q"] - out["mu_p"]) / torch.exp(0.5 * out["lv_p"])
         sampled = model.sample(cond, eps)
     torch.testing.assert_close(sampled, model.denormalise(out["xhat"]), rtol=1e-4, atol=1e-4)

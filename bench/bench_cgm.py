@@ -1,0 +1,235 @@
+"""Generative-model benchmark: phase methods on band envelopes, and the full pipeline.
+
+Part A, phase (issue 4: "choose on measurements"). Simulated records
+(gm_engine.stochastic, the corpus generator) are reduced to the model's band
+envelope (gm_engine.generator.envelope), and each method makes a waveform
+from that envelope alone:
+
+* ``noise``: shaped white noise (one STFT + one inverse STFT, no iterations);
+* ``pghi+8``: PGHI (Prusa et al. 2017) + 8 fast Griffin-Lim iterations on the
+  smooth per-bin amplitude;
+* ``gl500``: 500 random-start Griffin-Lim iterations, CGM-GM's way.
+
+Reported per method: bias and scatter of ln(IM_reconstructed / IM_source) for
+PGA and PSA(0.1, 0.3, 1, 3 s) (component H1), the spectral convergence
+against the smooth amplitude (dB, Prusa et al. 2017 Eq. 27), and time per trace.
+
+Part B, pipeline: the bundled model generates N sites x 1 realization at
+scenario-like conditions, timed by stage: latent draws (Jayaram & Baker field
+over the sites), the neural sampler, waveform synthesis, and IMs (PGA, PGV,
+RotD50 PSA at 0.1, 0.3, 1, 3 s). Side by side, the same pipeline with 500
+Griffin-Lim iterations instead of shaped noise on a few sites. Part C: peak
+memory of the engine for growing site counts (the engine works in chunks of
+gm_engine.engines.CGM_CHUNK site-realizations).
+
+Run: python bench/bench_cgm.py [--card CARD] [--sites 1024] [--gl-sites 6]
+     [--threads 2] [--memory-sites 2000,8000] [--write]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from perfdoc import replace_section
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gm_engine.generator import phase as P  # noqa: E402
+from gm_engine.generator.envelope import (  # noqa: E402
+    EnvelopeConfig,
+    band_log_amplitude,
+    bin_amplitude,
+    envelope_to_waveform,
+)
+from gm_engine.ims import compute_ims  # noqa: E402
+
+PHASE_IMS = ["PGA", "SA(0.1)", "SA(0.3)", "SA(1.0)", "SA(3.0)"]
+PIPE_IMS = ["PGA", "PGV", "SA(0.1)", "SA(0.3)", "SA(1.0)", "SA(3.0)"]
+
+
+def simulated_records(n: int, seed: int, cfg: EnvelopeConfig) -> np.ndarray:
+    """(n, 4096) H1 traces of the stochastic simulator over M 5-7.8, Rrup 3-200 km."""
+    from gm_engine.stochastic import simulate
+    from gm_engine.train.corpus import fit_length
+
+    rng = np.random.default_rng(seed)
+    cond = pd.DataFrame({"magnitude": rng.uniform(5.0, 7.8, n),
+                         "rrup_km": np.exp(rng.uniform(np.log(3.0), np.log(200.0), n)),
+                         "vs30": rng.uniform(200.0, 1000.0, n), "mechanism": ["SS"] * n})
+    acc = simulate(cond, rng, dt=0.01, duration=81.92)
+    return fit_length(acc, 0.01, cfg.stft)[:, 0].astype(np.float64)
+
+
+def phase_part(n: int, gl_iters: int) -> list[dict]:
+    cfg = EnvelopeConfig()
+    x = torch.from_numpy(simulated_records(n, 3, cfg))
+    la = band_log_amplitude(x, cfg)
+    amp = bin_amplitude(la, cfg)
+    ref = compute_ims(x.numpy()[:, None].repeat(3, 1), 0.01, PHASE_IMS, horizontal="H1")
+    rows = []
+    methods = {
+        "noise": lambda: envelope_to_waveform(
+            la, torch.randn(x.shape, generator=torch.Generator().manual_seed(1),
+                            dtype=torch.float64), cfg),
+        "pghi+8": lambda: P.reconstruct(amp, cfg.stft, n_iter=8),
+        f"gl{gl_iters}": lambda: P.griffin_lim(amp, cfg.stft, n_iter=gl_iters,
+                                               generator=torch.Generator().manual_seed(1)),
+    }
+    for name, fn in methods.items():
+        t0 = time.perf_counter()
+        y = fn()
+        dt = (time.perf_counter() - t0) / n
+        got = compute_ims(y.numpy()[:, None].repeat(3, 1), 0.01, PHASE_IMS, horizontal="H1")
+        r = {im: np.log(got[im] / ref[im]) for im in PHASE_IMS}
+        sc = 20 * torch.log10(P.spectral_convergence(amp, y, cfg.stft)).mean()
+        rows.append({"method": name, "ms_per_trace": 1e3 * dt, "sc_db": float(sc),
+                     **{f"{im} bias": float(r[im].mean()) for im in PHASE_IMS},
+                     **{f"{im} std": float(r[im].std()) for im in PHASE_IMS}})
+        print(rows[-1])
+    return rows
+
+
+def site_conditions(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, (n, 2))
+    rrup = np.hypot(xy[:, 0] - 50, np.minimum(np.abs(xy[:, 1] - 50), 1e9)) + 1.0
+    cond = pd.DataFrame({"magnitude": np.full(n, 7.0), "rrup_km": rrup,
+                         "vs30": rng.uniform(200, 900, n), "ztor_km": np.zeros(n),
+                         "mechanism": ["SS"] * n})
+    return cond, xy
+
+
+def pipeline_part(card: str, n: int, phase: str, phase_iters: int) -> dict:
+    from gm_engine.generator import load_model
+    from gm_engine.generator.sampling import draw_event_terms, draw_site_terms
+
+    gen = load_model(card, "cpu")
+    cond, xy = site_conditions(n, 5)
+    t = {}
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    shp = gen.latent_shape
+    ev = draw_event_terms(rng, 1, shp.event)
+    si = draw_site_terms(xy, 1, shp.site_channels, rng)
+    t["latent draws"] = time.perf_counter() - t0
+    # sampler and synthesis timed separately by running them on the same draws
+    t0 = time.perf_counter()
+    acc = gen.generate(cond, ev, si, phase=phase, phase_iters=phase_iters, seed=0)
+    t["sampler + waveforms"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    compute_ims(acc.reshape(n, 3, -1), gen.dt, PIPE_IMS)
+    t["IMs"] = time.perf_counter() - t0
+    total = sum(t.values())
+    return {"phase": phase if phase == "noise" else f"{phase} x{phase_iters}", "sites": n,
+            **{k: v for k, v in t.items()}, "total_s": total, "sites_per_s": n / total}
+
+
+def memory_part(card: str, sizes: list[int]) -> list[dict]:
+    """Peak RSS of a child process running the engine on N sites x 1 realization."""
+    rows = []
+    code = (
+        "import sys, resource, numpy as np, pandas as pd, torch\n"
+        "sys.path.insert(0, {root!r})\n"
+        "torch.set_num_threads(2)\n"
+        "from gm_engine.engines import CGMEngine\n"
+        "n = int(sys.argv[1]); rng = np.random.default_rng(1)\n"
+        "xy = rng.uniform(0, 300, (n, 2))\n"
+        "c = pd.DataFrame({'magnitude': 7.0, 'rrup_km': np.hypot(*(xy - 150).T) + 1,\n"
+        "                  'vs30': rng.uniform(200, 900, n), 'ztor_km': 0.0, 'mechanism': 'SS'})\n"
+        "e = CGMEngine('cpu', {card!r})\n"
+        "import time; t = time.perf_counter()\n"
+        "e.realizations(c, xy, ['PGA', 'PGV', 'SA(1.0)'], 1, 0)\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    ).replace("{root!r}", repr(str(ROOT))).replace("{card!r}", repr(card))
+    for n in sizes:
+        out = subprocess.run([sys.executable, "-c", code, str(n)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        rows.append({"sites": n, "seconds": float(out[0]), "peak_rss_mb": float(out[1]) / 1024})
+        print(rows[-1])
+    return rows
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0]
+    return (f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
+            f"torch {torch.__version__}, load average {load:.1f} at start")
+
+
+def write(phase_rows, pipe_rows, mem_rows, args) -> None:
+    lines = ["## Generative model (cgm)", "",
+             f"`python bench/bench_cgm.py --sites {args.sites} --gl-sites {args.gl_sites} "
+             f"--threads {args.threads}`, {datetime.date.today()}, CPU only "
+             "(no GPU was lent to this task); " + machine() + ".", ""]
+    if args.note:
+        lines += [args.note, ""]
+    lines += ["### Phase from a band envelope (one thread)", "",
+              f"{args.phase_records} simulated records reduced to the model's envelope; "
+              "ln(IM reconstructed / IM of the source record), mean and std.", "",
+              "| method | ms/trace | SC (dB) | " + " | ".join(PHASE_IMS) + " |",
+              "|---|---|---|" + "---|" * len(PHASE_IMS)]
+    for r in phase_rows:
+        lines.append(f"| {r['method']} | {r['ms_per_trace']:.1f} | {r['sc_db']:.1f} | " + " | ".join(
+            f"{r[im + ' bias']:+.2f} / {r[im + ' std']:.2f}" for im in PHASE_IMS) + " |")
+    lines += ["", f"### Pipeline, {args.threads} threads", "",
+              "| phase | sites | latent draws (s) | sampler + waveforms (s) | IMs (s) | "
+              "total (s) | sites/s |", "|---|---|---|---|---|---|---|"]
+    for r in pipe_rows:
+        lines.append(f"| {r['phase']} | {r['sites']} | {r['latent draws']:.2f} | "
+                     f"{r['sampler + waveforms']:.2f} | {r['IMs']:.2f} | {r['total_s']:.2f} | "
+                     f"{r['sites_per_s']:.1f} |")
+    if len(pipe_rows) > 1:
+        lines += ["", f"Shaped noise is {pipe_rows[0]['sites_per_s'] / pipe_rows[1]['sites_per_s']:.0f}"
+                  " x faster end to end than 500 Griffin-Lim iterations."]
+    if mem_rows:
+        lines += ["", "### Engine memory (1 realization, child process)", "",
+                  "| sites | seconds | peak RSS (MB) |", "|---|---|---|"]
+        lines += [f"| {r['sites']} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} |"
+                  for r in mem_rows]
+    replace_section("## Generative model (cgm)", "\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--card", default=str(ROOT / "gm_engine/models/cgm-ca-sim-v1/model_card.json"))
+    ap.add_argument("--phase-records", type=int, default=24)
+    ap.add_argument("--gl-iters", type=int, default=500)
+    ap.add_argument("--sites", type=int, default=1024)
+    ap.add_argument("--gl-sites", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--memory-sites", default="2000,8000")
+    ap.add_argument("--note", default="")
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    phase_rows = phase_part(args.phase_records, args.gl_iters)
+    torch.set_num_threads(args.threads)
+    pipe = [pipeline_part(args.card, args.sites, "noise", 0),
+            pipeline_part(args.card, args.gl_sites, "griffin-lim", args.gl_iters)]
+    for r in pipe:
+        print(r)
+    sizes = [int(v) for v in args.memory_sites.split(",") if v]
+    mem = memory_part(args.card, sizes) if sizes else []
+    if args.write:
+        write(phase_rows, pipe, mem, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Engine cgm in the pipeline: run, outputs, regenerated waveforms, model card choice.
+
+Uses a tiny untrained model written to tmp_path (the numbers mean nothing;
+the plumbing, determinism and files are what is checked here). The bundled
+model's science is checked in test_cgm_bundled.py and validation/cgm.py.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gm_engine.errors import InputError
+from gm_engine.generator import CGMVAE, ModelConfig
+from gm_engine.generator.card import TRANSFERABLE_CONDITIONS, ConditionSpec, ModelCard, sha256_file
+from gm_engine.generator.envelope import EnvelopeConfig
+from gm_engine.runner import run_scenario, site_waveforms
+from gm_engine.scenario import Scenario
+
+TINY = dict(conv_channels=8, enc_hidden=32, prior_hidden=32, dec_hidden=64,
+            cond_embed=16, cond_hidden=16)
+RANGES = {"magnitude": (4.5, 8.0), "rrup_km": (0.5, 300.0), "vs30": (150.0, 1500.0),
+          "ztor_km": (0.0, 10.0)}
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    torch.set_num_threads(1)
+
+
+def write_tiny_card(folder) -> str:
+    torch.manual_seed(0)
+    model = CGMVAE(ModelConfig(**TINY))
+    model.spec_mean.fill_(-3.0)  # log10 g: a plausible accelerogram level
+    from safetensors.torch import save_file
+
+    save_file(model.state_dict(), str(folder / "model.safetensors"))
+    specs = []
+    for base in TRANSFERABLE_CONDITIONS:
+        s = ConditionSpec(**{**base.__dict__, "categories": list(base.categories)})
+        if s.kind == "numeric":
+            s.min, s.max = RANGES[s.column]
+        specs.append(s)
+    card = ModelCard(name="tiny", weights_file="model.safetensors",
+                     sha256=sha256_file(folder / "model.safetensors"),
+                     architecture=ModelConfig(**TINY).to_dict(), stft=EnvelopeConfig().to_dict(),
+                     conditions=specs, latent={"w_between": 0.3, "site_persistent": 0.5})
+    return str(card.save(folder / "card.json"))
+
+
+@pytest.fixture
+def cgm_run(scenario_dict, tmp_path):
+    (tmp_path / "model").mkdir()
+    card = write_tiny_card(tmp_path / "model")
+    d = {**scenario_dict, "engine": "cgm", "model_card": "model/card.json", "realizations": 2,
+         "intensity_measures": ["PGA", "PGV", "SA(1.0)", "D5-95"]}
+    s = Scenario.from_dict(d, tmp_path)
+    return run_scenario(s, tmp_path / "run"), card, s
+
+
+def test_cgm_run_writes_outputs_and_regenerates_sites(cgm_run):
+    from gm_engine.ims import compute_ims
+
+    res, card, _ = cgm_run
+    meta = json.loads(res.run_json.read_text())
+    assert meta["engine"] == "cgm"
+    info = meta["engine_info"]
+    assert info["model"] == "tiny" and info["weights_sha256"] == sha256_file(
+        card.replace("card.json", "model.safetensors"))
+    df = pd.read_csv(res.sites_csv)
+    for im in ("PGA", "PGV", "SA(1.0)", "D5-95"):
+        assert np.all(np.isfinite(df[f"{im}_median"])) and np.all(df[f"{im}_median"] > 0)
+    with np.load(res.out_dir / "site_realizations.npz") as z:
+        pga = z[f"im{list(z['ims']).index('PGA')}"]
+    for i in (0, 3):
+        sw = site_waveforms(res.out_dir, i)
+        assert sw.acc.shape == (2, 3, 4096) and sw.dt == 0.01
+        got = compute_ims(sw.acc, sw.dt, ["PGA"])["PGA"]
+        np.testing.assert_allclose(got, pga[:, i], rtol=1e-5)
+    one = site_waveforms(res.out_dir, 2, [1])
+    np.testing.assert_array_equal(one.acc[0], site_waveforms(res.out_dir, 2).acc[1])
+
+
+def test_cgm_run_is_deterministic_and_flags_out_of_range(cgm_run, tmp_path):
+    res, _, s = cgm_run
+    again = run_scenario(s, tmp_path / "again")
+    a, b = pd.read_csv(res.sites_csv), pd.read_csv(again.sites_csv)
+    pd.testing.assert_frame_equal(a, b)
+    assert "outside_range" in a.columns and not a["outside_range"].any()
+
+
+def test_cgm_refuses_missing_card_and_changed_weights(cgm_run, scenario_dict, tmp_path):
+    from gm_engine.engines import engine_for
+
+    d = {**scenario_dict, "engine": "cgm", "model_card": "nowhere/card.json"}
+    with pytest.raises(InputError, match="model_card"):
+        engine_for(Scenario.from_dict(d, tmp_path))
+    with pytest.raises(InputError, match="model_card"):
+        Scenario.from_dict({**scenario_dict, "model_card": ""}, tmp_path)
+    res, _card, _ = cgm_run
+    # retrained weights under the same card path: the run's waveforms can no
+    # longer be regenerated, and the viewer must say so rather than show others
+    meta = json.loads(res.run_json.read_text())
+    meta["engine_info"]["weights_sha256"] = "0" * 64
+    res.run_json.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="another model"):
+        site_waveforms(res.out_dir, 0)
+
+
+def test_waveforms_command_exports_chosen_sites(cgm_run, tmp_path, capsys):
+    from obspy import read
+
+    from gm_engine.cli import main
+
+    res, _, _ = cgm_run
+    out = tmp_path / "w"
+    assert main(["waveforms", "--run", str(res.out_dir), "--sites", "0,2", "--out", str(out)]) == 0
+    st = read(str(out / "site_00002.mseed"))
+    assert len(st) == 6  # 2 realizations x 3 components
+    ref = site_waveforms(res.out_dir, 2)
+    tr = st.select(location="01", channel="HNZ")[0]
+    np.testing.assert_array_equal(tr.data, ref.acc[1, 2].astype(np.float32))
+    meta = json.loads((out / "site_00002.mseed.json").read_text())
+    assert meta["site_index"] == 2 and meta["units"] == "g"
+    table = pd.read_csv(out / "site_00000.csv", comment="#")
+    assert list(table.columns[:4]) == ["time_s", "r0_H1_g", "r0_H2_g", "r0_Z_g"]
+    # nothing is overwritten without --force, and nothing is half-written
+    before = (out / "site_00000.csv").stat().st_mtime_ns
+    assert main(["waveforms", "--run", str(res.out_dir), "--sites", "0", "--out", str(out)]) == 2
+    assert (out / "site_00000.csv").stat().st_mtime_ns == before
+    assert main(["waveforms", "--run", str(res.out_dir), "--sites", "x", "--out", str(out)]) == 2
+    assert "--sites" in capsys.readouterr().err

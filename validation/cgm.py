@@ -1,0 +1,397 @@
+"""Validate (and calibrate) the generative model against NGA-West2 and its corpus.
+
+    python validation/cgm.py [--card gm_engine/models/cgm-ca-sim-v1/model_card.json]
+                             [--corpus corpus.h5] [--quick] [--calibrate] [--write]
+
+Checks (issue 4), over M 5-8, Rrup 1-200 km, Vs30 200-1000 m/s, SS and RV:
+
+1. median RotD50 PGA and PSA(0.1-3 s) of generated records (every record its
+   own earthquake) versus the ASK14+BSSA14+CB14+CY14 average (pygmm):
+   target |ln residual| <= 0.25;
+2. between-event tau and within-event phi of generated ln IMs (N sites x R
+   realizations with the run's latent mixing) versus NGA-West2: +-0.1;
+3. correlation of within-event ln PSA(1 s) residuals at 5, 10, 20 km versus
+   Jayaram & Baker (2009): +-0.1;
+4. D5-95 versus Afshari & Stewart (2016, pygmm): ratio 0.7-1.3;
+5. with ``--corpus``: held-out corpus records (the trainer's validation split)
+   versus generated records at the same conditions: IM bias, FAS shape per
+   band, and a classifier two-sample test (C2ST: a logistic-regression and
+   an MLP classifier try to tell generated from corpus records by their IMs
+   and conditions; 0.5 accuracy = indistinguishable; CGM-GM reports the same
+   kind of score).
+
+``--calibrate`` first sets the latent mixing (temperature, w_between,
+site_persistent) so that total sigma, tau/phi and the 10 km correlation match
+NGA-West2 / Jayaram & Baker, and writes them into the model card (its SHA-256
+covers the weights only). ``--write`` writes docs/validation/cgm_results.json
+and plots; the report docs/validation/cgm.md quotes them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from common import ROOT, as16_d595, conditions, nga_targets
+
+from gm_engine.correlation import jayaram_baker_2009_range
+from gm_engine.generator import load_model
+from gm_engine.generator.sampling import draw_site_terms
+from gm_engine.ims import compute_ims
+
+PERIODS = np.array([0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0])  # 0 = PGA
+LABELS = ["PGA"] + [f"SA({t:g})" for t in PERIODS[1:]]
+IMS = ["PGA"] + [f"SA({t:.1f})" for t in PERIODS[1:]]
+FULL = dict(mags=[5.0, 5.75, 6.5, 7.25, 8.0], rrups=[1.0, 5.0, 20.0, 50.0, 100.0, 200.0],
+            vs30s=[200.0, 400.0, 760.0, 1000.0])
+QUICK = dict(mags=[5.5, 7.0], rrups=[5.0, 50.0], vs30s=[400.0])
+SIGMA = dict(mags=[5.5, 7.0], rrups=[10.0, 80.0], vs30s=[300.0, 760.0])
+CORR_DISTANCES = (5.0, 10.0, 20.0)
+OUT_DIR = ROOT / "docs" / "validation"
+DEFAULT_CARD = ROOT / "gm_engine" / "models" / "cgm-ca-sim-v1" / "model_card.json"
+
+
+def grid(spec: dict, mech: str) -> pd.DataFrame:
+    m, r, v = np.meshgrid(spec["mags"], spec["rrups"], spec["vs30s"], indexing="ij")
+    return conditions(mech, m, r, v)
+
+
+def ln_ims(acc: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """ln RotD50 (N, P) at LABELS and D5-95 (N,) of (N, 3, T) records."""
+    v = compute_ims(acc, dt, [*IMS, "D5-95"])
+    return np.log(np.stack([v[k] for k in IMS], axis=1)), v["D5-95"]
+
+
+# -- 1 and 4: medians and durations -------------------------------------------
+def median_check(gen, spec: dict, n_rec: int, seed: int = 11) -> dict:
+    out = {"cells": []}
+    for mech in ("SS", "RV"):
+        cond = grid(spec, mech)
+        rep = cond.loc[cond.index.repeat(n_rec)].reset_index(drop=True)
+        ln, d595 = ln_ims(gen.generate_independent(rep, seed), gen.dt)
+        ln = ln.reshape(len(cond), n_rec, -1)
+        tgt = nga_targets(cond, PERIODS)
+        res = ln.mean(axis=1) - tgt["ln_med"]
+        sig = ln.std(axis=1, ddof=1)
+        d_t = as16_d595(cond)
+        ratio = np.exp(np.log(d595.reshape(len(cond), n_rec)).mean(axis=1)) / d_t
+        for i, row in enumerate(cond.itertuples()):
+            out["cells"].append({"mechanism": mech, "magnitude": row.magnitude,
+                                 "rrup_km": row.rrup_km, "vs30": row.vs30,
+                                 "residual": np.round(res[i], 4).tolist(),
+                                 "sigma_total": np.round(sig[i], 4).tolist(),
+                                 "sigma_nga": np.round(np.hypot(tgt["tau"][i], tgt["phi"][i]),
+                                                       4).tolist(),
+                                 "d595_ratio": round(float(ratio[i]), 4)})
+    res = np.array([c["residual"] for c in out["cells"]])
+    rat = np.array([c["d595_ratio"] for c in out["cells"]])
+    dsig = np.array([np.subtract(c["sigma_total"], c["sigma_nga"]) for c in out["cells"]])
+    i, j = np.unravel_index(np.abs(res).argmax(), res.shape)
+    out["summary"] = {
+        "n_cells": len(out["cells"]), "records_per_cell": n_rec,
+        "fraction_within_0.25": float((np.abs(res) <= 0.25).mean()),
+        "cells_all_ims_within_0.25": float((np.abs(res) <= 0.25).all(axis=1).mean()),
+        "mean_residual_by_im": dict(zip(LABELS, np.round(res.mean(0), 3).tolist())),
+        "worst_abs_residual_by_im": dict(zip(LABELS, np.round(np.abs(res).max(0), 3).tolist())),
+        "rms_residual": float(np.sqrt((res ** 2).mean())),
+        "worst_case": {**{k: v for k, v in out["cells"][i].items()
+                          if k in ("mechanism", "magnitude", "rrup_km", "vs30")},
+                       "im": LABELS[j], "residual": float(res[i, j])},
+        "total_sigma_minus_nga_mean_by_im": dict(zip(LABELS, np.round(dsig.mean(0), 3).tolist())),
+        "d595_ratio_min": float(rat.min()), "d595_ratio_max": float(rat.max()),
+        "d595_fraction_within_30pct": float(((rat >= 0.7) & (rat <= 1.3)).mean()),
+    }
+    return out
+
+
+# -- 2: between- and within-event sigma ---------------------------------------
+def run_like_draw(gen, cond: pd.DataFrame, n_sites: int, n_real: int, seed: int,
+                  xy_km: np.ndarray | None = None) -> np.ndarray:
+    """ln IMs (n_real, n_sites, P) of one scenario cell repeated at n_sites sites, with
+    the run's latent mixing. Without ``xy_km`` the sites are far apart (independent
+    site terms); with it, site terms are the Jayaram & Baker correlated field."""
+    shp = gen.latent_shape
+    rng = np.random.default_rng(seed)
+    eps_event = rng.standard_normal((n_real, *shp.event)).astype(np.float32)
+    if xy_km is None:
+        eps_site = rng.standard_normal((n_sites, n_real, *shp.site)).astype(np.float32)
+    else:
+        eps_site = draw_site_terms(xy_km, n_real, shp.site_channels, rng)
+    rep = cond.loc[cond.index.repeat(n_sites)].reset_index(drop=True)
+    acc = gen.generate(rep, eps_event, eps_site, seed=seed)
+    ln, _ = ln_ims(acc.reshape(n_sites * n_real, 3, -1), gen.dt)
+    return ln.reshape(n_sites, n_real, -1).transpose(1, 0, 2)
+
+
+def tau_phi(ln: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Between-event tau and within-event phi (P,) of (R, N, P) ln IMs (one-way ANOVA)."""
+    _r, n, _ = ln.shape
+    phi2 = ln.var(axis=1, ddof=1).mean(axis=0)
+    tau2 = np.maximum(ln.mean(axis=1).var(axis=0, ddof=1) - phi2 / n, 0.0)
+    return np.sqrt(tau2), np.sqrt(phi2)
+
+
+def sigma_check(gen, n_sites: int, n_real: int, seed: int = 21) -> dict:
+    rows = []
+    for mech in ("SS", "RV"):
+        cond = grid(SIGMA, mech)
+        tgt = nga_targets(cond, PERIODS)
+        for i in range(len(cond)):
+            ln = run_like_draw(gen, cond.iloc[[i]].reset_index(drop=True), n_sites, n_real,
+                               seed + i)
+            tau, phi = tau_phi(ln)
+            c = cond.iloc[i]
+            rows.append({"mechanism": mech, "magnitude": c.magnitude, "rrup_km": c.rrup_km,
+                         "vs30": c.vs30, "tau": np.round(tau, 4).tolist(),
+                         "phi": np.round(phi, 4).tolist(),
+                         "tau_nga": np.round(tgt["tau"][i], 4).tolist(),
+                         "phi_nga": np.round(tgt["phi"][i], 4).tolist()})
+    dt_ = np.array([np.subtract(r["tau"], r["tau_nga"]) for r in rows])
+    dp = np.array([np.subtract(r["phi"], r["phi_nga"]) for r in rows])
+    return {"cells": rows, "summary": {
+        "sites": n_sites, "realizations": n_real,
+        "tau_minus_nga_mean_by_im": dict(zip(LABELS, np.round(dt_.mean(0), 3).tolist())),
+        "phi_minus_nga_mean_by_im": dict(zip(LABELS, np.round(dp.mean(0), 3).tolist())),
+        "worst_abs_tau_difference": float(np.abs(dt_).max()),
+        "worst_abs_phi_difference": float(np.abs(dp).max()),
+        "fraction_tau_within_0.1": float((np.abs(dt_) <= 0.1).mean()),
+        "fraction_phi_within_0.1": float((np.abs(dp) <= 0.1).mean())}}
+
+
+# -- 3: spatial correlation ---------------------------------------------------
+def correlation_check(gen, n_side: int, spacing_km: float, n_real: int, seed: int = 31) -> dict:
+    g = np.arange(n_side) * spacing_km
+    xy = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    cond = conditions("SS", [6.5], [30.0], [400.0])
+    ln = run_like_draw(gen, cond, len(xy), n_real, seed, xy_km=xy)
+    j = LABELS.index("SA(1)")
+    within = ln[..., j] - ln[..., j].mean(axis=1, keepdims=True)  # (R, N)
+    within = within / within.std()
+    h = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    b = float(jayaram_baker_2009_range(np.array([1.0]))[0])
+    out = {"sites": len(xy), "spacing_km": spacing_km, "realizations": n_real,
+           "jb09_range_km": round(b, 2), "at": []}
+    for d in CORR_DISTANCES:
+        mask = np.abs(h - d) <= 0.5 * spacing_km
+        ii, jj = np.nonzero(np.triu(mask, 1))
+        rho = float((within[:, ii] * within[:, jj]).mean())
+        out["at"].append({"distance_km": d, "rho": round(rho, 3),
+                          "rho_jb09": round(float(np.exp(-3.0 * d / b)), 3), "pairs": int(ii.size)})
+    return out
+
+
+# -- 5: held-out corpus -------------------------------------------------------
+def corpus_check(gen, corpus: str, n: int, seed: int = 41, val_fraction: float = 0.1,
+                 train_seed: int = 0) -> dict:
+    import h5py
+
+    from gm_engine.generator.envelope import band_log_amplitude
+    from gm_engine.train.corpus import fit_length
+
+    with h5py.File(corpus, "r") as f:
+        table = f["conditions"][()]
+        total = len(table)
+        perm = np.random.default_rng([train_seed, 7919]).permutation(total)
+        val = np.sort(perm[:max(1, round(val_fraction * total))])[:n]
+        acc_real = fit_length(f["waveforms"][val], float(f.attrs["dt"]), gen.stft_cfg)
+    mech = np.array(["SS", "NM", "RV"])[table["mechanism"][val]]
+    cond = pd.DataFrame({k: table[k][val].astype(float) for k in
+                         ("magnitude", "rrup_km", "vs30", "ztor_km")}).assign(mechanism=mech)
+    acc_gen = gen.generate_independent(cond, seed)
+    ln_r, d_r = ln_ims(acc_real, gen.dt)
+    ln_g, d_g = ln_ims(acc_gen, gen.dt)
+    bias = (ln_g - ln_r).mean(0)
+    # FAS shape: time-averaged band amplitude (log10), generated minus corpus
+    env_r = band_log_amplitude(torch.from_numpy(acc_real[:, :2]).double(), gen.envelope)
+    env_g = band_log_amplitude(torch.from_numpy(acc_gen[:, :2]).double(), gen.envelope)
+    fas = lambda e: torch.log10((10 ** (2 * e)).mean(-1).sqrt()).mean(1)  # noqa: E731
+    fas_diff = (fas(env_g) - fas(env_r)).mean(0).numpy() * np.log(10)  # ln units
+    edges = np.asarray(gen.envelope.band_edges)
+    freqs = 0.5 * (edges[:-1] + edges[1:] - 1) / (gen.stft_cfg.n_fft * gen.dt)
+    bins = {"M<6": cond.magnitude < 6, "M>=6": cond.magnitude >= 6,
+            "R<20": cond.rrup_km < 20, "R>=20": cond.rrup_km >= 20}
+    c2st = classifier_two_sample(cond, ln_r, d_r, ln_g, d_g, seed)
+    return {"records": len(val),
+            "ln_bias_by_im": dict(zip(LABELS, np.round(bias, 3).tolist())),
+            "ln_bias_by_subset": {k: dict(zip(LABELS, np.round((ln_g - ln_r)[m.to_numpy()].mean(0),
+                                                               3).tolist()))
+                                  for k, m in bins.items()},
+            "ln_std_corpus": dict(zip(LABELS, np.round(ln_r.std(0), 3).tolist())),
+            "ln_std_generated": dict(zip(LABELS, np.round(ln_g.std(0), 3).tolist())),
+            "d595_ratio_median": float(np.median(d_g / d_r)),
+            "fas_ln_difference": {"freq_hz": np.round(freqs, 3).tolist(),
+                                  "difference": np.round(fas_diff, 3).tolist()},
+            "c2st": c2st}
+
+
+def classifier_two_sample(cond, ln_r, d_r, ln_g, d_g, seed: int) -> dict:
+    """Held-out accuracy of classifiers telling generated from corpus records (0.5 = ideal)."""
+    base = np.column_stack([cond.magnitude, np.log(cond.rrup_km), np.log(cond.vs30)])
+    x = np.vstack([np.column_stack([base, ln_r, np.log(d_r)]),
+                   np.column_stack([base, ln_g, np.log(d_g)])]).astype(np.float32)
+    y = np.r_[np.zeros(len(ln_r)), np.ones(len(ln_g))].astype(np.float32)
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(y))
+    half = len(y) // 2
+    tr, te = idx[:half], idx[half:]
+    mu, sd = x[tr].mean(0), x[tr].std(0) + 1e-6
+    xt = torch.from_numpy((x - mu) / sd)
+    yt = torch.from_numpy(y)
+    out = {}
+    torch.manual_seed(seed)
+    for name, hidden in (("logistic", 0), ("mlp", 64)):
+        net = (torch.nn.Linear(x.shape[1], 1) if hidden == 0 else torch.nn.Sequential(
+            torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(),
+            torch.nn.Linear(hidden, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)))
+        opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
+        for _ in range(400):
+            opt.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                net(xt[tr]).squeeze(-1), yt[tr])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            acc = float(((net(xt[te]).squeeze(-1) > 0).float() == yt[te]).float().mean())
+        out[f"{name}_accuracy"] = round(acc, 3)
+    out["test_records"] = len(te)
+    return out
+
+
+# -- calibration of the latent mixing -----------------------------------------
+def calibrate(gen, n_sites: int, n_real: int) -> dict:
+    """Temperature for total sigma, then w_between for tau, then site_persistent for
+    the 10 km correlation; each by bisection on a monotone response."""
+    cell = conditions("SS", [6.5], [30.0], [400.0])
+    tgt = nga_targets(cell, PERIODS)
+    sig_t = float(np.hypot(tgt["tau"], tgt["phi"]).mean())
+    tau_t = float(tgt["tau"].mean())
+    log = []
+
+    def total_sigma() -> float:
+        rep = cell.loc[cell.index.repeat(n_sites * 2)].reset_index(drop=True)
+        ln, _ = ln_ims(gen.generate_independent(rep, 5), gen.dt)
+        return float(ln.std(0, ddof=1).mean())
+
+    def bisect(setter, lo, hi, measure, target, increasing, n_iter=5):
+        for _ in range(n_iter):
+            mid = 0.5 * (lo + hi)
+            setter(mid)
+            v = measure()
+            log.append((setter.__name__, round(mid, 4), round(v, 4), round(target, 4)))
+            if (v < target) == increasing:
+                lo = mid
+            else:
+                hi = mid
+        setter(0.5 * (lo + hi))
+        return 0.5 * (lo + hi)
+
+    def temperature(v):
+        gen.temperature = v
+
+    def w_between(v):
+        gen.w_between = v
+
+    def site_persistent(v):
+        gen.site_persistent = v
+
+    t = bisect(temperature, 0.3, 2.0, total_sigma, sig_t, True)
+
+    def tau_measure() -> float:
+        tau, _ = tau_phi(run_like_draw(gen, cell, n_sites, n_real, 7))
+        return float(tau.mean())
+
+    w = bisect(w_between, 0.0, 1.0, tau_measure, tau_t, True)
+    b = float(jayaram_baker_2009_range(np.array([1.0]))[0])
+
+    def rho10() -> float:
+        res = correlation_check(gen, 10, 2.5, max(8, n_real // 2))
+        return next(a["rho"] for a in res["at"] if a["distance_km"] == 10.0)
+
+    p = bisect(site_persistent, 0.0, 1.0, rho10, float(np.exp(-30.0 / b)), True, n_iter=4)
+    return {"temperature": round(t, 4), "w_between": round(w, 4),
+            "site_persistent": round(p, 4), "targets": {"sigma": sig_t, "tau": tau_t},
+            "log": log}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--card", default=str(DEFAULT_CARD))
+    ap.add_argument("--corpus", default=None, help="corpus HDF5 for the held-out checks")
+    ap.add_argument("--quick", action="store_true", help="the coarse version the test runs")
+    ap.add_argument("--records", type=int, default=24, help="records per median cell")
+    ap.add_argument("--calibrate", action="store_true", help="calibrate the latent mixing first")
+    ap.add_argument("--write", action="store_true", help="write results JSON and plots")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    gen = load_model(args.card, "cpu")
+    t0 = time.perf_counter()
+    result: dict = {"card": str(args.card), "model": gen.card.name,
+                    "weights_sha256": gen.card.sha256}
+    if args.calibrate:
+        cal = calibrate(gen, 24 if args.quick else 48, 12 if args.quick else 24)
+        result["calibration"] = cal
+        card = json.loads(Path(args.card).read_text())
+        card["latent"].update({k: cal[k] for k in ("temperature", "w_between", "site_persistent")})
+        card["latent"]["calibrated_by"] = "validation/cgm.py --calibrate"
+        Path(args.card).write_text(json.dumps(card, indent=2) + "\n")
+        print("calibration:", {k: cal[k] for k in ("temperature", "w_between", "site_persistent")})
+    spec = QUICK if args.quick else FULL
+    result["median"] = median_check(gen, spec, 8 if args.quick else args.records)
+    print("median:", json.dumps(result["median"]["summary"], indent=1))
+    result["sigma"] = sigma_check(gen, 16 if args.quick else 48, 8 if args.quick else 24)
+    print("sigma:", json.dumps(result["sigma"]["summary"], indent=1))
+    result["correlation"] = correlation_check(gen, 10 if args.quick else 16, 2.5,
+                                              8 if args.quick else 24)
+    print("correlation:", json.dumps(result["correlation"], indent=1))
+    if args.corpus:
+        result["corpus"] = corpus_check(gen, args.corpus, 300 if args.quick else 2000)
+        print("corpus:", json.dumps(result["corpus"], indent=1))
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    if args.write:
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        (OUT_DIR / "cgm_results.json").write_text(json.dumps(result, indent=1) + "\n")
+        plots(result)
+
+
+def plots(result: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = result["median"]["cells"]
+    res = np.array([c["residual"] for c in cells])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.boxplot(res, labels=LABELS)
+    ax.axhline(0.25, color="r", ls="--")
+    ax.axhline(-0.25, color="r", ls="--")
+    ax.set_ylabel("ln(generated / NGA-West2 average)")
+    ax.set_title(f"CGM median residuals, {len(cells)} cells (M, Rrup, Vs30, SS/RV)")
+    fig.tight_layout()
+    fig.savefig(OUT_DIR / "cgm_median_residuals.png", dpi=110)
+    plt.close(fig)
+    fig, axs = plt.subplots(1, 4, figsize=(13, 3.4), sharey=True)
+    for ax, vs in zip(axs, FULL["vs30s"]):
+        for mag in FULL["mags"]:
+            sel = [c for c in cells if c["mechanism"] == "SS" and c["vs30"] == vs
+                   and c["magnitude"] == mag]
+            if sel:
+                ax.plot([c["rrup_km"] for c in sel], [c["residual"][0] for c in sel], "o-",
+                        label=f"M{mag:g}")
+        ax.set_xscale("log")
+        ax.axhspan(-0.25, 0.25, color="0.9")
+        ax.set_title(f"PGA, SS, Vs30 {vs:g}")
+        ax.set_xlabel("Rrup (km)")
+    axs[0].set_ylabel("ln residual")
+    axs[-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(OUT_DIR / "cgm_pga_residual_vs_distance.png", dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
