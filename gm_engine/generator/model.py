@@ -1,18 +1,26 @@
-"""Conditional dynamical VAE over log-magnitude STFT frames (after CGM-GM).
+"""Conditional sequential VAE over band-envelope frames (after CGM-GM).
 
 Ren, Nakata, Lacour et al. (2026, Nat. Commun., arXiv 2407.15089) model a
 ground motion as a sequence of spectrogram frames x_t with a per-frame latent
-z_t; the prior p(z_t | z_<t, c) is a GRU and the decoder maps (z_t, c) to a
-frame, the conditions c entering through an MLP embedding. GroundShake keeps
-that structure and changes:
+z_t whose prior is a GRU, the conditions c entering through an MLP
+embedding. GroundShake keeps the frame latents, the GRU prior and the
+embedding, and changes:
 
-* three components per frame (H1, H2, Z stacked as channels), so the
-  components of one record share one latent sequence;
-* the encoder convolves over frequency before its GRU over frames (a frame of
-  3 x 129 bins is too wide for a plain GRU input);
-* the prior runs teacher-forced on posterior samples during training (the
-  VRNN/DVAE practice, Chung et al. 2015, Girin et al. 2021), and the decoder
-  also sees the prior GRU state h_t, which carries the temporal context;
+* the frames are band envelopes of three components (H1, H2, Z stacked as
+  channels; gm_engine.generator.envelope);
+* a static latent z_g per record with a N(0, I) prior next to the frame
+  latents (the static/dynamic split of Li & Mandt 2018, ICML, "Disentangled
+  sequential autoencoder"). z_g carries what is constant over a record
+  (its level and spectral shape relative to the conditional mean); the
+  sampler mixes between-event, spatially correlated and local draws in it;
+* the GRU prior of z_t runs over [embedding, frame position], not over
+  z_<t. In a first 50k-record run with the autoregressive prior of CGM-GM
+  the prior learned to copy z_t-1, the conditions then mattered at the first
+  frame only, and prior samples came out at one level whatever the distance
+  (near-source records ~1.8 ln too weak; docs/generator.md);
+* a conditional mean envelope m(c, t) from the embedding and a learned frame
+  position code is added to the decoder output, so the latents model
+  deviations from it;
 * no batch normalisation, so one site's output never depends on which other
   sites share its batch (needed to regenerate one site alone).
 
@@ -40,6 +48,11 @@ from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
 LOGVAR_MIN, LOGVAR_MAX = -8.0, 4.0
 #: ways of making a waveform from a generated envelope (``CGMGenerator.generate``)
 PHASE_METHODS = ("noise", "pghi", "griffin-lim")
+#: key streams of a site's own draws (gm_engine.generator.sampling.site_innovations):
+#: 1 is the white noise of the waveforms, 2 the static latent's local part, 3 the
+#: frame latents' innovations; distinct non-zero tags keep them apart from each
+#: other and from the run generator default_rng(seed) (numpy ignores trailing zeros).
+STATIC_STREAM, FRAME_STREAM = 2, 3
 
 
 @dataclass
@@ -59,6 +72,8 @@ class ModelConfig:
     enc_hidden: int = 128
     prior_hidden: int = 96
     dec_hidden: int = 256
+    g_dim: int = 16  # static latent (per record): level and shape deviations
+    pos_dim: int = 16  # learned frame-position code of the prior and the mean path
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,24 +87,29 @@ class ModelConfig:
 class LatentShape:
     """What the sampling pipeline must draw for one call of ``generate``.
 
-    ``eps_event``: ``(R, n_frames, z_dim)`` standard normals shared by all sites
-    of a realization. ``eps_site``: ``(N, R, site_channels)`` standard normals,
-    each channel a spatially correlated field over the sites (one frame-constant
-    offset per latent dimension). Frame-wise site innovations are drawn inside
-    ``generate`` from ``(seed, site_id, realization_id)``.
+    ``eps_event``: ``(R, g_dim)`` standard normals shared by all sites of a
+    realization (the between-event part of the static latent). ``eps_site``:
+    ``(N, R, g_dim)`` standard normals, each channel a spatially correlated
+    field over the sites. The local static draws and the frame latents'
+    innovations are drawn inside ``generate`` from ``(seed, site_id,
+    realization_id)``.
     """
 
     n_frames: int
     z_dim: int
-    site_channels: int
+    g_dim: int
 
     @property
-    def event(self) -> tuple[int, int]:
-        return (self.n_frames, self.z_dim)
+    def site_channels(self) -> int:
+        return self.g_dim
+
+    @property
+    def event(self) -> tuple[int]:
+        return (self.g_dim,)
 
     @property
     def site(self) -> tuple[int]:
-        return (self.site_channels,)
+        return (self.g_dim,)
 
 
 def _mlp(sizes: list[int], last_act: bool) -> nn.Sequential:
@@ -102,13 +122,14 @@ def _mlp(sizes: list[int], last_act: bool) -> nn.Sequential:
 
 
 class CGMVAE(nn.Module):
-    """Encoder q(z_t | x, c), GRU prior p(z_t | z_<t, c), decoder p(x_t | z_t, h_t, c)."""
+    """Encoder q(z_g, z_t | x, c), GRU prior p(z_t | c, t), N(0, I) prior of z_g,
+    decoder p(x_t | z_t, z_g, h_t, c) + conditional mean m(c, t)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
         c, k = cfg.n_components, cfg.n_bins
-        # Per-component, per-bin normalisation of log10 magnitudes (training stats).
+        # Per-component, per-band normalisation of log10 amplitudes (training stats).
         self.register_buffer("spec_mean", torch.zeros(c, k))
         self.register_buffer("spec_std", torch.ones(c, k))
         self.embed = _mlp([cfg.n_cond, cfg.cond_hidden, cfg.cond_hidden, cfg.cond_embed], True)
@@ -122,68 +143,80 @@ class CGMVAE(nn.Module):
         self.enc_rnn = nn.GRU(cfg.enc_hidden + cfg.cond_embed, cfg.enc_hidden // 2,
                               batch_first=True, bidirectional=True)
         self.enc_out = nn.Linear(cfg.enc_hidden, 2 * cfg.z_dim)
-        self.prior_rnn = nn.GRU(cfg.z_dim + cfg.cond_embed, cfg.prior_hidden, batch_first=True)
+        self.enc_static = nn.Linear(cfg.enc_hidden, 2 * cfg.g_dim)
+        self.pos = nn.Parameter(0.1 * torch.randn(cfg.n_frames, cfg.pos_dim))
+        self.prior_rnn = nn.GRU(cfg.cond_embed + cfg.pos_dim, cfg.prior_hidden, batch_first=True)
         self.prior_out = nn.Linear(cfg.prior_hidden, 2 * cfg.z_dim)
-        self.decoder = _mlp([cfg.z_dim + cfg.prior_hidden + cfg.cond_embed,
+        self.decoder = _mlp([cfg.z_dim + cfg.g_dim + cfg.prior_hidden + cfg.cond_embed,
                              cfg.dec_hidden, cfg.dec_hidden, c * k], False)
+        self.mean_net = _mlp([cfg.cond_embed + cfg.pos_dim, cfg.dec_hidden,
+                              cfg.dec_hidden, c * k], False)
 
     # -- normalisation -------------------------------------------------
     def normalise(self, logmag: torch.Tensor) -> torch.Tensor:
-        """(B, C, K, M) log10 magnitude -> standardised."""
+        """(B, C, K, M) log10 amplitude -> standardised."""
         return (logmag - self.spec_mean[..., None]) / self.spec_std[..., None]
 
     def denormalise(self, xn: torch.Tensor) -> torch.Tensor:
         return xn * self.spec_std[..., None] + self.spec_mean[..., None]
 
     # -- pieces ----------------------------------------------------------
-    def encode(self, xn: torch.Tensor, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and log-variance, each ``(B, M, D)``."""
+    def _context(self, e: torch.Tensor) -> torch.Tensor:
+        """(B, M, E + P): the embedding and the frame position code of every frame."""
+        b, m = e.shape[0], self.cfg.n_frames
+        pos = self.pos[None].expand(b, m, self.pos.shape[-1]).to(e.dtype)
+        return torch.cat([e[:, None, :].expand(b, m, e.shape[-1]), pos], dim=-1)
+
+    def encode(self, xn: torch.Tensor, e: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Frame posteriors (B, M, D) x 2 and static posterior (B, G) x 2."""
         b, c, k, m = xn.shape
         frames = xn.permute(0, 3, 1, 2).reshape(b * m, c, k)
         h = self.freq_conv(frames).reshape(b, m, -1)
         h = self.frame_proj(h)
         h, _ = self.enc_rnn(torch.cat([h, e[:, None, :].expand(b, m, e.shape[-1])], dim=-1))
         mu, logvar = self.enc_out(h).chunk(2, dim=-1)
-        return mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+        mu_g, lv_g = self.enc_static(h.mean(dim=1)).chunk(2, dim=-1)
+        return (mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX),
+                mu_g, lv_g.clamp(LOGVAR_MIN, LOGVAR_MAX))
 
-    def decode(self, z: torch.Tensor, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        """Frames ``(B, M, D)`` -> standardised log-spectrogram ``(B, C, K, M)``."""
+    def prior(self, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """GRU states h (B, M, H) and the frame latents' prior mean and log-variance."""
+        h, _ = self.prior_rnn(self._context(e))
+        mu, lv = self.prior_out(h).chunk(2, dim=-1)
+        return h, mu, lv.clamp(LOGVAR_MIN, LOGVAR_MAX)
+
+    def decode(self, z: torch.Tensor, zg: torch.Tensor, h: torch.Tensor,
+               e: torch.Tensor) -> torch.Tensor:
+        """Frames ``(B, M, D)`` + static ``(B, G)`` -> standardised envelope ``(B, C, K, M)``."""
         b, m, _ = z.shape
-        out = self.decoder(torch.cat([z, h, e[:, None, :].expand(b, m, e.shape[-1])], dim=-1))
+        ctx = self._context(e)
+        ee = ctx[..., :e.shape[-1]]
+        out = self.decoder(torch.cat([z, zg[:, None, :].expand(b, m, zg.shape[-1]), h, ee], -1))
+        out = out + self.mean_net(ctx)
         return out.reshape(b, m, self.cfg.n_components, self.cfg.n_bins).permute(0, 2, 3, 1)
 
-    def forward(self, xn: torch.Tensor, cond: torch.Tensor,
-                noise: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Training pass: returns reconstruction and posterior/prior parameters."""
+    def forward(self, xn: torch.Tensor, cond: torch.Tensor, noise: torch.Tensor,
+                noise_g: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training pass: reconstruction and posterior/prior parameters."""
         e = self.embed(cond)
-        mu_q, lv_q = self.encode(xn, e)
+        mu_q, lv_q, mu_g, lv_g = self.encode(xn, e)
         z = mu_q + torch.exp(0.5 * lv_q) * noise
-        b, m, d = z.shape
-        z_prev = torch.cat([z.new_zeros(b, 1, d), z[:, :-1]], dim=1)
-        h, _ = self.prior_rnn(torch.cat([z_prev, e[:, None, :].expand(b, m, e.shape[-1])], -1))
-        mu_p, lv_p = self.prior_out(h).chunk(2, dim=-1)
-        lv_p = lv_p.clamp(LOGVAR_MIN, LOGVAR_MAX)
-        return {"xhat": self.decode(z, h, e), "mu_q": mu_q, "lv_q": lv_q,
-                "mu_p": mu_p, "lv_p": lv_p}
+        zg = mu_g + torch.exp(0.5 * lv_g) * noise_g
+        h, mu_p, lv_p = self.prior(e)
+        return {"xhat": self.decode(z, zg, h, e), "mu_q": mu_q, "lv_q": lv_q,
+                "mu_p": mu_p, "lv_p": lv_p, "mu_g": mu_g, "lv_g": lv_g}
 
     @torch.no_grad()
-    def sample(self, cond: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """Ancestral sampling z_t = mu_p + sigma_p * eps_t; returns log10 magnitudes (B, C, K, M).
+    def sample(self, cond: torch.Tensor, eps_g: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """z_g = eps_g, z_t = mu_p + sigma_p * eps_t; returns log10 amplitudes (B, C, K, M).
 
-        Deterministic given ``eps`` (B, M, D): all randomness is in the caller's draws.
+        Deterministic given ``eps_g`` (B, G) and ``eps`` (B, M, D): all randomness
+        is in the caller's draws.
         """
         e = self.embed(cond)
-        b, m, d = eps.shape
-        z_t = eps.new_zeros(b, 1, d)
-        hx = None
-        zs, hs = [], []
-        for t in range(m):
-            out, hx = self.prior_rnn(torch.cat([z_t, e[:, None, :]], dim=-1), hx)
-            mu, lv = self.prior_out(out).chunk(2, dim=-1)
-            z_t = mu + torch.exp(0.5 * lv.clamp(LOGVAR_MIN, LOGVAR_MAX)) * eps[:, t:t + 1]
-            zs.append(z_t)
-            hs.append(out)
-        return self.denormalise(self.decode(torch.cat(zs, 1), torch.cat(hs, 1), e))
+        h, mu, lv = self.prior(e)
+        z = mu + torch.exp(0.5 * lv) * eps
+        return self.denormalise(self.decode(z, eps_g, h, e))
 
 
 def kl_gaussians(mu_q: torch.Tensor, lv_q: torch.Tensor, mu_p: torch.Tensor,
@@ -220,7 +253,7 @@ class CGMGenerator:
     @property
     def latent_shape(self) -> LatentShape:
         cfg = self.model.cfg
-        return LatentShape(n_frames=cfg.n_frames, z_dim=cfg.z_dim, site_channels=cfg.z_dim)
+        return LatentShape(n_frames=cfg.n_frames, z_dim=cfg.z_dim, g_dim=cfg.g_dim)
 
     @property
     def dt(self) -> float:
@@ -252,9 +285,9 @@ class CGMGenerator:
         n, r = len(conditions), eps_event.shape[0]
         shp = self.latent_shape
         if eps_event.shape != (r, *shp.event):
-            raise ValueError(f"eps_event must be (R, {shp.n_frames}, {shp.z_dim}), got {eps_event.shape}")
+            raise ValueError(f"eps_event must be (R, {shp.g_dim}), got {eps_event.shape}")
         if eps_site.shape != (n, r, *shp.site):
-            raise ValueError(f"eps_site must be ({n}, {r}, {shp.site_channels}), got {eps_site.shape}")
+            raise ValueError(f"eps_site must be ({n}, {r}, {shp.g_dim}), got {eps_site.shape}")
         site_ids = np.arange(n) if site_ids is None else np.asarray(site_ids, dtype=np.int64)
         realization_ids = (np.arange(r) if realization_ids is None
                            else np.asarray(realization_ids, dtype=np.int64))
@@ -268,15 +301,21 @@ class CGMGenerator:
         per = max(1, max_batch // max(r, 1))
         for i in range(0, n, per):
             sl = slice(i, min(n, i + per))
-            local = site_innovations(seed, site_ids[sl], realization_ids, shp.event)
-            eps = mix_innovations(eps_event, eps_site[sl], local,
-                                  self.w_between, self.site_persistent) * np.float32(self.temperature)
-            nb = eps.shape[0]
+            ids = site_ids[sl]
+            local_g = site_innovations(seed, ids, realization_ids, shp.event, stream=STATIC_STREAM)
+            temp = np.float32(self.temperature)
+            eps_g = mix_innovations(eps_event, eps_site[sl], local_g,
+                                    self.w_between, self.site_persistent) * temp
+            frames = site_innovations(seed, ids, realization_ids, (shp.n_frames, shp.z_dim),
+                                      stream=FRAME_STREAM) * temp
+            nb = eps_g.shape[0]
             cond = torch.from_numpy(np.repeat(feats[sl], r, axis=0)).to(self.device, self.dtype)
-            eps_t = torch.from_numpy(eps.reshape(nb * r, *shp.event)).to(self.device, self.dtype)
+            g_t = torch.from_numpy(eps_g.reshape(nb * r, shp.g_dim)).to(self.device, self.dtype)
+            f_t = torch.from_numpy(frames.reshape(nb * r, shp.n_frames, shp.z_dim)).to(
+                self.device, self.dtype)
             # Rounded to float32 once, so later float64 steps see the same input
             # whatever the batch.
-            log_amp = self.model.sample(cond, eps_t).float().to(self.dtype)
+            log_amp = self.model.sample(cond, g_t, f_t).float().to(self.dtype)
             if phase == "noise":
                 noise = synthesis_noise(seed, site_ids[sl], realization_ids, (3, t_len))
                 wn = torch.from_numpy(noise.reshape(nb * r, 3, t_len)).to(self.device, self.dtype)
@@ -305,10 +344,12 @@ class CGMGenerator:
         out = np.empty((n, 3, t_len), dtype=np.float32)
         for i in range(0, n, max_batch):
             k = min(n, i + max_batch) - i
-            eps = rng.standard_normal((k, *shp.event)) * self.temperature
+            eps_g = rng.standard_normal((k, shp.g_dim)) * self.temperature
+            eps = rng.standard_normal((k, shp.n_frames, shp.z_dim)) * self.temperature
             noise = rng.standard_normal((k, 3, t_len))
             cond = torch.from_numpy(feats[i:i + k]).to(self.device, self.dtype)
-            log_amp = self.model.sample(cond, torch.from_numpy(eps).to(self.device, self.dtype))
+            log_amp = self.model.sample(cond, torch.from_numpy(eps_g).to(self.device, self.dtype),
+                                        torch.from_numpy(eps).to(self.device, self.dtype))
             x = envelope_to_waveform(log_amp, torch.from_numpy(noise).to(self.device, self.dtype),
                                      self.envelope)
             out[i:i + k] = x.cpu().numpy()

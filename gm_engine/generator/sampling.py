@@ -1,31 +1,32 @@
 """Latent draws for N sites x R realizations: between-event, correlated and local terms.
 
-The prior innovation of frame t at site n in realization r is
+The static latent of site n in realization r (gm_engine.generator.model) is
 
-    eps[n, r, t] = sqrt(w_b) * eps_event[r, t]
-                 + sqrt(1 - w_b) * ( sqrt(p) * eps_site[n, r]
-                                   + sqrt(1 - p) * xi[n, r, t] )
+    z_g[n, r] = T * ( sqrt(w_b) * eps_event[r]
+                    + sqrt(1 - w_b) * ( sqrt(p) * eps_site[n, r]
+                                      + sqrt(1 - p) * xi[n, r] ) )
 
-and the latent is z_t = mu_prior + sigma_prior * eps[n, r, t] (see
-``CGMVAE.sample``). Each element is standard normal, so every single site sees
-a draw from the trained prior; the terms only set how draws co-vary:
+and the frame latents are z_t = mu_prior(c, t) + sigma_prior * T * nu[n, r, t].
+Each innovation is standard normal, so every single site sees a draw from the
+trained prior (scaled by the calibrated temperature T); the terms only set how
+draws co-vary:
 
-* ``eps_event`` (R, M, D): shared by every site of realization r, the analogue
+* ``eps_event`` (R, G): shared by every site of realization r, the analogue
   of the between-event residual of a ground-motion model;
-* ``eps_site`` (N, R, D): one frame-constant offset per latent dimension and
-  site; the *only spatially correlated part*. Each of the D channels is drawn
-  by the caller as a correlated standard-normal field over the sites (e.g.
-  :func:`draw_site_terms` via ``gm_engine.correlation.correlated_normal_field``),
-  with the Jayaram & Baker (2009) range of the period assigned to that channel
+* ``eps_site`` (N, R, G): the *only spatially correlated part*. Each of the G
+  channels is drawn by the caller as a correlated standard-normal field over
+  the sites (e.g. :func:`draw_site_terms` via
+  ``gm_engine.correlation.correlated_normal_field``), with the Jayaram & Baker
+  (2009) range of the period assigned to that channel
   (:func:`site_channel_ranges_km`);
-* ``xi`` (N, R, M, D): frame-wise innovations independent between sites, drawn
-  from a generator seeded by (seed, site id, realization id) so any site can be
-  regenerated alone.
+* ``xi`` (N, R, G) and ``nu`` (N, R, M, D): independent between sites, drawn
+  from generators keyed by (seed, site id, realization id, stream) so any
+  site can be regenerated alone. The white noise that the envelope shapes
+  (gm_engine.generator.envelope) is keyed the same way.
 
-Frames of one site are therefore correlated through the event and site terms
-(the trained prior draws them independently); this is the approximation that
-makes spatial coherence affordable: a correlated field costs D = 16 channels
-per site, not M x D = 2064.
+w_b, p and T are calibrated on the trained model (validation/cgm.py
+--calibrate) so generated IMs have NGA-West2's tau and phi and Jayaram &
+Baker's correlation at 10 km; the card stores them.
 """
 from __future__ import annotations
 
@@ -83,11 +84,13 @@ def draw_site_terms(xy_km: np.ndarray, n_realizations: int, n_channels: int,
 
 
 def site_innovations(seed: int, site_ids: np.ndarray, realization_ids: np.ndarray,
-                     shape: tuple[int, ...]) -> np.ndarray:
+                     shape: tuple[int, ...], stream: int = 0) -> np.ndarray:
     """Independent frame-wise innovations ``(n, R, *shape)`` float32.
 
-    One ``numpy.random.Generator`` per (seed, site id, realization id): the
-    draw of a site does not depend on which other sites are in the chunk.
+    One ``numpy.random.Generator`` per (seed, site id, realization id[, stream]):
+    the draw of a site does not depend on which other sites are in the chunk.
+    ``stream`` > 0 separates a site's different draws (a non-zero tag, since
+    numpy ignores trailing zeros of a key).
     """
     site_ids = np.asarray(site_ids, dtype=np.int64)
     realization_ids = np.asarray(realization_ids, dtype=np.int64)
@@ -96,8 +99,8 @@ def site_innovations(seed: int, site_ids: np.ndarray, realization_ids: np.ndarra
     out = np.empty((len(site_ids), len(realization_ids), *shape), dtype=np.float32)
     for i, s in enumerate(site_ids.tolist()):
         for j, r in enumerate(realization_ids.tolist()):
-            rng = np.random.default_rng([int(seed), s, r])
-            out[i, j] = rng.standard_normal(shape, dtype=np.float32)
+            key = [int(seed), s, r] + ([int(stream)] if stream else [])
+            out[i, j] = np.random.default_rng(key).standard_normal(shape, dtype=np.float32)
     return out
 
 
@@ -121,15 +124,16 @@ def synthesis_noise(seed: int, site_ids: np.ndarray, realization_ids: np.ndarray
 def mix_innovations(eps_event: np.ndarray, eps_site: np.ndarray, local: np.ndarray,
                     w_between: float = DEFAULT_W_BETWEEN,
                     site_persistent: float = DEFAULT_SITE_PERSISTENT) -> np.ndarray:
-    """Combine the three terms into unit-variance innovations ``(n, R, M, D)``."""
+    """Combine the three terms into unit-variance innovations shaped like ``local``."""
     if not (0.0 <= w_between <= 1.0 and 0.0 <= site_persistent <= 1.0):
         raise ValueError("w_between and site_persistent must lie in [0, 1]")
     a = np.float32(np.sqrt(w_between))
     b = np.float32(np.sqrt((1.0 - w_between) * site_persistent))
     c = np.float32(np.sqrt((1.0 - w_between) * (1.0 - site_persistent)))
-    return (a * eps_event[None].astype(np.float32)
-            + b * eps_site[:, :, None, :].astype(np.float32)
-            + c * local.astype(np.float32))
+    site = eps_site.astype(np.float32)
+    if local.ndim == 4:  # frame-wise terms (n, R, M, D): the site offset is frame-constant
+        site = site[:, :, None, :]
+    return (a * eps_event[None].astype(np.float32) + b * site + c * local.astype(np.float32))
 
 
 def draw_event_terms(rng: np.random.Generator, n_realizations: int,
@@ -145,3 +149,51 @@ def iter_site_chunks(n_sites: int, n_realizations: int, max_waveforms: int = 409
     for i in range(0, n_sites, per):
         yield slice(i, min(n_sites, i + per))
 
+
+#: Spawn-key tag of the per-realization generators of keyed (chunked) cgm runs: "cgm".
+REALIZATION_STREAM = 0x63676D
+
+
+def realization_generator(seed: int, realization: int) -> np.random.Generator:
+    """The generator of realization r in chunked runs (event terms, then site fields).
+
+    Keyed with a SeedSequence spawn key, not ``default_rng([seed, r])``: numpy
+    ignores trailing zeros of an entropy list, so ``[seed, r]`` is the same
+    stream as ``[seed, r, 0]``, the :func:`site_innovations` key of site r in
+    realization 0. With a spawn key the entropy is padded to the pool size
+    first, so this stream differs from every ``[seed, site, r(, 1)]`` key.
+    """
+    if seed < 0 or realization < 0:
+        raise ValueError("seed and realization must be non-negative")
+    return np.random.default_rng(np.random.SeedSequence(
+        int(seed), spawn_key=(REALIZATION_STREAM, int(realization))))
+
+
+def keyed_latent_terms(seed: int, xy_km: np.ndarray, realization_ids: np.ndarray,
+                       event_shape: tuple[int, ...], n_channels: int, *,
+                       n_features: int | None = None,
+                       vs30_clustered: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``eps_event`` (R, *event_shape) and ``eps_site`` (N, R, C) float32, keyed per realization.
+
+    For chunked and distributed runs: realization r's :func:`realization_generator`
+    draws its event terms, then one random-Fourier-feature field per site
+    channel (ranges of :func:`site_channel_ranges_km`, channels independent),
+    evaluated at ``xy_km`` with :func:`gm_engine.correlation.evaluate_field`.
+    A site's values depend on the seed, r and its own coordinates only, so
+    any chunking of the sites gives the same bits.
+    """
+    from ..correlation import DEFAULT_N_FEATURES, draw_fourier_features, evaluate_field
+
+    xy = np.asarray(xy_km, dtype=float).reshape(-1, 2)
+    rids = np.asarray(realization_ids, dtype=np.int64).reshape(-1)
+    periods = site_channel_periods(n_channels)
+    eps_event = np.empty((rids.size, *event_shape), dtype=np.float32)
+    eps_site = np.empty((xy.shape[0], rids.size, n_channels), dtype=np.float32)
+    for j, r in enumerate(rids.tolist()):
+        rng = realization_generator(seed, r)
+        eps_event[j] = rng.standard_normal(tuple(event_shape), dtype=np.float32)
+        feats = draw_fourier_features(periods, rng, n_features or DEFAULT_N_FEATURES,
+                                      vs30_clustered=vs30_clustered, inter_period=False)
+        if xy.shape[0]:
+            eps_site[:, j] = evaluate_field(feats, xy)
+    return eps_event, eps_site

@@ -1,7 +1,8 @@
 """Training loop: KL-annealed ELBO, validation split, early stopping, checkpoints.
 
-Loss per frame (normalised log10 magnitudes xn, reconstruction x^):
-    sum_{c,k} (xn - x^)^2 + beta(epoch) * KL(q(z_t | x, c) || sg p(z_t | z_<t, c))
+Loss per frame (normalised log10 band amplitudes xn, reconstruction x^):
+    sum_{c,k} (xn - x^)^2 + beta(epoch) * [KL(q(z_t | x, c) || sg p(z_t | c, t))
+                                         + KL(q(z_g | x, c) || N(0, I)) / M]
                           + PRIOR_WEIGHT * KL(sg q || p)       (sg: stop-gradient)
 i.e. a Gaussian decoder with fixed variance, as CGM-GM's MSE + beta KL
 (Ren et al. 2026). beta rises linearly from 0 to ``beta_max`` over
@@ -144,8 +145,10 @@ def _loss(model: CGMVAE, x: torch.Tensor, cond: torch.Tensor, noise: torch.Tenso
           beta: float, amp: bool) -> tuple[torch.Tensor, float, float]:
     with torch.no_grad():
         xn = model.normalise(x)
+    cfg = model.cfg
+    frame_noise = noise[:, :cfg.n_frames * cfg.z_dim].reshape(-1, cfg.n_frames, cfg.z_dim)
     with torch.autocast(device_type=x.device.type, dtype=torch.float16, enabled=amp):
-        out = model(xn, cond, noise)
+        out = model(xn, cond, frame_noise, noise[:, cfg.n_frames * cfg.z_dim:])
     rec = ((out["xhat"].float() - xn) ** 2).sum((1, 2)).mean()
     mq, lq = out["mu_q"].float(), out["lv_q"].float()
     mp, lp = out["mu_p"].float(), out["lv_p"].float()
@@ -153,8 +156,12 @@ def _loss(model: CGMVAE, x: torch.Tensor, cond: torch.Tensor, noise: torch.Tenso
     # annealed beta, the prior is fitted to a frozen posterior with full weight.
     kl_post = kl_gaussians(mq, lq, mp.detach(), lp.detach()).mean()
     kl_prior = kl_gaussians(mq.detach(), lq.detach(), mp, lp).mean()
-    loss = rec + beta * kl_post + PRIOR_WEIGHT * kl_prior
-    return loss, float(rec.detach()), float(kl_post.detach())
+    # the static latent's KL counts once per record: per frame, like the other terms
+    mg, lg = out["mu_g"].float(), out["lv_g"].float()
+    kl_static = kl_gaussians(mg, lg, torch.zeros_like(mg), torch.zeros_like(lg)).mean()
+    kl_static = kl_static / cfg.n_frames
+    loss = rec + beta * (kl_post + kl_static) + PRIOR_WEIGHT * kl_prior
+    return loss, float(rec.detach()), float((kl_post + kl_static).detach())
 
 
 def train_main(corpus: str, out_dir: str, epochs: int = 200, batch_size: int = 64,
@@ -272,7 +279,8 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
                     raise Cancelled("training cancelled")
                 idx = torch.from_numpy(order[b0:b0 + batch_size])
                 x, c = wave[idx].to(dev), feats[idx].to(dev)
-                noise = torch.randn(len(idx), m_frames, zd, generator=noise_gen).to(dev)
+                noise = torch.randn(len(idx), m_frames * zd + mcfg.g_dim,
+                                    generator=noise_gen).to(dev)
                 loss, rec, kl = _loss(model, x, c, noise, beta, amp)
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -339,7 +347,7 @@ def _validate(model, wave, feats, val_idx, batch_size, beta, amp, dev, seed, m, 
     total = 0.0
     for b0 in range(0, len(val_idx), batch_size):
         idx = torch.from_numpy(val_idx[b0:b0 + batch_size])
-        noise = torch.randn(len(idx), m, zd, generator=gen).to(dev)
+        noise = torch.randn(len(idx), m * zd + model.cfg.g_dim, generator=gen).to(dev)
         loss, _, _ = _loss(model, wave[idx].to(dev), feats[idx].to(dev), noise, beta, amp)
         total += float(loss) * len(idx)
     return total / len(val_idx)

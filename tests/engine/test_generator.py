@@ -262,7 +262,7 @@ def test_prior_sampling_matches_teacher_forced_forward():
     xn = torch.randn(3, 3, cfg.n_bins, cfg.n_frames)
     cond = torch.randn(3, 7)
     with torch.no_grad():
-        out = model(xn, cond, torch.zeros(3, cfg.n_frames, 16))
+        out = model(xn, cond, torch.zeros(3, cfg.n_frames, cfg.z_dim), torch.zeros(3, cfg.g_dim))
         eps = (out["mu_q"] - out["mu_p"]) / torch.exp(0.5 * out["lv_p"])
-        sampled = model.sample(cond, eps)
+        sampled = model.sample(cond, out["mu_g"], eps)
     torch.testing.assert_close(sampled, model.denormalise(out["xhat"]), rtol=1e-4, atol=1e-4)
