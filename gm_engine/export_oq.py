@@ -29,9 +29,10 @@ def export_openquake(run_dir: str | Path, out_dir: str | Path, force: bool = Fal
     if not (run / "run.json").exists():
         raise InputError("run", f"{run} is not a GroundShake run folder (no run.json)")
     if not src.exists():
-        raise InputError("run", "this run kept no per-realization values at sites (a run "
-                                "without a site layer, or a Dask run, which keeps statistics "
-                                "only); rerun it without --workers")
+        raise InputError("run", "this run kept no per-realization values at sites: only the "
+                                "point sites of a site layer keep them (grid cells keep "
+                                "statistics), and earlier Dask runs did not keep them; "
+                                "rerun it with a site layer")
     with np.load(src) as z:
         names = [str(n) for n in z["ims"]]
         values = {n: z[f"im{i}"] for i, n in enumerate(names)}

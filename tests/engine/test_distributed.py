@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from gm_engine.correlation import correlated_normal_field, draw_fourier_features, evaluate_field
-from gm_engine.distributed import WRITE_ROWS, plan_chunks, run_scenario_distributed
+from gm_engine.distributed import (
+    MIN_TASKS_PER_WORKER,
+    WRITE_ROWS,
+    default_chunk_size,
+    plan_chunks,
+    run_scenario_distributed,
+)
 from gm_engine.errors import InputError
 from gm_engine.scenario import Scenario
 
@@ -52,6 +58,11 @@ def _read_run(run) -> dict:
         out["mask"] = src.read(1)
     if run.sites_csv is not None:
         out["sites"] = pd.read_csv(run.sites_csv)
+        for name in ("site_realizations", "site_terms"):
+            path = run.out_dir / f"{name}.npz"
+            if path.exists():
+                with np.load(path) as z:
+                    out.update({f"{name}:{k}": z[k] for k in z.files})
     return out
 
 
@@ -105,14 +116,21 @@ def test_two_workers_bit_identical_to_single_process(scenario, tmp_path, client)
     # and the statistics are sane
     df = a["sites"]
     assert (df["PGA_p16"] <= df["PGA_median"]).all() and (df["PGA_median"] <= df["PGA_p84"]).all()
+    # every realization at the point sites (export-oq), consistent with the statistics
+    assert list(a["site_realizations:ims"]) == ["PGA", "PGV", "SA(1.0)", "MMI"]
+    pga = a["site_realizations:im0"]
+    assert pga.shape == (5, 4)
+    np.testing.assert_allclose(np.median(pga, axis=0), df["PGA_median"], rtol=1e-5)
 
 
 def test_own_local_cluster_threads_and_other_seed(scenario, tmp_path):
     ref = _read_run(run_scenario_distributed(scenario, tmp_path / "ref", workers=0,
                                              chunk_size=64))
-    thr = _read_run(run_scenario_distributed(scenario, tmp_path / "thr", workers=2,
-                                             processes=False, chunk_size=100))
-    _assert_identical(ref, thr)
+    thr = run_scenario_distributed(scenario, tmp_path / "thr", workers=2, processes=False)
+    # the default chunk size cuts this small grid into several tasks per worker
+    meta = json.loads(thr.run_json.read_text())["distributed"]
+    assert meta["workers"] == 2 and meta["chunks"] >= 2 * MIN_TASKS_PER_WORKER
+    _assert_identical(ref, _read_run(thr))
     scenario.seed = 8
     other = _read_run(run_scenario_distributed(scenario, tmp_path / "other", workers=0))
     assert not np.array_equal(ref[("PGA", "median")], other[("PGA", "median")])
@@ -243,3 +261,92 @@ def test_cli_workers_option_runs_the_chunked_path(scenario_file, tmp_path):
     meta = json.loads((out / "run.json").read_text())
     assert meta["realizations"] == 3
     assert "fourier" in json.dumps(meta)
+
+
+def test_default_chunk_size_per_engine_and_small_runs():
+    assert default_chunk_size("gmpe", 10) == 2048
+    assert default_chunk_size("stochastic", 10) < default_chunk_size("cgm", 10) <= 128
+    assert default_chunk_size("stochastic", 10_000) == 1
+    # a small run is cut so that every worker gets several tasks
+    assert default_chunk_size("gmpe", 10, n_sites=500, n_workers=2) == 63
+    assert default_chunk_size("gmpe", 10, n_sites=10 ** 6, n_workers=2) == 2048
+
+
+def _listening_hosts(pids: set[int]) -> set[str]:
+    psutil = pytest.importorskip("psutil")
+    try:
+        conns = psutil.net_connections("inet")
+    except psutil.AccessDenied:
+        pytest.skip("cannot list sockets here")
+    return {c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN and c.pid in pids}
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_local_cluster_listens_on_loopback_only(processes):
+    """SCALING.md promises a local cluster opens no port to the network, threads included."""
+    from distributed.client import _get_global_client
+
+    from gm_engine.distributed import _make_client
+
+    c, owned = _make_client(None, 1, None, processes)
+    try:
+        assert c.scheduler.address.startswith("tcp://127.0.0.1:")
+        assert all(a.startswith("tcp://127.0.0.1:") for a in c.scheduler_info()["workers"])
+        assert _get_global_client() is not c  # the caller's default client is left alone
+        psutil = pytest.importorskip("psutil")
+        me = psutil.Process()
+        pids = {me.pid, *(p.pid for p in me.children(recursive=True))}
+        hosts = _listening_hosts(pids)
+        assert hosts and hosts <= {"127.0.0.1"}, hosts
+    finally:
+        for o in reversed(owned):
+            o.close()
+
+
+def test_given_client_need_not_be_the_default(scenario, tmp_path, monkeypatch, client):
+    """A client made with set_as_default=False, with no default client at all: as the plugin."""
+    import distributed.client as dc
+    from distributed import Client, LocalCluster
+
+    from gm_engine.distributed import LOOPBACK
+
+    ref = _read_run(run_scenario_distributed(scenario, tmp_path / "ref", workers=0))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, **LOOPBACK) as cl, \
+            Client(cl, set_as_default=False) as mine:
+        monkeypatch.setattr(dc, "_get_global_client", lambda: None)
+        with pytest.raises(ValueError, match="No clients found"):
+            dc.default_client()
+        run = run_scenario_distributed(scenario, tmp_path / "mine", client=mine, chunk_size=50)
+        prefixes = mine.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+    assert any("groundshake" in str(p) for p in prefixes)  # ran on the given client's cluster
+    _assert_identical(ref, _read_run(run))
+
+
+def test_cancel_is_seen_while_a_task_runs(scenario_dict, tmp_path, client):
+    """The flag is polled while a long task runs, and the outstanding task is cancelled."""
+    import time
+
+    from gm_engine.errors import Cancelled
+
+    d = {**scenario_dict, "engine": "stochastic", "realizations": 20,
+         "intensity_measures": ["PGA"], "vs30": {"default": 450}, "sites": None,
+         "grid": {"extent": [-122.4, 37.5, -121.9, 37.9], "crs": "EPSG:4326", "spacing": 0.1}}
+    s = Scenario.from_dict(d, tmp_path)  # 20 cells x 20 realizations in one task: > 2 s
+    progress: list[str] = []
+    seen: list[float] = []
+
+    def cancel() -> bool:
+        seen.append(time.perf_counter())
+        return seen[-1] - seen[0] > 0.8
+
+    with pytest.raises(Cancelled):
+        run_scenario_distributed(s, tmp_path / "run", client=client, chunk_size=10 ** 6,
+                                 is_cancelled=cancel, progress=lambda f, t: progress.append(t))
+    raised = time.perf_counter()
+    assert not any(t.startswith("chunk") for t in progress)  # no task had finished
+    assert len(seen) >= 4 and raised - seen[-1] < 1.0  # polled, and acted on at once
+    assert not (tmp_path / "run").exists()
+    deadline = time.time() + 10
+    while any("groundshake" in str(k) for k in client.futures) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any("groundshake" in str(k) for k in client.futures)

@@ -39,3 +39,22 @@ def test_gmfs_and_sites_match_the_run(run_dir, tmp_path):
 def test_export_needs_a_run(tmp_path):
     with pytest.raises(InputError, match="not a GroundShake run"):
         export_openquake(tmp_path, tmp_path / "oq")
+
+
+def test_export_of_a_dask_run(scenario_dict, tmp_path):
+    """A Dask run keeps every realization at its point sites too (site_realizations.npz)."""
+    pytest.importorskip("distributed")
+    from gm_engine.distributed import run_scenario_distributed
+
+    d = {**scenario_dict, "intensity_measures": ["PGA", "SA(1.0)"], "realizations": 4,
+         "vs30": {"default": 450},
+         "grid": {"extent": [-122.4, 37.5, -121.9, 37.9], "crs": "EPSG:4326", "spacing": 0.1}}
+    run = run_scenario_distributed(Scenario.from_dict(d, tmp_path), tmp_path / "run",
+                                   workers=2, processes=False, chunk_size=1)
+    out = tmp_path / "oq"
+    assert main(["export-oq", "--run", str(run.out_dir), "--out", str(out)]) == 0
+    gmf = pd.read_csv(out / "gmfs.csv")
+    run_sites = pd.read_csv(run.sites_csv)
+    assert len(gmf) == 4 * len(run_sites) == 16  # point sites only, not the 20 grid cells
+    med = gmf.groupby("site_id")["gmv_SA(1.0)"].median().to_numpy()
+    np.testing.assert_allclose(med, run_sites["SA(1.0)_median"], rtol=1e-5)
