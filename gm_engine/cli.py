@@ -59,7 +59,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
                         "(0: the same chunked tasks, in this process)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run as Dask tasks on an existing cluster, e.g. tcp://host:8786")
-    p.add_argument("--chunk-size", type=int, default=2048, help="sites per Dask task")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="sites per Dask task (default: per engine, so a task lasts seconds)")
     p.set_defaults(func=_cmd_run)
 
 
