@@ -26,6 +26,8 @@ import csv
 import datetime as _dt
 import logging
 import math
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -272,6 +274,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
         for epoch in range(start_epoch, epochs):
             beta = beta_max * min(1.0, (epoch + 1) / max(1, kl_warmup_epochs))
             model.train()
+            t_epoch = time.perf_counter()
             order = tr_idx[np.random.default_rng([seed, epoch]).permutation(len(tr_idx))]
             sums = np.zeros(3)
             for b0 in range(0, len(order), batch_size):
@@ -306,7 +309,8 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             else:
                 bad_epochs += 1
-            history.append({"epoch": epoch + 1, "beta": float(beta), "train_loss": float(tr[0]),
+            history.append({"epoch": epoch + 1, "seconds": round(time.perf_counter() - t_epoch, 1),
+                            "beta": float(beta), "train_loss": float(tr[0]),
                             "train_rec": float(tr[1]), "train_kl": float(tr[2]),
                             "val_loss": float(val)})
             logger.info("epoch %d beta %.4f train %.5g (rec %.5g kl %.5g) val %.5g%s",
@@ -362,6 +366,39 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
         w.writerows(history)
 
 
+def hardware_description(dev: torch.device) -> str:
+    """CPU model and core count, or the GPU's name: for the model card."""
+    import os
+    import platform
+
+    if dev.type == "cuda":
+        return f"{torch.cuda.get_device_name(dev)} (CUDA {torch.version.cuda})"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical CPUs, {torch.get_num_threads()} torch threads"
+
+
+def _describe_data(corpus: str | Path) -> str:
+    """What the model was trained on, in words, from the corpus's own attributes."""
+    p = Path(corpus)
+    if p.suffix.lower() == ".csv":
+        return f"recorded accelerograms listed in the flatfile {p.name}"
+    try:
+        import h5py
+
+        with h5py.File(p, "r") as f:
+            gen = f.attrs.get("generator", "")
+            gen = gen.decode() if isinstance(gen, bytes) else str(gen)
+            return (f"{len(f['conditions'])} simulated records (seed {f.attrs.get('seed')}) "
+                    f"from {gen}")
+    except (OSError, KeyError):
+        return f"corpus {p.name}"
+
+
 def _export(out, card, state, corpus, n_train, n_val, history, best_val, stopped_early, seed,
             dev, model) -> Path:
     from safetensors.torch import save_file
@@ -370,7 +407,11 @@ def _export(out, card, state, corpus, n_train, n_val, history, best_val, stopped
     save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(wpath))
     card.sha256 = sha256_file(wpath)
     card.training = {
-        "corpus": str(corpus), "n_train": n_train, "n_val": n_val,
+        "corpus": str(corpus), "data": _describe_data(corpus),
+        "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None,
+        "hardware": hardware_description(dev),
+        "wall_time_s": round(sum(h.get("seconds", 0.0) for h in history), 1),
+        "n_train": n_train, "n_val": n_val,
         "epochs_run": len(history), "best_val_loss": float(best_val),
         "stopped_early": stopped_early, "seed": seed, "device": str(dev),
         "torch": torch.__version__, "n_parameters": n_parameters(model),
