@@ -84,117 +84,117 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1020"/>
+        <location filename="../plugin/dock.py" line="1032"/>
         <source>Scenario</source>
         <translation>Escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="147"/>
+        <location filename="../plugin/dock.py" line="152"/>
         <source>Name of the scenario and of its layer group</source>
         <translation>Nombre del escenario y de su grupo de capas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="149"/>
+        <location filename="../plugin/dock.py" line="154"/>
         <source>Import…</source>
         <translation>Importar…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="150"/>
+        <location filename="../plugin/dock.py" line="155"/>
         <source>Read a scenario JSON file</source>
         <translation>Leer un archivo JSON de escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="152"/>
+        <location filename="../plugin/dock.py" line="157"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="153"/>
+        <location filename="../plugin/dock.py" line="158"/>
         <source>Write the scenario as a JSON file for the command line</source>
         <translation>Guardar el escenario como archivo JSON para la línea de comandos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="777"/>
+        <location filename="../plugin/dock.py" line="786"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="770"/>
+        <location filename="../plugin/dock.py" line="779"/>
         <source>Fault</source>
         <translation>Falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="166"/>
+        <location filename="../plugin/dock.py" line="171"/>
         <source>Draw on map</source>
         <translation>Dibujar en el mapa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="169"/>
+        <location filename="../plugin/dock.py" line="174"/>
         <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>Haga clic en los vértices de la traza; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="176"/>
+        <location filename="../plugin/dock.py" line="181"/>
         <source>Line layer holding the fault trace</source>
         <translation>Capa de líneas con la traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="178"/>
+        <location filename="../plugin/dock.py" line="183"/>
         <source>Use selected</source>
         <translation>Usar la selección</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="179"/>
+        <location filename="../plugin/dock.py" line="184"/>
         <source>Take the trace from the selected feature of the line layer</source>
         <translation>Tomar la traza del objeto seleccionado de la capa de líneas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="183"/>
+        <location filename="../plugin/dock.py" line="188"/>
         <source>Trace</source>
         <translation>Traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="767"/>
+        <location filename="../plugin/dock.py" line="776"/>
         <source>Dip</source>
         <translation>Buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="193"/>
+        <location filename="../plugin/dock.py" line="198"/>
         <source>Right-hand rule</source>
         <translation>Regla de la mano derecha</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="195"/>
+        <location filename="../plugin/dock.py" line="200"/>
         <source>Dip to the right when walking along the trace</source>
         <translation>Buza hacia la derecha al recorrer la traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="768"/>
+        <location filename="../plugin/dock.py" line="777"/>
         <source>Dip direction</source>
         <translation>Dirección de buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="768"/>
+        <location filename="../plugin/dock.py" line="777"/>
         <source>Top depth</source>
         <translation>Profundidad superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="769"/>
+        <location filename="../plugin/dock.py" line="778"/>
         <source>Bottom depth</source>
         <translation>Profundidad inferior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="769"/>
+        <location filename="../plugin/dock.py" line="778"/>
         <source>Mechanism</source>
         <translation>Mecanismo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="228"/>
+        <location filename="../plugin/dock.py" line="233"/>
         <source>Magnitude</source>
         <translation>Magnitud</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="236"/>
+        <location filename="../plugin/dock.py" line="241"/>
         <source>From the scaling law</source>
         <translation>Según la ley de escala</translation>
     </message>
@@ -204,17 +204,17 @@
         <translation>Magnitud de momento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="771"/>
+        <location filename="../plugin/dock.py" line="780"/>
         <source>Scaling law</source>
         <translation>Ley de escala</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="247"/>
+        <location filename="../plugin/dock.py" line="252"/>
         <source>Use</source>
         <translation>Usar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="248"/>
+        <location filename="../plugin/dock.py" line="253"/>
         <source>Set the magnitude to the scaling-law value</source>
         <translation>Poner la magnitud que da la ley de escala</translation>
     </message>
@@ -224,172 +224,172 @@
         <translation>Sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="267"/>
+        <location filename="../plugin/dock.py" line="272"/>
         <source>Point layer of sites; polygons use their centroids</source>
         <translation>Capa de puntos con los sitios; de los polígonos se usan sus centroides</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="268"/>
+        <location filename="../plugin/dock.py" line="273"/>
         <source>Layer</source>
         <translation>Capa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="773"/>
+        <location filename="../plugin/dock.py" line="782"/>
         <source>Site conditions (Vs30)</source>
         <translation>Condiciones del sitio (Vs30)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="274"/>
+        <location filename="../plugin/dock.py" line="279"/>
         <source>Field of the site layer</source>
         <translation>Campo de la capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="279"/>
+        <location filename="../plugin/dock.py" line="284"/>
         <source>Raster</source>
         <translation>Ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="285"/>
+        <location filename="../plugin/dock.py" line="290"/>
         <source>Default only</source>
         <translation>Solo el valor por defecto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="773"/>
+        <location filename="../plugin/dock.py" line="782"/>
         <source>Raster grid</source>
         <translation>Malla ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="309"/>
+        <location filename="../plugin/dock.py" line="314"/>
         <source>Extent of the sites</source>
         <translation>Extensión de los sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="774"/>
+        <location filename="../plugin/dock.py" line="783"/>
         <source>Resolution</source>
         <translation>Resolución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="317"/>
+        <location filename="../plugin/dock.py" line="322"/>
         <source>Cells</source>
         <translation>Celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="774"/>
+        <location filename="../plugin/dock.py" line="783"/>
         <source>Intensity measures</source>
         <translation>Medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="332"/>
+        <location filename="../plugin/dock.py" line="337"/>
         <source>SA at periods (s)</source>
         <translation>SA en los periodos (s)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="335"/>
+        <location filename="../plugin/dock.py" line="340"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>Periodos de aceleración espectral en segundos, separados por comas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="376"/>
+        <location filename="../plugin/dock.py" line="384"/>
         <source>Run</source>
         <translation>Ejecutar</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="260"/>
+        <location filename="../plugin/processing/algorithms.py" line="263"/>
         <source>Engine</source>
         <translation>Motor</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="256"/>
+        <location filename="../plugin/processing/algorithms.py" line="259"/>
         <source>Realizations</source>
         <translation>Realizaciones</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="775"/>
+        <location filename="../plugin/dock.py" line="784"/>
         <source>Seed</source>
         <translation>Semilla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="776"/>
+        <location filename="../plugin/dock.py" line="785"/>
         <source>Device</source>
         <translation>Dispositivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="362"/>
+        <location filename="../plugin/dock.py" line="370"/>
         <source>Looking for devices…</source>
         <translation>Buscando dispositivos…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="367"/>
+        <location filename="../plugin/dock.py" line="375"/>
         <source>Temporary folder</source>
         <translation>Carpeta temporal</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="368"/>
+        <location filename="../plugin/dock.py" line="376"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>Cada ejecución escribe una subcarpeta nueva aquí; nunca se reemplazan archivos existentes</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="266"/>
+        <location filename="../plugin/processing/algorithms.py" line="270"/>
         <source>Output folder</source>
         <translation>Carpeta de salida</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="377"/>
+        <location filename="../plugin/dock.py" line="385"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="553"/>
+        <location filename="../plugin/dock.py" line="562"/>
         <source>Select one feature of a line layer first.</source>
         <translation>Primero seleccione un objeto de una capa de líneas.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="564"/>
+        <location filename="../plugin/dock.py" line="573"/>
         <source>The selected feature has no line.</source>
         <translation>El objeto seleccionado no tiene ninguna línea.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="607"/>
+        <location filename="../plugin/dock.py" line="616"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>Aún no hay traza: dibújela o tome un objeto seleccionado.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="612"/>
+        <location filename="../plugin/dock.py" line="621"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>{n} vértices, {km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="617"/>
+        <location filename="../plugin/dock.py" line="626"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>Ley de escala: la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="621"/>
+        <location filename="../plugin/dock.py" line="630"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: M {m:.2f} para {area:.0f} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="630"/>
+        <location filename="../plugin/dock.py" line="639"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>La magnitud y el tamaño de la ruptura no concuerdan: {law} da M {m:.2f} para esta ruptura ({area:.0f} km²).</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="646"/>
+        <location filename="../plugin/dock.py" line="655"/>
         <source>Choose a site layer first.</source>
         <translation>Primero elija una capa de sitios.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="667"/>
+        <location filename="../plugin/dock.py" line="676"/>
         <source>no extent</source>
         <translation>sin extensión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="670"/>
+        <location filename="../plugin/dock.py" line="679"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="676"/>
+        <location filename="../plugin/dock.py" line="685"/>
         <source>Found: {detail}</source>
         <translation>Encontrado: {detail}</translation>
     </message>
@@ -399,117 +399,117 @@
         <translation>Traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="772"/>
+        <location filename="../plugin/dock.py" line="781"/>
         <source>Vs30 field</source>
         <translation>Campo de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="772"/>
+        <location filename="../plugin/dock.py" line="781"/>
         <source>Vs30 raster</source>
         <translation>Ráster de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="800"/>
+        <location filename="../plugin/dock.py" line="809"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' no es un periodo en segundos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="803"/>
+        <location filename="../plugin/dock.py" line="812"/>
         <source>periods must be positive, got {t}</source>
         <translation>los periodos deben ser positivos; se recibió {t}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="811"/>
+        <location filename="../plugin/dock.py" line="820"/>
         <source>choose at least one intensity measure</source>
         <translation>elija al menos una medida de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="838"/>
+        <location filename="../plugin/dock.py" line="847"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>dibuje la traza de la falla o tome una línea seleccionada</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="840"/>
+        <location filename="../plugin/dock.py" line="849"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="877"/>
+        <location filename="../plugin/dock.py" line="888"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>elija una capa de sitios de puntos o polígonos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="885"/>
+        <location filename="../plugin/dock.py" line="896"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>elija el campo que contiene Vs30 en m/s</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="888"/>
+        <location filename="../plugin/dock.py" line="899"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>un campo de Vs30 necesita una capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="893"/>
+        <location filename="../plugin/dock.py" line="904"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>elija un ráster de Vs30 guardado en un archivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="899"/>
+        <location filename="../plugin/dock.py" line="910"/>
         <source>set the grid extent</source>
         <translation>defina la extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="908"/>
+        <location filename="../plugin/dock.py" line="919"/>
         <source>use sites, a raster grid or both</source>
         <translation>use sitios, una malla ráster o ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1035"/>
+        <location filename="../plugin/dock.py" line="1047"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="67"/>
+        <location filename="../plugin/main.py" line="68"/>
         <source>&amp;GroundShake</source>
         <translation>&amp;GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="89"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GroundShake Processing algorithms are unavailable: {err}</source>
         <translation>Los algoritmos de Processing de GroundShake no están disponibles: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="102"/>
+        <location filename="../plugin/main.py" line="103"/>
         <source>GroundShake scenario</source>
         <translation>Escenario GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="104"/>
+        <location filename="../plugin/main.py" line="105"/>
         <source>Open the GroundShake scenario panel</source>
         <translation>Abrir el panel de escenarios de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="107"/>
+        <location filename="../plugin/main.py" line="108"/>
         <source>Draw fault trace</source>
         <translation>Dibujar la traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="109"/>
+        <location filename="../plugin/main.py" line="110"/>
         <source>Draw a fault trace: click vertices, Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>Dibujar una traza de falla: haga clic en los vértices; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="113"/>
+        <location filename="../plugin/main.py" line="114"/>
         <source>Show site waveforms</source>
         <translation>Mostrar las formas de onda del sitio</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="116"/>
+        <location filename="../plugin/main.py" line="117"/>
         <source>Click a site of a GroundShake result to see its waveforms</source>
         <translation>Haga clic en un sitio de un resultado de GroundShake para ver sus formas de onda</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="300"/>
+        <location filename="../plugin/main.py" line="309"/>
         <source>The waveform viewer is unavailable: {err}</source>
         <translation>El visor de formas de onda no está disponible: {err}</translation>
     </message>
@@ -519,102 +519,102 @@
         <translation>Formas de onda de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="313"/>
+        <location filename="../plugin/main.py" line="322"/>
         <source>Cannot show the waveforms of site {i}: {err}</source>
         <translation>No se pueden mostrar las formas de onda del sitio {i}: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="355"/>
+        <location filename="../plugin/main.py" line="364"/>
         <source>cannot create {path}: {err}</source>
         <translation>no se puede crear {path}: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="371"/>
+        <location filename="../plugin/main.py" line="380"/>
         <source>GroundShake: {name}</source>
         <translation>GroundShake: {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="416"/>
+        <location filename="../plugin/main.py" line="425"/>
         <source>Cancelling…</source>
         <translation>Cancelando…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="430"/>
+        <location filename="../plugin/main.py" line="439"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="431"/>
+        <location filename="../plugin/main.py" line="440"/>
         <source>The run was cancelled; nothing was written.</source>
         <translation>Se canceló la ejecución; no se escribió nada.</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="435"/>
+        <location filename="../plugin/main.py" line="444"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="439"/>
+        <location filename="../plugin/main.py" line="448"/>
         <source>The run failed: {err}</source>
         <translation>La ejecución falló: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="443"/>
+        <location filename="../plugin/main.py" line="452"/>
         <source>Done</source>
         <translation>Terminado</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="447"/>
+        <location filename="../plugin/main.py" line="456"/>
         <source>Results written to {path}</source>
         <translation>Resultados escritos en {path}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="452"/>
+        <location filename="../plugin/main.py" line="461"/>
         <source>Import scenario</source>
         <translation>Importar escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="506"/>
+        <location filename="../plugin/main.py" line="517"/>
         <source>Scenario (*.json)</source>
         <translation>Escenario (*.json)</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="464"/>
+        <location filename="../plugin/main.py" line="473"/>
         <source>{path} is not a GroundShake scenario</source>
         <translation>{path} no es un escenario de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="496"/>
+        <location filename="../plugin/main.py" line="507"/>
         <source>cannot open {path}</source>
         <translation>no se puede abrir {path}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="494"/>
+        <location filename="../plugin/main.py" line="505"/>
         <source>Vs30</source>
         <translation>Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="528"/>
+        <location filename="../plugin/main.py" line="539"/>
         <source>Export scenario</source>
         <translation>Exportar escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="528"/>
+        <location filename="../plugin/main.py" line="539"/>
         <source>{path} exists. Replace it?</source>
         <translation>{path} ya existe. ¿Reemplazarlo?</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="532"/>
+        <location filename="../plugin/main.py" line="543"/>
         <source>{path} exists; choose another name</source>
         <translation>{path} ya existe; elija otro nombre</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="544"/>
+        <location filename="../plugin/main.py" line="555"/>
         <source>Scenario written to {path}</source>
         <translation>Escenario escrito en {path}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="571"/>
+        <location filename="../plugin/main.py" line="582"/>
         <source>Cannot read the saved GroundShake scenario: {err}</source>
         <translation>No se puede leer el escenario de GroundShake guardado: {err}</translation>
     </message>
@@ -694,77 +694,77 @@
         <translation>Generar escenario de sacudida</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="254"/>
+        <location filename="../plugin/processing/algorithms.py" line="257"/>
         <source>Intensity measures (comma-separated)</source>
         <translation>Medidas de intensidad (separadas por comas)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="258"/>
+        <location filename="../plugin/processing/algorithms.py" line="261"/>
         <source>Random seed</source>
         <translation>Semilla aleatoria</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="262"/>
+        <location filename="../plugin/processing/algorithms.py" line="266"/>
         <source>Grid extent</source>
         <translation>Extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="264"/>
+        <location filename="../plugin/processing/algorithms.py" line="268"/>
         <source>Grid resolution (metres)</source>
         <translation>Resolución de la malla (metros)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="277"/>
+        <location filename="../plugin/processing/algorithms.py" line="281"/>
         <source>Sites with intensity measures</source>
         <translation>Sitios con medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="280"/>
+        <location filename="../plugin/processing/algorithms.py" line="284"/>
         <source>Intensity measure rasters</source>
         <translation>Rásteres de medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="282"/>
+        <location filename="../plugin/processing/algorithms.py" line="286"/>
         <source>Run provenance (JSON)</source>
         <translation>Procedencia de la ejecución (JSON)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="346"/>
+        <location filename="../plugin/processing/algorithms.py" line="350"/>
         <source>GroundShake sites</source>
         <translation>Sitios de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="379"/>
+        <location filename="../plugin/processing/algorithms.py" line="383"/>
         <source>{label}: the extent is empty</source>
         <translation>{label}: la extensión está vacía</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="408"/>
+        <location filename="../plugin/processing/algorithms.py" line="412"/>
         <source>Rupture distances</source>
         <translation>Distancias a la ruptura</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="411"/>
+        <location filename="../plugin/processing/algorithms.py" line="415"/>
         <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
         <translation>Añade a cada sitio las distancias epicentral, hipocentral, de Joyner-Boore, a la ruptura, Rx y Ry0 (km) a la ruptura finita construida sobre la traza de la falla, y la Vs30 (m/s) que recibe de su campo o del valor por defecto.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="418"/>
+        <location filename="../plugin/processing/algorithms.py" line="422"/>
         <source>Sites with distances</source>
         <translation>Sitios con distancias</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="463"/>
+        <location filename="../plugin/processing/algorithms.py" line="467"/>
         <source>{n} sites have no geometry or lie beyond the engine&apos;s range; their distances are left empty.</source>
         <translation>{n} sitios no tienen geometría o están fuera del alcance del motor; sus distancias quedan vacías.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="480"/>
+        <location filename="../plugin/processing/algorithms.py" line="484"/>
         <source>The layer has no valid coordinate reference system.</source>
         <translation>La capa no tiene un sistema de referencia de coordenadas válido.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="519"/>
+        <location filename="../plugin/processing/algorithms.py" line="523"/>
         <source>Cannot write the sites to {path}: {error}</source>
         <translation>No se pueden escribir los sitios en {path}: {error}</translation>
     </message>
@@ -774,22 +774,22 @@
         <translation>GroundShake: escenarios de sacudida sísmica</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="46"/>
+        <location filename="../plugin/scenario_io.py" line="72"/>
         <source>{path} already exists</source>
         <translation>{path} ya existe</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="55"/>
+        <location filename="../plugin/scenario_io.py" line="81"/>
         <source>cannot write {path}: {err}</source>
         <translation>no se puede escribir {path}: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="73"/>
+        <location filename="../plugin/scenario_io.py" line="99"/>
         <source>the layer &apos;{name}&apos; has no features with a geometry</source>
         <translation>la capa '{name}' no tiene objetos con geometría</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="94"/>
+        <location filename="../plugin/scenario_io.py" line="120"/>
         <source>{stem} sites</source>
         <translation>sitios de {stem}</translation>
     </message>
@@ -979,77 +979,72 @@
         <translation>Falló el RotD50 de {site}: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="915"/>
+        <location filename="../plugin/dock.py" line="926"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>el panel acepta semillas de 0 a {hi}; se recibió {seed}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="292"/>
+        <location filename="../plugin/dock.py" line="297"/>
         <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
         <translation>Se usa donde el ráster de Vs30 no tiene valor, y en todos los sitios cuando no se elige ni campo ni ráster (un valor vacío o no válido del campo es un error)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="778"/>
+        <location filename="../plugin/dock.py" line="787"/>
         <source>Execution</source>
         <translation>Ejecución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="436"/>
+        <location filename="../plugin/dock.py" line="444"/>
         <source>This QGIS (single process)</source>
         <translation>Este QGIS (un solo proceso)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="437"/>
+        <location filename="../plugin/dock.py" line="445"/>
         <source>Every engine and device; the run uses this QGIS process only</source>
         <translation>Todos los motores y dispositivos; la ejecución usa solo este proceso de QGIS</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="440"/>
+        <location filename="../plugin/dock.py" line="448"/>
         <source>Local Dask cluster</source>
         <translation>Clúster Dask local</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="444"/>
+        <location filename="../plugin/dock.py" line="452"/>
         <source> workers</source>
         <translation> trabajadores</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="446"/>
+        <location filename="../plugin/dock.py" line="454"/>
         <source>Dask scheduler at</source>
         <translation>Planificador Dask en</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="449"/>
+        <location filename="../plugin/dock.py" line="457"/>
         <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
         <translation>Dirección de un planificador Dask en marcha, tcp://host:puerto o tls://host:puerto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="452"/>
+        <location filename="../plugin/dock.py" line="460"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="453"/>
+        <location filename="../plugin/dock.py" line="461"/>
         <source>Connect to the scheduler and count its workers (in the background)</source>
         <translation>Conecta con el planificador y cuenta sus trabajadores (en segundo plano)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="460"/>
-        <source>Dask runs support the stochastic and GMPE engines, on the CPU; this QGIS only sends the tasks and writes the outputs.</source>
-        <translation>Las ejecuciones con Dask admiten los motores estocástico y GMPE, en la CPU; este QGIS solo envía las tareas y escribe los resultados.</translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock.py" line="728"/>
+        <location filename="../plugin/dock.py" line="737"/>
         <source>Connecting to {address}…</source>
         <translation>Conectando con {address}…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="779"/>
+        <location filename="../plugin/dock.py" line="788"/>
         <source>Dask scheduler</source>
         <translation>Planificador Dask</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="780"/>
+        <location filename="../plugin/dock.py" line="789"/>
         <source>Local Dask workers</source>
         <translation>Trabajadores Dask locales</translation>
     </message>
@@ -1099,44 +1094,69 @@
         <translation>use de 1 a {n} trabajadores</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="213"/>
+        <location filename="../plugin/execution.py" line="206"/>
         <source>GroundShake: connecting to {address}</source>
         <translation>GroundShake: conectando con {address}</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="229"/>
+        <location filename="../plugin/execution.py" line="222"/>
         <source>Cannot connect to {address} within {s} s: {err}</source>
         <translation>No se puede conectar con {address} en {s} s: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="237"/>
+        <location filename="../plugin/execution.py" line="230"/>
         <source>Connected to {address}, but the scheduler did not answer: {err}</source>
         <translation>Conectado con {address}, pero el planificador no respondió: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="243"/>
+        <location filename="../plugin/execution.py" line="236"/>
         <source>Connected: {w} workers, {t} threads.</source>
         <translation>Conectado: {w} trabajadores, {t} hilos.</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="246"/>
+        <location filename="../plugin/execution.py" line="239"/>
         <source>The cluster has no worker yet; a run would wait for one.</source>
         <translation>El clúster aún no tiene ningún trabajador; una ejecución esperaría a que haya uno.</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="251"/>
+        <location filename="../plugin/execution.py" line="244"/>
         <source>{n} workers cannot import {module} ({err}): start them with the folder that holds the plugin folder on PYTHONPATH.</source>
         <translation>{n} trabajadores no pueden importar {module} ({err}): inícielos con la carpeta que contiene la carpeta del complemento en PYTHONPATH.</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="260"/>
+        <location filename="../plugin/execution.py" line="253"/>
         <source>Workers run GroundShake {theirs}, this QGIS {ours}.</source>
         <translation>Los trabajadores ejecutan GroundShake {theirs}; este QGIS, {ours}.</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="267"/>
+        <location filename="../plugin/execution.py" line="260"/>
         <source>The connection test was cancelled.</source>
         <translation>La prueba de conexión se canceló.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="272"/>
+        <source>Dask scheduler address (empty: in this process)</source>
+        <translation>Dirección del planificador Dask (vacía: en este proceso)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="275"/>
+        <source>Local Dask workers (0: in this process)</source>
+        <translation>Trabajadores Dask locales (0: en este proceso)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="303"/>
+        <source>{scheduler} and {workers}: give one of them, not both</source>
+        <translation>{scheduler} y {workers}: indique uno de los dos, no ambos</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="468"/>
+        <source>Dask runs support every engine: the CGM uses the chosen device on each worker, the stochastic simulation the workers&apos; CPUs. This QGIS only sends the tasks and writes the outputs.</source>
+        <translation>Las ejecuciones con Dask admiten todos los motores: el CGM usa el dispositivo elegido en cada trabajador y la simulación estocástica, las CPU de los trabajadores. Este QGIS solo envía las tareas y escribe los resultados.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="297"/>
+        <source>Site {i}: the {engine} engine keeps no waveforms; run the scenario again with the CGM or the stochastic engine to see them.</source>
+        <translation>Sitio {i}: el motor {engine} no guarda formas de onda; vuelva a ejecutar el escenario con el motor CGM o el estocástico para verlas.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms.py" line="240"/>
@@ -1144,27 +1164,21 @@
 
 Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.
 
-Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and support the stochastic and GMPE engines. This process then only sends the tasks and writes the outputs.</source>
+Engines: cgm (the conditional generative model, the default), stochastic (the calibrated stochastic simulation, the default when the CGM model is not installed) and gmpe (NGA-West2 ground-motion models, no waveforms).
+
+Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and work with every engine. This process then only sends the tasks and writes the outputs.</source>
         <translation>Genera formas de onda de movimiento del suelo de tres componentes para cada sitio y cada celda de la malla alrededor de una ruptura de falla, y escribe en la carpeta de salida rásteres de la mediana y de los percentiles 16 y 84 de cada medida de intensidad, un GeoPackage de sitios y un JSON de procedencia.
 
 Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA, PGV, SA(1.0). Indique sitios, una extensión de malla o ambos; la resolución de la malla va en metros, sea cual sea el SRC de la extensión.
 
-Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bloques de sitios en ese clúster, y un número de trabajadores Dask locales, en un clúster que se inicia en esta máquina para la ejecución; ambos necesitan el paquete de Python distributed y admiten los motores estocástico y GMPE. Este proceso entonces solo envía las tareas y escribe los resultados.</translation>
+Motores: cgm (el modelo generativo condicional, el predeterminado), stochastic (la simulación estocástica calibrada, la predeterminada cuando el modelo CGM no está instalado) y gmpe (modelos de movimiento del suelo NGA-West2, sin formas de onda).
+
+Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bloques de sitios en ese clúster, y un número de trabajadores Dask locales, en un clúster que se inicia en esta máquina para la ejecución; ambos necesitan el paquete de Python distributed y funcionan con todos los motores. Este proceso entonces solo envía las tareas y escribe los resultados.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="268"/>
-        <source>Dask scheduler address (empty: in this process)</source>
-        <translation>Dirección del planificador Dask (vacía: en este proceso)</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="271"/>
-        <source>Local Dask workers (0: in this process)</source>
-        <translation>Trabajadores Dask locales (0: en este proceso)</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="299"/>
-        <source>{scheduler} and {workers}: give one of them, not both</source>
-        <translation>{scheduler} y {workers}: indique uno de los dos, no ambos</translation>
+        <location filename="../plugin/scenario_io.py" line="50"/>
+        <source>The CGM model is not installed (no {path}): reinstall or update the plugin to use this engine.</source>
+        <translation>El modelo CGM no está instalado (no existe {path}): reinstale o actualice el complemento para usar este motor.</translation>
     </message>
 </context>
 </TS>

@@ -84,117 +84,117 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1020"/>
+        <location filename="../plugin/dock.py" line="1032"/>
         <source>Scenario</source>
         <translation>シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="147"/>
+        <location filename="../plugin/dock.py" line="152"/>
         <source>Name of the scenario and of its layer group</source>
         <translation>シナリオとそのレイヤグループの名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="149"/>
+        <location filename="../plugin/dock.py" line="154"/>
         <source>Import…</source>
         <translation>インポート…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="150"/>
+        <location filename="../plugin/dock.py" line="155"/>
         <source>Read a scenario JSON file</source>
         <translation>シナリオの JSON ファイルを読み込む</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="152"/>
+        <location filename="../plugin/dock.py" line="157"/>
         <source>Export…</source>
         <translation>エクスポート…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="153"/>
+        <location filename="../plugin/dock.py" line="158"/>
         <source>Write the scenario as a JSON file for the command line</source>
         <translation>コマンドライン用にシナリオを JSON ファイルとして書き出す</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="777"/>
+        <location filename="../plugin/dock.py" line="786"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="770"/>
+        <location filename="../plugin/dock.py" line="779"/>
         <source>Fault</source>
         <translation>断層</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="166"/>
+        <location filename="../plugin/dock.py" line="171"/>
         <source>Draw on map</source>
         <translation>地図上に描く</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="169"/>
+        <location filename="../plugin/dock.py" line="174"/>
         <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>トレースの頂点をクリックします。Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="176"/>
+        <location filename="../plugin/dock.py" line="181"/>
         <source>Line layer holding the fault trace</source>
         <translation>断層トレースを含むラインレイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="178"/>
+        <location filename="../plugin/dock.py" line="183"/>
         <source>Use selected</source>
         <translation>選択を使用</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="179"/>
+        <location filename="../plugin/dock.py" line="184"/>
         <source>Take the trace from the selected feature of the line layer</source>
         <translation>ラインレイヤの選択地物からトレースを取得する</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="183"/>
+        <location filename="../plugin/dock.py" line="188"/>
         <source>Trace</source>
         <translation>トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="767"/>
+        <location filename="../plugin/dock.py" line="776"/>
         <source>Dip</source>
         <translation>傾斜角</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="193"/>
+        <location filename="../plugin/dock.py" line="198"/>
         <source>Right-hand rule</source>
         <translation>右手の法則</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="195"/>
+        <location filename="../plugin/dock.py" line="200"/>
         <source>Dip to the right when walking along the trace</source>
         <translation>トレースに沿って進むとき右側へ傾斜</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="768"/>
+        <location filename="../plugin/dock.py" line="777"/>
         <source>Dip direction</source>
         <translation>傾斜方向</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="768"/>
+        <location filename="../plugin/dock.py" line="777"/>
         <source>Top depth</source>
         <translation>上端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="769"/>
+        <location filename="../plugin/dock.py" line="778"/>
         <source>Bottom depth</source>
         <translation>下端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="769"/>
+        <location filename="../plugin/dock.py" line="778"/>
         <source>Mechanism</source>
         <translation>メカニズム</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="228"/>
+        <location filename="../plugin/dock.py" line="233"/>
         <source>Magnitude</source>
         <translation>マグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="236"/>
+        <location filename="../plugin/dock.py" line="241"/>
         <source>From the scaling law</source>
         <translation>スケーリング則から</translation>
     </message>
@@ -204,17 +204,17 @@
         <translation>モーメントマグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="771"/>
+        <location filename="../plugin/dock.py" line="780"/>
         <source>Scaling law</source>
         <translation>スケーリング則</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="247"/>
+        <location filename="../plugin/dock.py" line="252"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="248"/>
+        <location filename="../plugin/dock.py" line="253"/>
         <source>Set the magnitude to the scaling-law value</source>
         <translation>マグニチュードをスケーリング則の値にする</translation>
     </message>
@@ -224,172 +224,172 @@
         <translation>サイト</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="267"/>
+        <location filename="../plugin/dock.py" line="272"/>
         <source>Point layer of sites; polygons use their centroids</source>
         <translation>サイトのポイントレイヤ (ポリゴンは重心を使用)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="268"/>
+        <location filename="../plugin/dock.py" line="273"/>
         <source>Layer</source>
         <translation>レイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="773"/>
+        <location filename="../plugin/dock.py" line="782"/>
         <source>Site conditions (Vs30)</source>
         <translation>サイト条件 (Vs30)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="274"/>
+        <location filename="../plugin/dock.py" line="279"/>
         <source>Field of the site layer</source>
         <translation>サイトレイヤのフィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="279"/>
+        <location filename="../plugin/dock.py" line="284"/>
         <source>Raster</source>
         <translation>ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="285"/>
+        <location filename="../plugin/dock.py" line="290"/>
         <source>Default only</source>
         <translation>既定値のみ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="773"/>
+        <location filename="../plugin/dock.py" line="782"/>
         <source>Raster grid</source>
         <translation>ラスタグリッド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="309"/>
+        <location filename="../plugin/dock.py" line="314"/>
         <source>Extent of the sites</source>
         <translation>サイトの範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="774"/>
+        <location filename="../plugin/dock.py" line="783"/>
         <source>Resolution</source>
         <translation>解像度</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="317"/>
+        <location filename="../plugin/dock.py" line="322"/>
         <source>Cells</source>
         <translation>セル数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="774"/>
+        <location filename="../plugin/dock.py" line="783"/>
         <source>Intensity measures</source>
         <translation>強度指標</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="332"/>
+        <location filename="../plugin/dock.py" line="337"/>
         <source>SA at periods (s)</source>
         <translation>周期 (秒) ごとの SA</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="335"/>
+        <location filename="../plugin/dock.py" line="340"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>加速度応答スペクトルの周期 (秒、カンマ区切り)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="376"/>
+        <location filename="../plugin/dock.py" line="384"/>
         <source>Run</source>
         <translation>実行</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="260"/>
+        <location filename="../plugin/processing/algorithms.py" line="263"/>
         <source>Engine</source>
         <translation>エンジン</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="256"/>
+        <location filename="../plugin/processing/algorithms.py" line="259"/>
         <source>Realizations</source>
         <translation>実現数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="775"/>
+        <location filename="../plugin/dock.py" line="784"/>
         <source>Seed</source>
         <translation>シード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="776"/>
+        <location filename="../plugin/dock.py" line="785"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="362"/>
+        <location filename="../plugin/dock.py" line="370"/>
         <source>Looking for devices…</source>
         <translation>デバイスを検索中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="367"/>
+        <location filename="../plugin/dock.py" line="375"/>
         <source>Temporary folder</source>
         <translation>一時フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="368"/>
+        <location filename="../plugin/dock.py" line="376"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>実行ごとにここに新しいサブフォルダを作成します。既存のファイルは置き換えません</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="266"/>
+        <location filename="../plugin/processing/algorithms.py" line="270"/>
         <source>Output folder</source>
         <translation>出力フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="377"/>
+        <location filename="../plugin/dock.py" line="385"/>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="553"/>
+        <location filename="../plugin/dock.py" line="562"/>
         <source>Select one feature of a line layer first.</source>
         <translation>先にラインレイヤの地物を 1 つ選択してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="564"/>
+        <location filename="../plugin/dock.py" line="573"/>
         <source>The selected feature has no line.</source>
         <translation>選択した地物にラインがありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="607"/>
+        <location filename="../plugin/dock.py" line="616"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>トレースがまだありません。描画するか選択地物から取得してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="612"/>
+        <location filename="../plugin/dock.py" line="621"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>頂点 {n} 個、{km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="617"/>
+        <location filename="../plugin/dock.py" line="626"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>スケーリング則: 下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="621"/>
+        <location filename="../plugin/dock.py" line="630"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: {area:.0f} km² に対して M {m:.2f}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="630"/>
+        <location filename="../plugin/dock.py" line="639"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>マグニチュードと破壊域の大きさが合いません。{law} ではこの破壊域 ({area:.0f} km²) に対して M {m:.2f} です。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="646"/>
+        <location filename="../plugin/dock.py" line="655"/>
         <source>Choose a site layer first.</source>
         <translation>先にサイトレイヤを選んでください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="667"/>
+        <location filename="../plugin/dock.py" line="676"/>
         <source>no extent</source>
         <translation>範囲なし</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="670"/>
+        <location filename="../plugin/dock.py" line="679"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} セル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="676"/>
+        <location filename="../plugin/dock.py" line="685"/>
         <source>Found: {detail}</source>
         <translation>検出: {detail}</translation>
     </message>
@@ -399,117 +399,117 @@
         <translation>断層トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="772"/>
+        <location filename="../plugin/dock.py" line="781"/>
         <source>Vs30 field</source>
         <translation>Vs30 フィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="772"/>
+        <location filename="../plugin/dock.py" line="781"/>
         <source>Vs30 raster</source>
         <translation>Vs30 ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="800"/>
+        <location filename="../plugin/dock.py" line="809"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' は秒単位の周期ではありません</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="803"/>
+        <location filename="../plugin/dock.py" line="812"/>
         <source>periods must be positive, got {t}</source>
         <translation>周期は正の値にしてください (入力値: {t})</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="811"/>
+        <location filename="../plugin/dock.py" line="820"/>
         <source>choose at least one intensity measure</source>
         <translation>強度指標を 1 つ以上選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="838"/>
+        <location filename="../plugin/dock.py" line="847"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>断層トレースを描くか、選択したライン地物を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="840"/>
+        <location filename="../plugin/dock.py" line="849"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="877"/>
+        <location filename="../plugin/dock.py" line="888"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>サイトのポイントまたはポリゴンレイヤを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="885"/>
+        <location filename="../plugin/dock.py" line="896"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>Vs30 (m/s) を持つフィールドを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="888"/>
+        <location filename="../plugin/dock.py" line="899"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>Vs30 フィールドにはサイトレイヤが必要です</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="893"/>
+        <location filename="../plugin/dock.py" line="904"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>ファイルに保存された Vs30 ラスタを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="899"/>
+        <location filename="../plugin/dock.py" line="910"/>
         <source>set the grid extent</source>
         <translation>グリッドの範囲を設定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="908"/>
+        <location filename="../plugin/dock.py" line="919"/>
         <source>use sites, a raster grid or both</source>
         <translation>サイト、ラスタグリッド、またはその両方を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1035"/>
+        <location filename="../plugin/dock.py" line="1047"/>
         <source>Starting…</source>
         <translation>開始中…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="67"/>
+        <location filename="../plugin/main.py" line="68"/>
         <source>&amp;GroundShake</source>
         <translation>&amp;GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="89"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GroundShake Processing algorithms are unavailable: {err}</source>
         <translation>GroundShake のプロセシングアルゴリズムを利用できません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="102"/>
+        <location filename="../plugin/main.py" line="103"/>
         <source>GroundShake scenario</source>
         <translation>GroundShake シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="104"/>
+        <location filename="../plugin/main.py" line="105"/>
         <source>Open the GroundShake scenario panel</source>
         <translation>GroundShake のシナリオパネルを開く</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="107"/>
+        <location filename="../plugin/main.py" line="108"/>
         <source>Draw fault trace</source>
         <translation>断層トレースを描く</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="109"/>
+        <location filename="../plugin/main.py" line="110"/>
         <source>Draw a fault trace: click vertices, Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>断層トレースを描く: 頂点をクリック、Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="113"/>
+        <location filename="../plugin/main.py" line="114"/>
         <source>Show site waveforms</source>
         <translation>サイトの波形を表示</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="116"/>
+        <location filename="../plugin/main.py" line="117"/>
         <source>Click a site of a GroundShake result to see its waveforms</source>
         <translation>GroundShake の結果のサイトをクリックして波形を表示</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="300"/>
+        <location filename="../plugin/main.py" line="309"/>
         <source>The waveform viewer is unavailable: {err}</source>
         <translation>波形ビューアを利用できません: {err}</translation>
     </message>
@@ -519,102 +519,102 @@
         <translation>GroundShake 波形</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="313"/>
+        <location filename="../plugin/main.py" line="322"/>
         <source>Cannot show the waveforms of site {i}: {err}</source>
         <translation>サイト {i} の波形を表示できません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="355"/>
+        <location filename="../plugin/main.py" line="364"/>
         <source>cannot create {path}: {err}</source>
         <translation>{path} を作成できません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="371"/>
+        <location filename="../plugin/main.py" line="380"/>
         <source>GroundShake: {name}</source>
         <translation>GroundShake: {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="416"/>
+        <location filename="../plugin/main.py" line="425"/>
         <source>Cancelling…</source>
         <translation>キャンセル中…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="430"/>
+        <location filename="../plugin/main.py" line="439"/>
         <source>Cancelled</source>
         <translation>キャンセルしました</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="431"/>
+        <location filename="../plugin/main.py" line="440"/>
         <source>The run was cancelled; nothing was written.</source>
         <translation>実行をキャンセルしました。何も書き出されていません。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="435"/>
+        <location filename="../plugin/main.py" line="444"/>
         <source>Failed</source>
         <translation>失敗</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="439"/>
+        <location filename="../plugin/main.py" line="448"/>
         <source>The run failed: {err}</source>
         <translation>実行に失敗しました: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="443"/>
+        <location filename="../plugin/main.py" line="452"/>
         <source>Done</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="447"/>
+        <location filename="../plugin/main.py" line="456"/>
         <source>Results written to {path}</source>
         <translation>結果を {path} に書き出しました</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="452"/>
+        <location filename="../plugin/main.py" line="461"/>
         <source>Import scenario</source>
         <translation>シナリオのインポート</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="506"/>
+        <location filename="../plugin/main.py" line="517"/>
         <source>Scenario (*.json)</source>
         <translation>シナリオ (*.json)</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="464"/>
+        <location filename="../plugin/main.py" line="473"/>
         <source>{path} is not a GroundShake scenario</source>
         <translation>{path} は GroundShake のシナリオではありません</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="496"/>
+        <location filename="../plugin/main.py" line="507"/>
         <source>cannot open {path}</source>
         <translation>{path} を開けません</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="494"/>
+        <location filename="../plugin/main.py" line="505"/>
         <source>Vs30</source>
         <translation>Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="528"/>
+        <location filename="../plugin/main.py" line="539"/>
         <source>Export scenario</source>
         <translation>シナリオのエクスポート</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="528"/>
+        <location filename="../plugin/main.py" line="539"/>
         <source>{path} exists. Replace it?</source>
         <translation>{path} は既に存在します。置き換えますか?</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="532"/>
+        <location filename="../plugin/main.py" line="543"/>
         <source>{path} exists; choose another name</source>
         <translation>{path} は既に存在します。別の名前を選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="544"/>
+        <location filename="../plugin/main.py" line="555"/>
         <source>Scenario written to {path}</source>
         <translation>シナリオを {path} に書き出しました</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="571"/>
+        <location filename="../plugin/main.py" line="582"/>
         <source>Cannot read the saved GroundShake scenario: {err}</source>
         <translation>保存された GroundShake シナリオを読み込めません: {err}</translation>
     </message>
@@ -694,77 +694,77 @@
         <translation>揺れのシナリオを生成</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="254"/>
+        <location filename="../plugin/processing/algorithms.py" line="257"/>
         <source>Intensity measures (comma-separated)</source>
         <translation>強度指標 (カンマ区切り)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="258"/>
+        <location filename="../plugin/processing/algorithms.py" line="261"/>
         <source>Random seed</source>
         <translation>乱数シード</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="262"/>
+        <location filename="../plugin/processing/algorithms.py" line="266"/>
         <source>Grid extent</source>
         <translation>グリッド範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="264"/>
+        <location filename="../plugin/processing/algorithms.py" line="268"/>
         <source>Grid resolution (metres)</source>
         <translation>グリッド解像度 (メートル)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="277"/>
+        <location filename="../plugin/processing/algorithms.py" line="281"/>
         <source>Sites with intensity measures</source>
         <translation>強度指標付きのサイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="280"/>
+        <location filename="../plugin/processing/algorithms.py" line="284"/>
         <source>Intensity measure rasters</source>
         <translation>強度指標ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="282"/>
+        <location filename="../plugin/processing/algorithms.py" line="286"/>
         <source>Run provenance (JSON)</source>
         <translation>実行の来歴 (JSON)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="346"/>
+        <location filename="../plugin/processing/algorithms.py" line="350"/>
         <source>GroundShake sites</source>
         <translation>GroundShake サイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="379"/>
+        <location filename="../plugin/processing/algorithms.py" line="383"/>
         <source>{label}: the extent is empty</source>
         <translation>{label}: 範囲が空です</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="408"/>
+        <location filename="../plugin/processing/algorithms.py" line="412"/>
         <source>Rupture distances</source>
         <translation>破壊域までの距離</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="411"/>
+        <location filename="../plugin/processing/algorithms.py" line="415"/>
         <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
         <translation>断層トレースから作成した有限破壊域に対する震央距離、震源距離、Joyner-Boore 距離、断層最短距離、Rx、Ry0 (km) と、フィールドまたは既定値から得た各サイトの Vs30 (m/s) を、すべてのサイトに追加します。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="418"/>
+        <location filename="../plugin/processing/algorithms.py" line="422"/>
         <source>Sites with distances</source>
         <translation>距離付きのサイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="463"/>
+        <location filename="../plugin/processing/algorithms.py" line="467"/>
         <source>{n} sites have no geometry or lie beyond the engine&apos;s range; their distances are left empty.</source>
         <translation>{n} 個のサイトはジオメトリがないか、エンジンの適用範囲外にあります。それらの距離は空のままです。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="480"/>
+        <location filename="../plugin/processing/algorithms.py" line="484"/>
         <source>The layer has no valid coordinate reference system.</source>
         <translation>レイヤに有効な座標参照系がありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="519"/>
+        <location filename="../plugin/processing/algorithms.py" line="523"/>
         <source>Cannot write the sites to {path}: {error}</source>
         <translation>サイトを {path} に書き出せません: {error}</translation>
     </message>
@@ -774,22 +774,22 @@
         <translation>GroundShake 地震動シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="46"/>
+        <location filename="../plugin/scenario_io.py" line="72"/>
         <source>{path} already exists</source>
         <translation>{path} は既に存在します</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="55"/>
+        <location filename="../plugin/scenario_io.py" line="81"/>
         <source>cannot write {path}: {err}</source>
         <translation>{path} に書き込めません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="73"/>
+        <location filename="../plugin/scenario_io.py" line="99"/>
         <source>the layer &apos;{name}&apos; has no features with a geometry</source>
         <translation>レイヤ '{name}' にジオメトリを持つ地物がありません</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="94"/>
+        <location filename="../plugin/scenario_io.py" line="120"/>
         <source>{stem} sites</source>
         <translation>{stem} のサイト</translation>
     </message>
@@ -979,77 +979,72 @@
         <translation>{site} の RotD50 の計算に失敗しました: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="915"/>
+        <location filename="../plugin/dock.py" line="926"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>このパネルで使えるシードは 0 から {hi} までです（指定値: {seed}）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="292"/>
+        <location filename="../plugin/dock.py" line="297"/>
         <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
         <translation>Vs30 ラスターに値がない場所、およびフィールドもラスターも選ばれていないときはすべての地点で使用します（フィールドの値が空または無効な場合はエラーになります）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="778"/>
+        <location filename="../plugin/dock.py" line="787"/>
         <source>Execution</source>
         <translation>実行環境</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="436"/>
+        <location filename="../plugin/dock.py" line="444"/>
         <source>This QGIS (single process)</source>
         <translation>この QGIS (単一プロセス)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="437"/>
+        <location filename="../plugin/dock.py" line="445"/>
         <source>Every engine and device; the run uses this QGIS process only</source>
         <translation>すべてのエンジンとデバイスに対応。この QGIS のプロセスだけで実行します</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="440"/>
+        <location filename="../plugin/dock.py" line="448"/>
         <source>Local Dask cluster</source>
         <translation>ローカル Dask クラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="444"/>
+        <location filename="../plugin/dock.py" line="452"/>
         <source> workers</source>
         <translation> ワーカー</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="446"/>
+        <location filename="../plugin/dock.py" line="454"/>
         <source>Dask scheduler at</source>
         <translation>Dask スケジューラ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="449"/>
+        <location filename="../plugin/dock.py" line="457"/>
         <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
         <translation>稼働中の Dask スケジューラのアドレス (tcp://ホスト:ポート または tls://ホスト:ポート)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="452"/>
+        <location filename="../plugin/dock.py" line="460"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="453"/>
+        <location filename="../plugin/dock.py" line="461"/>
         <source>Connect to the scheduler and count its workers (in the background)</source>
         <translation>スケジューラに接続してワーカー数を調べます (バックグラウンドで実行)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="460"/>
-        <source>Dask runs support the stochastic and GMPE engines, on the CPU; this QGIS only sends the tasks and writes the outputs.</source>
-        <translation>Dask での実行は統計的シミュレーションと GMPE のエンジンに対応し、CPU で計算します。この QGIS はタスクを送り、出力を書き出すだけです。</translation>
-    </message>
-    <message>
-        <location filename="../plugin/dock.py" line="728"/>
+        <location filename="../plugin/dock.py" line="737"/>
         <source>Connecting to {address}…</source>
         <translation>{address} に接続中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="779"/>
+        <location filename="../plugin/dock.py" line="788"/>
         <source>Dask scheduler</source>
         <translation>Dask スケジューラ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="780"/>
+        <location filename="../plugin/dock.py" line="789"/>
         <source>Local Dask workers</source>
         <translation>ローカル Dask ワーカー数</translation>
     </message>
@@ -1099,44 +1094,69 @@
         <translation>ワーカー数は 1 から {n} までにしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="213"/>
+        <location filename="../plugin/execution.py" line="206"/>
         <source>GroundShake: connecting to {address}</source>
         <translation>GroundShake: {address} に接続中</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="229"/>
+        <location filename="../plugin/execution.py" line="222"/>
         <source>Cannot connect to {address} within {s} s: {err}</source>
         <translation>{s} 秒以内に {address} に接続できませんでした: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="237"/>
+        <location filename="../plugin/execution.py" line="230"/>
         <source>Connected to {address}, but the scheduler did not answer: {err}</source>
         <translation>{address} に接続しましたが、スケジューラが応答しませんでした: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="243"/>
+        <location filename="../plugin/execution.py" line="236"/>
         <source>Connected: {w} workers, {t} threads.</source>
         <translation>接続しました: ワーカー {w} 個、スレッド {t} 個。</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="246"/>
+        <location filename="../plugin/execution.py" line="239"/>
         <source>The cluster has no worker yet; a run would wait for one.</source>
         <translation>クラスタにはまだワーカーがありません。実行するとワーカーが加わるまで待ちます。</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="251"/>
+        <location filename="../plugin/execution.py" line="244"/>
         <source>{n} workers cannot import {module} ({err}): start them with the folder that holds the plugin folder on PYTHONPATH.</source>
         <translation>{n} 個のワーカーが {module} をインポートできません ({err})。プラグインのフォルダを含むフォルダを PYTHONPATH に加えてワーカーを起動してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="260"/>
+        <location filename="../plugin/execution.py" line="253"/>
         <source>Workers run GroundShake {theirs}, this QGIS {ours}.</source>
         <translation>ワーカーの GroundShake は {theirs}、この QGIS は {ours} です。</translation>
     </message>
     <message>
-        <location filename="../plugin/execution.py" line="267"/>
+        <location filename="../plugin/execution.py" line="260"/>
         <source>The connection test was cancelled.</source>
         <translation>接続テストはキャンセルされました。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="272"/>
+        <source>Dask scheduler address (empty: in this process)</source>
+        <translation>Dask スケジューラのアドレス (空欄: このプロセスで実行)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="275"/>
+        <source>Local Dask workers (0: in this process)</source>
+        <translation>ローカル Dask ワーカー数 (0: このプロセスで実行)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="303"/>
+        <source>{scheduler} and {workers}: give one of them, not both</source>
+        <translation>{scheduler} と {workers}: どちらか一方だけを指定してください</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="468"/>
+        <source>Dask runs support every engine: the CGM uses the chosen device on each worker, the stochastic simulation the workers&apos; CPUs. This QGIS only sends the tasks and writes the outputs.</source>
+        <translation>Dask での実行はすべてのエンジンに対応します。CGM は各ワーカーで選択したデバイスを、統計的シミュレーションはワーカーの CPU を使います。この QGIS はタスクを送り、出力を書き出すだけです。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="297"/>
+        <source>Site {i}: the {engine} engine keeps no waveforms; run the scenario again with the CGM or the stochastic engine to see them.</source>
+        <translation>サイト {i}: {engine} エンジンは波形を保存しません。波形を見るには、CGM または統計的シミュレーションのエンジンでシナリオを再実行してください。</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms.py" line="240"/>
@@ -1144,27 +1164,21 @@
 
 Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.
 
-Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and support the stochastic and GMPE engines. This process then only sends the tasks and writes the outputs.</source>
+Engines: cgm (the conditional generative model, the default), stochastic (the calibrated stochastic simulation, the default when the CGM model is not installed) and gmpe (NGA-West2 ground-motion models, no waveforms).
+
+Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and work with every engine. This process then only sends the tasks and writes the outputs.</source>
         <translation>断層破壊の周辺の各サイトと各グリッドセルについて 3 成分の地震動波形を生成し、各強度指標の中央値・16 パーセンタイル・84 パーセンタイルのラスタ、サイトの GeoPackage、来歴 JSON を出力フォルダに書き出します。
 
 強度指標は PGA, PGV, SA(1.0) のような OpenQuake の名前をカンマ区切りで指定します。サイト、グリッド範囲、またはその両方を指定してください。グリッド解像度は範囲の CRS にかかわらずメートル単位です。
 
-詳細設定: Dask スケジューラのアドレス (tcp://host:port) を指定すると、サイトのチャンクをそのクラスタで計算します。ローカル Dask ワーカー数を指定すると、この実行のためにこのマシンで起動したクラスタで計算します。どちらも Python パッケージ distributed が必要で、統計的シミュレーションと GMPE のエンジンに対応します。このとき、このプロセスはタスクを送り、出力を書き出すだけです。</translation>
+エンジン: cgm (条件付き生成モデル、既定)、stochastic (較正済みの統計的シミュレーション、CGM モデルがインストールされていない場合の既定)、gmpe (NGA-West2 地震動モデル、波形なし)。
+
+詳細設定: Dask スケジューラのアドレス (tcp://host:port) を指定すると、サイトのチャンクをそのクラスタで計算します。ローカル Dask ワーカー数を指定すると、この実行のためにこのマシンで起動したクラスタで計算します。どちらも Python パッケージ distributed が必要で、すべてのエンジンに対応します。このとき、このプロセスはタスクを送り、出力を書き出すだけです。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="268"/>
-        <source>Dask scheduler address (empty: in this process)</source>
-        <translation>Dask スケジューラのアドレス (空欄: このプロセスで実行)</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="271"/>
-        <source>Local Dask workers (0: in this process)</source>
-        <translation>ローカル Dask ワーカー数 (0: このプロセスで実行)</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="299"/>
-        <source>{scheduler} and {workers}: give one of them, not both</source>
-        <translation>{scheduler} と {workers}: どちらか一方だけを指定してください</translation>
+        <location filename="../plugin/scenario_io.py" line="50"/>
+        <source>The CGM model is not installed (no {path}): reinstall or update the plugin to use this engine.</source>
+        <translation>CGM モデルがインストールされていません ({path} がありません)。このエンジンを使うには、プラグインを再インストールまたは更新してください。</translation>
     </message>
 </context>
 </TS>

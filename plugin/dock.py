@@ -66,7 +66,7 @@ from ..gm_engine.scenario import (
 from . import execution
 from .i18n import tr
 from .resources import icon
-from .scenario_io import crs_string
+from .scenario_io import FALLBACK_ENGINE, PREFERRED_ENGINE, cgm_unavailable_reason, crs_string
 
 STATE_VERSION = 1
 #: rake presets offered by the mechanism box (Aki & Richards convention)
@@ -129,7 +129,12 @@ class GroundShakeDock(QgsDockWidget):
         self.canvas = canvas
         self.trace: list[list[float]] = []
         self.trace_crs = QgsCoordinateReferenceSystem("EPSG:4326")
-        self.kept_fields: dict[str, Any] = {"max_distance_km": 300.0, "hypocentre": None}
+        self.kept_fields: dict[str, Any] = {"max_distance_km": 300.0, "hypocentre": None,
+                                            "model_card": None}
+        #: why the cgm engine cannot run its bundled model here (None: it can)
+        self.cgm_unavailable = cgm_unavailable_reason()
+        #: the engine of a new scenario: cgm, or stochastic when its model is missing
+        self.default_engine = FALLBACK_ENGINE if self.cgm_unavailable else PREFERRED_ENGINE
         self.error_field = ""
         self.found_devices: list[str] = []
         self._build_ui()
@@ -344,7 +349,10 @@ class GroundShakeDock(QgsDockWidget):
         engines = _engine_labels()
         for key in ENGINES:
             self.engine_combo.addItem(engines.get(key, key), key)
-        self.engine_combo.setCurrentIndex(self.engine_combo.findData("stochastic"))
+        if self.cgm_unavailable:  # still selectable: a scenario may name its own model card
+            self.engine_combo.setItemData(self.engine_combo.findData(PREFERRED_ENGINE),
+                                          self.cgm_unavailable, Qt.ItemDataRole.ToolTipRole)
+        self.engine_combo.setCurrentIndex(self.engine_combo.findData(self.default_engine))
         form.addRow(tr("Engine"), self.engine_combo)
         self.realizations_spin = QSpinBox()
         self.realizations_spin.setRange(1, MAX_REALIZATIONS)
@@ -457,9 +465,10 @@ class GroundShakeDock(QgsDockWidget):
         self.connection_label.setWordWrap(True)
         self.connection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.connection_label)
-        self.execution_note = QLabel(tr("Dask runs support the stochastic and GMPE engines, "
-                                        "on the CPU; this QGIS only sends the tasks and "
-                                        "writes the outputs."))
+        self.execution_note = QLabel(tr("Dask runs support every engine: the CGM uses the "
+                                        "chosen device on each worker, the stochastic "
+                                        "simulation the workers' CPUs. This QGIS only sends "
+                                        "the tasks and writes the outputs."))
         self.execution_note.setWordWrap(True)
         form.addRow(self.execution_note)
         self.dask_available = execution.dask_available()
@@ -870,6 +879,8 @@ class GroundShakeDock(QgsDockWidget):
             "engine": self.engine_combo.currentData(),
             "device": self.device_combo.currentData(),
         }
+        if self.kept_fields.get("model_card"):  # only when set, as the engine writes it
+            doc["model_card"] = self.kept_fields["model_card"]
         mode = self.vs30_mode()
         layer = self.sites_layer()
         if self.sites_group.isChecked():
@@ -916,7 +927,8 @@ class GroundShakeDock(QgsDockWidget):
                 hi=self.seed_spin.maximum(), seed=seed))
         # Fields without a widget travel with the scenario unchanged.
         self.kept_fields = {"max_distance_km": doc.get("max_distance_km", 300.0),
-                            "hypocentre": (doc.get("rupture") or {}).get("hypocentre")}
+                            "hypocentre": (doc.get("rupture") or {}).get("hypocentre"),
+                            "model_card": doc.get("model_card")}
         try:
             self.name_edit.setText(str(doc.get("name") or "scenario"))
             rup = doc.get("rupture") or {}
@@ -1021,7 +1033,7 @@ class GroundShakeDock(QgsDockWidget):
             "name": tr("Scenario"), "rupture": {"dip": 90, "ztor": 0, "zbot": 12, "rake": 180},
             "magnitude": 7.0, "grid": None, "sites": None,
             "intensity_measures": ["PGA", "PGV", "SA(0.3)", "SA(1.0)", "SA(3.0)"],
-            "engine": "stochastic", "device": "auto", "vs30": {"default": 760},
+            "engine": self.default_engine, "device": "auto", "vs30": {"default": 760},
         })
         self.grid_group.setChecked(True)
         self.output_widget.setFilePath("")

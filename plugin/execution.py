@@ -159,30 +159,23 @@ def engine_options(value: ExecutionSettings) -> dict[str, Any]:
 
 
 def local_options(workers: int) -> dict[str, Any]:
-    """A local cluster: worker processes when this Python can start them, else threads here."""
-    if worker_processes_possible():
-        return {"workers": int(workers), "processes": True}
-    return {"threads": int(workers)}
+    """A local cluster of ``workers``: processes when this Python can start them, else threads.
+
+    The engine starts the cluster for the run and stops it afterwards; either
+    kind listens on 127.0.0.1 only, and the engine uses its own client, never
+    Dask's default one, so nothing of a run outlives it in the QGIS process.
+    """
+    return {"workers": int(workers), "processes": worker_processes_possible()}
 
 
-def run_distributed(scenario: Any, out_dir: str, *, threads: int = 0, **kwargs: Any) -> Any:
-    """``run_scenario_distributed``; ``threads`` first starts a cluster of threads here.
+def run_distributed(scenario: Any, out_dir: str, **kwargs: Any) -> Any:
+    """``gm_engine.distributed.run_scenario_distributed`` with ``engine_options()``' keywords.
 
-    The engine's own threaded LocalCluster (``processes=False``) uses inproc://
-    but still opens its HTTP servers on every network interface; this one
-    listens on 127.0.0.1 only, like the engine's cluster of processes.
+    Imported only when called: ``distributed`` takes seconds to import.
     """
     from ..gm_engine.distributed import run_scenario_distributed
 
-    if not threads:
-        return run_scenario_distributed(scenario, out_dir, **kwargs)
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=int(threads), threads_per_worker=1, processes=False,
-                      host="127.0.0.1", protocol="tcp://", dashboard_address="127.0.0.1:0",
-                      scheduler_kwargs={"dashboard": False}) as cluster, \
-            Client(cluster) as client:  # the engine's as_completed() takes the default client
-        return run_scenario_distributed(scenario, out_dir, client=client, **kwargs)
+    return run_scenario_distributed(scenario, out_dir, **kwargs)
 
 
 def engine_package() -> str:

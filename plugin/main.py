@@ -40,6 +40,7 @@ from .resources import icon
 from .scenario_io import (
     load_raster,
     load_sites_layer,
+    resolve,
     write_scenario_file,
     write_sites,
 )
@@ -288,8 +289,16 @@ class GroundShakePlugin:
     def show_site(self, run_dir: str, site_index: int) -> bool:
         """Open the waveform viewer for one site of a finished run; False with a message if not."""
         from .viewer import missing_dependency
+        from .viewer.site_data import engine_without_waveforms
 
         bar = self.iface.messageBar()
+        engine = engine_without_waveforms(run_dir)
+        if engine is not None:
+            bar.pushMessage(tr("GroundShake"), tr(
+                "Site {i}: the {engine} engine keeps no waveforms; run the scenario again "
+                "with the CGM or the stochastic engine to see them.").format(
+                i=site_index, engine=engine), Qgis.MessageLevel.Warning, 10)
+            return False
         missing = missing_dependency()
         if missing:
             bar.pushMessage(tr("GroundShake"), missing, Qgis.MessageLevel.Warning, 0)
@@ -468,6 +477,8 @@ class GroundShakePlugin:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ScenarioWarning)
                 doc = Scenario.from_dict(doc, base).to_dict()
+            if doc.get("model_card"):  # runs start elsewhere: keep the card's full path
+                doc["model_card"] = str(resolve(doc["model_card"], base).resolve())
             dock.apply_scenario(doc)
         except (OSError, json.JSONDecodeError) as exc:
             self.report_input_error("scenario", str(exc))

@@ -5,6 +5,7 @@ so the task only ever sees plain paths.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,31 @@ def crs_string(crs: QgsCoordinateReferenceSystem) -> str:
     return crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)
 
 SITES_LAYER_NAME = "sites"
+#: the engine a new scenario starts with, and the one used when its model is missing
+PREFERRED_ENGINE, FALLBACK_ENGINE = "cgm", "stochastic"
+
+
+def cgm_unavailable_reason() -> str | None:
+    """Why the cgm engine cannot run its bundled model in this QGIS, or None when it can.
+
+    Cheap (a file and a module are looked up, nothing is imported), so the
+    dock and Processing can ask when they build their widgets.
+    """
+    from ..gm_engine import engines
+
+    card = engines.bundled_model_card()
+    if not card.is_file():
+        return tr("The CGM model is not installed (no {path}): reinstall or update the "
+                  "plugin to use this engine.").format(path=card)
+    if importlib.util.find_spec("torch") is None:
+        return tr("PyTorch is not installed: the CGM engine is unavailable; "
+                  "install it with pip install torch")
+    return None
+
+
+def default_engine() -> str:
+    """``cgm`` when its bundled model can run here, else ``stochastic``."""
+    return FALLBACK_ENGINE if cgm_unavailable_reason() else PREFERRED_ENGINE
 
 
 def write_sites(layer: QgsVectorLayer, path: str | Path,

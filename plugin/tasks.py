@@ -70,7 +70,7 @@ class ScenarioTask(QgsTask):
         on its own.
     execution:
         Keyword arguments of ``execution.run_distributed`` (``workers``,
-        ``scheduler``, ``threads``, ...); empty runs ``run_scenario`` in this process. With
+        ``processes``, ``scheduler``, ...); empty runs ``run_scenario`` in this process. With
         Dask this process only plans the chunks, sends them and writes what
         comes back; progress arrives per finished chunk.
     """

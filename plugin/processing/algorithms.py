@@ -51,7 +51,7 @@ from ...gm_engine.errors import Cancelled, InputError
 from ...gm_engine.scenario import DEFAULT_IMS, ENGINES, SCHEMA_VERSION, Scenario
 from .. import execution
 from ..i18n import tr
-from ..scenario_io import crs_string
+from ..scenario_io import crs_string, default_engine
 
 #: Attribute carrying each site's position in the source, so engine rows map back to features.
 SITE_INDEX_FIELD = "gs_site_index"
@@ -243,11 +243,14 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
             "each intensity measure, a GeoPackage of sites and a provenance JSON into the "
             "output folder.\n\nIntensity measures are comma-separated OpenQuake names such "
             "as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution "
-            "is in metres whatever the extent's CRS.\n\nAdvanced: a Dask scheduler address "
+            "is in metres whatever the extent's CRS.\n\nEngines: cgm (the conditional "
+            "generative model, the default), stochastic (the calibrated stochastic "
+            "simulation, the default when the CGM model is not installed) and gmpe (NGA-West2 "
+            "ground-motion models, no waveforms).\n\nAdvanced: a Dask scheduler address "
             "(tcp://host:port) runs the chunks of sites on that cluster, a number of local "
             "Dask workers on a cluster started on this machine for the run; both need the "
-            "Python package distributed and support the stochastic and GMPE engines. This "
-            "process then only sends the tasks and writes the outputs.")
+            "Python package distributed and work with every engine. This process then only "
+            "sends the tasks and writes the outputs.")
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         self._add_source_parameters()
@@ -258,7 +261,8 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
         self.addParameter(self._number(self.SEED, tr("Random seed"), 42, 0, 2**31 - 1,
                                        integer=True))
         self.addParameter(QgsProcessingParameterEnum(
-            self.ENGINE, tr("Engine"), list(ENGINES), defaultValue=ENGINES.index("stochastic")))
+            self.ENGINE, tr("Engine"), list(ENGINES),
+            defaultValue=ENGINES.index(default_engine())))
         self.addParameter(QgsProcessingParameterExtent(
             self.GRID_EXTENT, tr("Grid extent"), optional=True))
         self.addParameter(self._number(self.GRID_RESOLUTION, tr("Grid resolution (metres)"),

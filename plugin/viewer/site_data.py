@@ -111,6 +111,25 @@ def spectra(data: SiteData, periods: np.ndarray = SPECTRUM_PERIODS) -> np.ndarra
     return ims.rotd(data.acc[:, 0], data.acc[:, 1], data.dt, periods, percentiles=(50,))[50]
 
 
+def engine_without_waveforms(run_dir: str | Path) -> str | None:
+    """The engine of a finished run that kept nothing to regenerate waveforms from, else None.
+
+    Runs of the cgm and stochastic engines store their sites' random terms in
+    ``site_terms.npz`` (what ``site_waveforms`` needs); gmpe runs have none.
+    None too when the folder is no readable run: ``load_site`` says why.
+    """
+    import json
+
+    run = Path(run_dir)
+    if (run / "site_terms.npz").is_file() or not (run / "run.json").is_file():
+        return None
+    try:
+        engine = json.loads((run / "run.json").read_text(encoding="utf-8")).get("engine")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(engine or "?")
+
+
 def load_site(run_dir: str | Path, site_index: int,
               realizations: list[int] | None = None) -> SiteData:
     """Regenerate one site of a finished run (identical to the run's own waveforms)."""

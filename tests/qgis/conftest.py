@@ -99,3 +99,25 @@ def site_layer():
         return layer
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_card(tmp_path_factory) -> Path:
+    """The card of an untrained tiny CGM (tests/engine/engine_helpers.py), written once.
+
+    Skips without torch or safetensors. The helper imports the engine as the
+    top-level ``gm_engine`` (the repository root is on ``sys.path``); the
+    files it writes are what ``groundshake.gm_engine`` reads.
+    """
+    import importlib.util
+
+    for module in ("torch", "safetensors"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"the cgm engine needs {module}")
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.append(str(REPO_ROOT))
+    spec = importlib.util.spec_from_file_location(
+        "groundshake_engine_helpers", REPO_ROOT / "tests" / "engine" / "engine_helpers.py")
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    return helpers.make_tiny_model_card(tmp_path_factory.mktemp("tiny_cgm"))

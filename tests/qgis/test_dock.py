@@ -367,3 +367,128 @@ def test_import_keeps_fields_without_widgets_and_refuses_big_seeds(
     assert not plugin.import_scenario(str(path))
     assert any("seed" in str(m) for m in qgis_iface.messageBar().get_messages(
         Qgis.MessageLevel.Critical))
+
+
+# ------------------------------------------------------------ default engine
+
+HAS_TORCH = __import__("importlib").util.find_spec("torch") is not None
+
+
+@pytest.fixture()
+def bundled_card(monkeypatch, tmp_path):
+    """``bundled_card(present)``: the engine's bundled model card exists, or not."""
+    from groundshake.gm_engine import engines
+
+    def set_card(present: bool):
+        card = tmp_path / ("model" if present else "missing") / "model_card.json"
+        if present:
+            card.parent.mkdir()
+            card.write_text("{}")
+        monkeypatch.setattr(engines, "bundled_model_card", lambda: card)
+        return card
+
+    return set_card
+
+
+def engine_tooltip(dock, key):
+    from qgis.PyQt.QtCore import Qt
+
+    return dock.engine_combo.itemData(dock.engine_combo.findData(key),
+                                      Qt.ItemDataRole.ToolTipRole)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="the cgm engine needs torch")
+def test_cgm_is_the_default_engine_with_the_bundled_model(qgis_iface, bundled_card):
+    from groundshake.plugin.dock import GroundShakeDock
+    from groundshake.plugin.scenario_io import cgm_unavailable_reason, default_engine
+
+    bundled_card(True)
+    assert cgm_unavailable_reason() is None and default_engine() == "cgm"
+    dock = GroundShakeDock(qgis_iface.mapCanvas())
+    try:
+        assert dock.engine_combo.currentData() == "cgm"
+        assert not engine_tooltip(dock, "cgm")
+        assert dock.build_scenario(strict=False)["engine"] == "cgm"
+        dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("gmpe"))
+        dock.reset()  # a new project starts with the default again
+        assert dock.engine_combo.currentData() == "cgm"
+    finally:
+        dock.deleteLater()
+
+
+def test_stochastic_is_the_default_without_the_bundled_model(qgis_iface, bundled_card):
+    from groundshake.plugin.dock import GroundShakeDock
+    from groundshake.plugin.scenario_io import default_engine
+
+    card = bundled_card(False)
+    assert default_engine() == "stochastic"
+    dock = GroundShakeDock(qgis_iface.mapCanvas())
+    try:
+        assert dock.engine_combo.currentData() == "stochastic"
+        tip = engine_tooltip(dock, "cgm")
+        assert "not installed" in tip and str(card) in tip
+        assert not engine_tooltip(dock, "stochastic")
+        # still selectable: a scenario may name a model card of its own
+        dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("cgm"))
+        assert dock.build_scenario(strict=False)["engine"] == "cgm"
+        dock.reset()
+        assert dock.engine_combo.currentData() == "stochastic"
+    finally:
+        dock.deleteLater()
+
+
+def test_stochastic_is_the_default_without_torch(qgis_iface, bundled_card, monkeypatch):
+    import importlib.util
+
+    from groundshake.plugin.dock import GroundShakeDock
+
+    bundled_card(True)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else find_spec(name, *a))
+    dock = GroundShakeDock(qgis_iface.mapCanvas())
+    try:
+        assert dock.engine_combo.currentData() == "stochastic"
+        assert "pip install torch" in engine_tooltip(dock, "cgm")
+    finally:
+        dock.deleteLater()
+
+
+@pytest.mark.parametrize("present", [True, False])
+def test_processing_engine_default_follows_the_bundled_model(qgis_app, bundled_card, present):
+    from groundshake.gm_engine.scenario import ENGINES
+    from groundshake.plugin.processing.algorithms import GenerateScenarioAlgorithm
+
+    if present and not HAS_TORCH:
+        pytest.skip("the cgm engine needs torch")
+    bundled_card(present)
+    alg = GenerateScenarioAlgorithm()
+    alg.initAlgorithm()
+    default = alg.parameterDefinition("ENGINE").defaultValue()
+    assert ENGINES[default] == ("cgm" if present else "stochastic")
+
+
+def test_import_keeps_the_model_card_as_a_full_path(plugin, qgis_new_project, tmp_path,
+                                                    site_layer):
+    sites = site_layer()
+    qgis_new_project.addMapLayer(sites)
+    dock = plugin.ensure_dock()
+    fill(dock, sites)
+    dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("cgm"))
+    target = tmp_path / "scenarios" / "s.json"
+    target.parent.mkdir()
+    assert plugin.export_scenario(str(target))
+    doc = json.loads(target.read_text())
+    assert "model_card" not in doc  # the bundled model: the key stays out
+    card = tmp_path / "models" / "card.json"
+    doc["model_card"] = "../models/card.json"
+    target.write_text(json.dumps(doc))
+    assert plugin.import_scenario(str(target))
+    again = dock.build_scenario(strict=False)
+    assert again["engine"] == "cgm" and again["model_card"] == str(card.resolve())
+    # the project keeps it; a new project forgets it
+    state = dock.state()
+    dock.reset()
+    assert "model_card" not in dock.build_scenario(strict=False)
+    dock.restore_state(state)
+    assert dock.build_scenario(strict=False)["model_card"] == str(card.resolve())

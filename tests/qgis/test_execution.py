@@ -86,7 +86,8 @@ def test_settings_persist_and_reload(plugin, clean_settings):
 
     dock.exec_local_radio.setChecked(True)
     assert execution.load_settings().mode == "local"
-    assert dock.execution_options() in ({"workers": 3, "processes": True}, {"threads": 3})
+    assert dock.execution_options() == {"workers": 3,
+                                        "processes": execution.worker_processes_possible()}
     # the execution is a machine setting: a new project keeps it
     dock.reset()
     assert dock.exec_local_radio.isChecked()
@@ -190,7 +191,7 @@ def test_worker_processes_only_with_this_python(monkeypatch, tmp_path):
     fake.symlink_to(tmp_path / "bin" / version)
     assert execution.local_options(2) == {"workers": 2, "processes": True}
     monkeypatch.setattr(sys, "executable", "C:/OSGeo4W/bin/qgis-bin.exe")
-    assert execution.local_options(2) == {"threads": 2}
+    assert execution.local_options(2) == {"workers": 2, "processes": False}
 
 
 # ------------------------------------------------------------- test button
@@ -263,7 +264,7 @@ def test_local_dask_run_matches_the_single_process_run(plugin, qgis_new_project,
     dock.exec_local_radio.setChecked(True)
     dock.workers_spin.setValue(1)
     task = plugin.run_scenario()
-    assert task is not None and task.execution == {"threads": 1}
+    assert task is not None and task.execution == {"workers": 1, "processes": False}
     progress: list[float] = []
     stages: list[str] = []
     task.progressChanged.connect(progress.append)
@@ -292,6 +293,31 @@ def test_local_dask_run_matches_the_single_process_run(plugin, qgis_new_project,
             np.testing.assert_array_equal(raster_values(out / name),
                                           raster_values(reference / name), err_msg=name)
     assert (out / "sites.csv").read_text() == (reference / "sites.csv").read_text()
+
+
+@needs_dask
+def test_cgm_runs_on_a_local_dask_cluster(plugin, qgis_new_project, tmp_path, wait, site_layer,
+                                          monkeypatch, clean_settings, tiny_model_card):
+    """The cgm engine on Dask from the dock: threads of this process, on 127.0.0.1 only."""
+    from groundshake.plugin import execution
+
+    monkeypatch.setattr(execution, "worker_processes_possible", lambda: False)  # fast start
+    dock = plugin.ensure_dock()
+    sites = site_layer()
+    qgis_new_project.addMapLayer(sites)
+    tiny(dock, tmp_path, sites)
+    dock.grid_group.setChecked(False)
+    dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("cgm"))
+    dock.kept_fields["model_card"] = str(tiny_model_card)  # what an import keeps
+    dock.exec_local_radio.setChecked(True)
+    dock.workers_spin.setValue(1)
+    task = plugin.run_scenario()
+    assert task is not None and task.execution == {"workers": 1, "processes": False}
+    assert wait(lambda: not plugin.running(), 90)
+    assert task.exception is None, task.exception
+    record = json.loads((Path(task.out_dir) / "run.json").read_text())
+    assert record["engine"] == "cgm" and record["distributed"]["workers"] == 1
+    assert (Path(task.out_dir) / "site_terms.npz").is_file()  # the viewer can regenerate
 
 
 @needs_dask

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from pathlib import Path
 
 import pytest
 from qgis.core import (
@@ -216,3 +217,69 @@ def test_clicking_a_result_site_opens_the_viewer(plugin, qgis_new_project, qgis_
         Qt.MouseButton.LeftButton))
     assert plugin.viewer_dock is not None and not plugin.viewer_dock.isHidden()
     assert plugin.viewer.site_list.count() == 1
+
+
+def test_a_run_without_waveforms_says_which_engines_keep_them(plugin, qgis_iface, tmp_path):
+    import json
+
+    from groundshake.plugin.viewer.site_data import engine_without_waveforms
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"engine": "gmpe"}))
+    assert engine_without_waveforms(run) == "gmpe"
+    qgis_iface.messageBar().clear_messages()
+    assert not plugin.show_site(str(run), 2)
+    (warning,) = qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Warning)
+    assert "Site 2: the gmpe engine keeps no waveforms" in warning
+    assert "CGM or the stochastic engine" in warning
+    assert plugin.viewer_dock is None
+    (run / "site_terms.npz").write_bytes(b"")  # cgm and stochastic runs keep their terms
+    assert engine_without_waveforms(run) is None
+    assert engine_without_waveforms(tmp_path / "no_run") is None
+
+
+@needs_runner
+def test_cgm_run_of_an_imported_scenario_with_its_own_model(
+        plugin, qgis_new_project, tmp_path, wait, site_layer, tiny_model_card):
+    """A scenario naming a model card (relative path) runs cgm through the task; sites click."""
+    import json
+    import os
+
+    from groundshake.plugin.map_tools import RUN_DIR_PROPERTY
+
+    dock = plugin.ensure_dock()
+    sites = site_layer()
+    qgis_new_project.addMapLayer(sites)
+    tiny(dock, tmp_path / "runs", sites)
+    dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("cgm"))
+    scenario = tmp_path / "scenario" / "cgm.json"
+    scenario.parent.mkdir()
+    assert plugin.export_scenario(str(scenario))
+    doc = json.loads(scenario.read_text())
+    doc["model_card"] = os.path.relpath(tiny_model_card, scenario.parent)
+    scenario.write_text(json.dumps(doc))
+    assert plugin.import_scenario(str(scenario))
+
+    task = plugin.run_scenario()
+    assert task is not None
+    assert task.scenario["engine"] == "cgm"
+    assert task.scenario["model_card"] == str(tiny_model_card.resolve())
+    assert wait(lambda: not plugin.running(), 120)
+    assert task.exception is None, task.exception
+    assert dock.stage_label.text() == "Done"
+    out = task.result.out_dir
+    record = json.loads((out / "run.json").read_text())
+    assert record["engine"] == "cgm"
+    assert Path(record["engine_info"]["model_card"]).resolve() == tiny_model_card.resolve()
+    assert (out / "site_terms.npz").is_file()
+    layers = [n.layer() for n in plugin.last_group.findLayers()]
+    assert any(lyr.customProperty(RUN_DIR_PROPERTY) for lyr in layers)
+    assert any(isinstance(lyr, QgsRasterLayer) for lyr in layers)
+
+    if importlib.util.find_spec("pyqtgraph") is None or not HAS_SITE_WAVEFORMS:
+        return
+    assert plugin.show_site(str(out), 1)  # what the site tool calls on a click
+    assert plugin.viewer.site_list.count() == 1
+    data = plugin.viewer.current_site()
+    assert data.acc.shape[:2] == (2, 3)

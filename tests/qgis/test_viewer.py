@@ -195,7 +195,9 @@ def _has_site_waveforms() -> bool:
 
 @pytest.mark.skipif(not _has_site_waveforms(),
                     reason="gm_engine.runner.site_waveforms is not written yet")
-def test_show_site_regenerates_the_runs_waveforms(viewer, tmp_path, python_errors):
+@pytest.mark.parametrize("engine", ["stochastic", "cgm"])
+def test_show_site_regenerates_the_runs_waveforms(viewer, tmp_path, python_errors, engine,
+                                                  request):
     """A clicked site shows the very waveforms whose PGA the run wrote to its site layer."""
     import warnings
 
@@ -206,16 +208,19 @@ def test_show_site_regenerates_the_runs_waveforms(viewer, tmp_path, python_error
 
     (tmp_path / "sites.csv").write_text("name,lon,lat,vs30\na,-122.05,37.62,400\n"
                                         "b,-121.95,37.75,600\n")
+    extra = {}
+    if engine == "cgm":  # an untrained tiny model: the plumbing, not the science
+        extra["model_card"] = str(request.getfixturevalue("tiny_model_card"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scenario = Scenario.from_dict({
             "rupture": {"trace": [[-122.0, 37.6], [-122.2, 37.8]], "crs": "EPSG:4326",
                         "dip": 90, "ztor": 0, "zbot": 12, "rake": 180},
-            "magnitude": 6.5, "engine": "stochastic", "realizations": 3, "seed": 5,
+            "magnitude": 6.5, "engine": engine, "realizations": 3, "seed": 5,
             "intensity_measures": ["PGA"],
             "sites": {"path": "sites.csv", "x": "lon", "y": "lat", "crs": "EPSG:4326",
-                      "vs30_field": "vs30"}}, tmp_path)
-    result = run_scenario(scenario, tmp_path / "run")
+                      "vs30_field": "vs30"}, **extra}, tmp_path)
+        result = run_scenario(scenario, tmp_path / "run")
     table = gpd.read_file(result.sites_gpkg)
 
     data = viewer.show_site(result.out_dir, 1)
