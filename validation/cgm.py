@@ -355,6 +355,118 @@ def main() -> None:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         (OUT_DIR / "cgm_results.json").write_text(json.dumps(result, indent=1) + "\n")
         plots(result)
+        write_report(result, OUT_DIR / "cgm.md")
+        record_in_card(Path(args.card), result)
+
+
+def record_in_card(card_path: Path, result: dict) -> None:
+    """The validation summary goes into the model card (the SHA-256 covers the weights only)."""
+    card = json.loads(card_path.read_text())
+    med = result["median"]["summary"]
+    card["validation"] = {
+        "script": "validation/cgm.py", "report": "docs/validation/cgm.md",
+        "median_fraction_within_0.25_ln": med["fraction_within_0.25"],
+        "median_mean_residual_by_im": med["mean_residual_by_im"],
+        "median_worst_abs_residual_by_im": med["worst_abs_residual_by_im"],
+        "tau_minus_nga_mean_by_im": result["sigma"]["summary"]["tau_minus_nga_mean_by_im"],
+        "phi_minus_nga_mean_by_im": result["sigma"]["summary"]["phi_minus_nga_mean_by_im"],
+        "psa1_within_event_correlation": result["correlation"]["at"],
+        "d595_ratio_range": [med["d595_ratio_min"], med["d595_ratio_max"]],
+    }
+    if "corpus" in result:
+        card["validation"]["heldout_corpus_ln_bias_by_im"] = result["corpus"]["ln_bias_by_im"]
+        card["validation"]["c2st"] = result["corpus"]["c2st"]
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+
+
+def _row(label: str, d: dict, fmt: str = "{:+.2f}") -> str:
+    return f"| {label} | " + " | ".join(fmt.format(d[k]) for k in LABELS) + " |"
+
+
+def write_report(result: dict, path: Path) -> None:
+    """docs/validation/cgm.md from the results (rerunning the script rewrites it)."""
+    med, sig, cor = result["median"]["summary"], result["sigma"]["summary"], result["correlation"]
+    head = "| | " + " | ".join(LABELS) + " |\n|---|" + "---|" * len(LABELS)
+    lines = [
+        "# Validation of the generative model (engine cgm)", "",
+        f"Written by `python validation/cgm.py --corpus corpus.h5 --write` "
+        f"({result['seconds']:.0f} s on the CPU) for model `{result['model']}` "
+        f"(weights SHA-256 `{result['weights_sha256'][:16]}...`). Numbers below are "
+        "copied from `cgm_results.json` by the script itself.", "",
+        "The model was trained on 50,000 records simulated by GroundShake's stochastic "
+        "engine (calibrated to NGA-West2; [stochastic.md](stochastic.md)), not on recorded "
+        "data: agreement with NGA-West2 below is agreement of a model of the simulator "
+        "with the GMPEs the simulator was calibrated to.", "",
+    ]
+    if "calibration" in result:
+        c = result["calibration"]
+        lines += ["## Latent calibration", "",
+                  f"Temperature {c['temperature']}, between-event share w_b {c['w_between']}, "
+                  f"site-persistent share p {c['site_persistent']} (targets: NGA-West2 total "
+                  f"sigma {c['targets']['sigma']:.3f} and tau {c['targets']['tau']:.3f} at M 6.5, "
+                  "Rrup 30 km, Vs30 400 m/s, SS, averaged over the IMs below; Jayaram & Baker "
+                  "(2009) correlation of PSA(1 s) residuals at 10 km).", ""]
+    lines += [
+        "## 1. Median RotD50 versus the NGA-West2 average (target |ln residual| <= 0.25)", "",
+        f"{med['n_cells']} cells: M {FULL['mags']}, Rrup {FULL['rrups']} km, Vs30 "
+        f"{FULL['vs30s']} m/s, SS and RV; {med['records_per_cell']} generated records per "
+        "cell, each its own earthquake. Residual = mean ln(generated) - ln(NGA-West2 "
+        "average median).", "", head,
+        _row("mean residual", med["mean_residual_by_im"]),
+        _row("worst abs residual", med["worst_abs_residual_by_im"], "{:.2f}"),
+        _row("total sigma - NGA", med["total_sigma_minus_nga_mean_by_im"]), "",
+        f"Within +-0.25: {100 * med['fraction_within_0.25']:.1f} % of cell x IM values; "
+        f"{100 * med['cells_all_ims_within_0.25']:.1f} % of cells in every IM. "
+        f"Worst: {med['worst_case']}. RMS residual {med['rms_residual']:.3f}.", "",
+        "![residuals](cgm_median_residuals.png)", "",
+        "![PGA residual versus distance](cgm_pga_residual_vs_distance.png)", "",
+        "## 2. Between- and within-event sigma (target +-0.1)", "",
+        f"{len(result['sigma']['cells'])} cells (M {SIGMA['mags']}, Rrup {SIGMA['rrups']} km, "
+        f"Vs30 {SIGMA['vs30s']}, SS and RV), {sig['sites']} sites far apart x "
+        f"{sig['realizations']} realizations with the run's latent mixing; one-way ANOVA.",
+        "", head,
+        _row("tau - NGA (mean)", sig["tau_minus_nga_mean_by_im"]),
+        _row("phi - NGA (mean)", sig["phi_minus_nga_mean_by_im"]), "",
+        f"Within +-0.1: tau {100 * sig['fraction_tau_within_0.1']:.0f} %, phi "
+        f"{100 * sig['fraction_phi_within_0.1']:.0f} % of cell x IM values; worst |tau "
+        f"difference| {sig['worst_abs_tau_difference']:.2f}, worst |phi difference| "
+        f"{sig['worst_abs_phi_difference']:.2f}.", "",
+        "## 3. Spatial correlation of within-event ln PSA(1 s) (target +-0.1)", "",
+        f"{cor['sites']} sites on a {cor['spacing_km']} km lattice, identical conditions "
+        f"(M 6.5, Rrup 30 km, Vs30 400, SS), {cor['realizations']} realizations; Jayaram & "
+        f"Baker (2009) range {cor['jb09_range_km']} km.", "",
+        "| distance (km) | generated | Jayaram & Baker | pairs |", "|---|---|---|---|",
+        *[f"| {a['distance_km']:g} | {a['rho']:.2f} | {a['rho_jb09']:.2f} | {a['pairs']} |"
+          for a in cor["at"]], "",
+        "## 4. Durations versus Afshari & Stewart (2016) (target ratio 0.7-1.3)", "",
+        f"D5-95 ratio generated / AS16 over the median cells: {med['d595_ratio_min']:.2f} to "
+        f"{med['d595_ratio_max']:.2f}; {100 * med['d595_fraction_within_30pct']:.0f} % of "
+        "cells within 30 %.", "",
+    ]
+    if "corpus" in result:
+        c = result["corpus"]
+        lines += [
+            "## 5. Held-out corpus records (the trainer's validation split)", "",
+            f"{c['records']} held-out records against generated records at the same "
+            "conditions (each generated record its own earthquake).", "", head,
+            _row("ln bias", c["ln_bias_by_im"]),
+            _row("std ln IM, corpus", c["ln_std_corpus"], "{:.2f}"),
+            _row("std ln IM, generated", c["ln_std_generated"], "{:.2f}"),
+            *[_row(f"ln bias, {k}", v) for k, v in c["ln_bias_by_subset"].items()], "",
+            f"Median D5-95 ratio generated / corpus: {c['d595_ratio_median']:.2f}.", "",
+            "FAS shape (time-averaged band amplitude of H1 and H2, mean ln generated - "
+            "corpus):", "",
+            "| f (Hz) | " + " | ".join(f"{f:.2g}" for f in c["fas_ln_difference"]["freq_hz"][::3])
+            + " |", "|---|" + "---|" * len(c["fas_ln_difference"]["freq_hz"][::3]),
+            "| ln diff | " + " | ".join(f"{v:+.2f}" for v in
+                                        c["fas_ln_difference"]["difference"][::3]) + " |", "",
+            "Classifier two-sample test: classifiers trained on half of the records (ln IMs, "
+            "ln D5-95 and the conditions) tell generated from corpus records on the other "
+            f"half with accuracy {c['c2st']['logistic_accuracy']:.2f} (logistic regression) "
+            f"and {c['c2st']['mlp_accuracy']:.2f} (MLP); 0.5 means indistinguishable. "
+            "CGM-GM reports the same kind of score for its model.", "",
+        ]
+    path.write_text("\n".join(lines))
 
 
 def plots(result: dict) -> None:

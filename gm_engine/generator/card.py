@@ -105,6 +105,9 @@ class ModelCard:
     latent: dict[str, float]
     training: dict[str, Any] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)
+    validation: dict[str, Any] = field(default_factory=dict)
+    #: the decoder's Gaussian observation model: ``residual_std_log10`` (C x K)
+    decoder: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
     # -- validity -------------------------------------------------------
@@ -184,6 +187,8 @@ class ModelCard:
             "conditions": [asdict(c) for c in self.conditions],
             "latent": self.latent,
             "training": self.training,
+            "decoder": self.decoder,
+            "validation": self.validation,
             "references": self.references,
         }
 
@@ -225,6 +230,7 @@ def load_card(path: str | Path) -> ModelCard:
                          sha256=d["weights"]["sha256"], architecture=d["architecture"],
                          stft=d["stft"], conditions=conds, latent=d["latent"],
                          training=d.get("training", {}), references=d.get("references", []),
+                         validation=d.get("validation", {}), decoder=d.get("decoder", {}),
                          path=path)
     except (KeyError, TypeError) as exc:
         raise InputError("model_card", f"missing or malformed entry: {exc}") from exc
