@@ -50,9 +50,9 @@ LOGVAR_MIN, LOGVAR_MAX = -8.0, 4.0
 PHASE_METHODS = ("noise", "pghi", "griffin-lim")
 #: key streams of a site's own draws (gm_engine.generator.sampling.site_innovations):
 #: 1 is the white noise of the waveforms, 2 the static latent's local part, 3 the
-#: frame latents' innovations, 4 the decoder's observation noise; distinct non-zero tags keep them apart from each
+#: frame latents' innovations; distinct non-zero tags keep them apart from each
 #: other and from the run generator default_rng(seed) (numpy ignores trailing zeros).
-STATIC_STREAM, FRAME_STREAM, OBSERVATION_STREAM = 2, 3, 4
+STATIC_STREAM, FRAME_STREAM = 2, 3
 
 
 @dataclass
@@ -249,14 +249,12 @@ class CGMGenerator:
         #: temperature of the latent innovations (1 = the trained prior); calibrated
         #: so generated IMs have the corpus's / NGA-West2's total sigma.
         self.temperature = float(lat.get("temperature", 1.0))
-        #: std (log10) of the decoder's Gaussian observation noise per component and
-        #: band (residuals on the validation split): the band-frame scatter of real
-        #: envelopes around the decoded mean. Without it, noise shaped by the smooth
-        #: mean envelope carries too little energy (the mean of a log is below the
-        #: log of a mean), ~0.2 log10 units on the corpus.
-        res = card.decoder.get("residual_std_log10")
-        self.residual_std = None if res is None else torch.tensor(res, dtype=self.dtype,
-                                                                  device=device)
+        #: log10 offset per component and band added to decoded envelopes before
+        #: shaping noise (envelope.synthesis_offset): the decoder predicts the mean
+        #: of a log, noise shaped to 10^(2 L) lands ~0.1 log10 below L in narrow bands.
+        off = card.decoder.get("synthesis_offset_log10")
+        self.synthesis_offset = None if off is None else torch.tensor(off, dtype=self.dtype,
+                                                                      device=device)
 
     @property
     def latent_shape(self) -> LatentShape:
@@ -324,12 +322,8 @@ class CGMGenerator:
             # Rounded to float32 once, so later float64 steps see the same input
             # whatever the batch.
             log_amp = self.model.sample(cond, g_t, f_t).float().to(self.dtype)
-            if self.residual_std is not None:
-                obs = site_innovations(seed, ids, realization_ids,
-                                       (3, self.envelope.n_bands, shp.n_frames),
-                                       stream=OBSERVATION_STREAM)
-                log_amp = log_amp + self.residual_std[..., None] * torch.from_numpy(
-                    obs.reshape(nb * r, *obs.shape[2:])).to(self.device, self.dtype)
+            if self.synthesis_offset is not None:
+                log_amp = log_amp + self.synthesis_offset[..., None]
             if phase == "noise":
                 noise = synthesis_noise(seed, site_ids[sl], realization_ids, (3, t_len))
                 wn = torch.from_numpy(noise.reshape(nb * r, 3, t_len)).to(self.device, self.dtype)
@@ -364,10 +358,8 @@ class CGMGenerator:
             cond = torch.from_numpy(feats[i:i + k]).to(self.device, self.dtype)
             log_amp = self.model.sample(cond, torch.from_numpy(eps_g).to(self.device, self.dtype),
                                         torch.from_numpy(eps).to(self.device, self.dtype))
-            if self.residual_std is not None:
-                obs = rng.standard_normal((k, 3, self.envelope.n_bands, shp.n_frames))
-                log_amp = log_amp + self.residual_std[..., None] * torch.from_numpy(obs).to(
-                    self.device, self.dtype)
+            if self.synthesis_offset is not None:
+                log_amp = log_amp + self.synthesis_offset[..., None]
             x = envelope_to_waveform(log_amp, torch.from_numpy(noise).to(self.device, self.dtype),
                                      self.envelope)
             out[i:i + k] = x.cpu().numpy()
