@@ -252,9 +252,26 @@ class CGMGenerator:
         #: log10 offset per component and band added to decoded envelopes before
         #: shaping noise (envelope.synthesis_offset): the decoder predicts the mean
         #: of a log, noise shaped to 10^(2 L) lands ~0.1 log10 below L in narrow bands.
+        #: conditional prior of the static latent, p(z_g | c) = N(W [e(c), 1], L L^T),
+        #: fitted to the aggregate posterior after training (static_prior()): the
+        #: posterior of z_g keeps some condition-dependent level, and drawing it from
+        #: N(0, I) compressed the distance and magnitude scaling (docs/generator.md).
+        sp = card.decoder.get("static_prior")
+        self.static_w = self.static_l = None
+        if sp is not None:
+            self.static_w = torch.tensor(sp["W"], dtype=self.dtype, device=device)
+            self.static_l = torch.tensor(sp["L"], dtype=self.dtype, device=device)
         off = card.decoder.get("synthesis_offset_log10")
         self.synthesis_offset = None if off is None else torch.tensor(off, dtype=self.dtype,
                                                                       device=device)
+
+    def static_latent(self, cond: torch.Tensor, eps_g: torch.Tensor) -> torch.Tensor:
+        """z_g from standard innovations: through the fitted conditional prior if the card has one."""
+        if self.static_w is None:
+            return eps_g
+        e = self.model.embed(cond)
+        e1 = torch.cat([e, torch.ones_like(e[:, :1])], dim=-1)
+        return e1 @ self.static_w.T + eps_g @ self.static_l.T
 
     @property
     def latent_shape(self) -> LatentShape:
@@ -321,7 +338,9 @@ class CGMGenerator:
                 self.device, self.dtype)
             # Rounded to float32 once, so later float64 steps see the same input
             # whatever the batch.
-            log_amp = self.model.sample(cond, g_t, f_t).float().to(self.dtype)
+            with torch.no_grad():
+                zg = self.static_latent(cond, g_t)
+            log_amp = self.model.sample(cond, zg, f_t).float().to(self.dtype)
             if self.synthesis_offset is not None:
                 log_amp = log_amp + self.synthesis_offset[..., None]
             if phase == "noise":
@@ -356,8 +375,9 @@ class CGMGenerator:
             eps = rng.standard_normal((k, shp.n_frames, shp.z_dim)) * self.temperature
             noise = rng.standard_normal((k, 3, t_len))
             cond = torch.from_numpy(feats[i:i + k]).to(self.device, self.dtype)
-            log_amp = self.model.sample(cond, torch.from_numpy(eps_g).to(self.device, self.dtype),
-                                        torch.from_numpy(eps).to(self.device, self.dtype))
+            with torch.no_grad():
+                zg = self.static_latent(cond, torch.from_numpy(eps_g).to(self.device, self.dtype))
+            log_amp = self.model.sample(cond, zg, torch.from_numpy(eps).to(self.device, self.dtype))
             if self.synthesis_offset is not None:
                 log_amp = log_amp + self.synthesis_offset[..., None]
             x = envelope_to_waveform(log_amp, torch.from_numpy(noise).to(self.device, self.dtype),

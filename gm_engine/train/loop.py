@@ -334,6 +334,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
     eval_idx = val_idx if len(val_idx) else tr_idx
     recon = reconstructions(model, wave, feats, eval_idx[:1000], dev)
     card.decoder = {
+        "static_prior": static_prior(model, wave, feats, tr_idx[:20000], dev),
         "synthesis_offset_log10": synthesis_offset(recon, ecfg, seed).tolist(),
         "note": "added to decoded envelopes before shaping noise "
                 "(gm_engine.generator.envelope.synthesis_offset), measured on posterior-mean "
@@ -373,6 +374,38 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
         w = csv.DictWriter(f, fieldnames=list(history[0]))
         w.writeheader()
         w.writerows(history)
+
+
+@torch.no_grad()
+def static_prior(model: CGMVAE, env: torch.Tensor, feats: torch.Tensor, idx: np.ndarray,
+                 dev: torch.device, bs: int = 512) -> dict[str, Any]:
+    """Conditional Gaussian prior of the static latent fitted to its aggregate posterior.
+
+    Least squares of the posterior means on [e(c), 1] gives W; the residual
+    covariance of the means plus the mean posterior covariance gives L L^T
+    (the aggregate posterior's conditional covariance). Fitting a prior to
+    the aggregate posterior after training is the "ex-post density
+    estimation" of Ghosh et al. (2020, ICLR) and the second stage of Dai &
+    Wipf (2019, ICLR), here conditional and linear in the embedding.
+    """
+    model.eval()
+    es, mus, vs = [], [], []
+    for b0 in range(0, len(idx), bs):
+        i = torch.from_numpy(idx[b0:b0 + bs])
+        x, c = env[i].to(dev), feats[i].to(dev)
+        e = model.embed(c)
+        _, _, mu_g, lv_g = model.encode(model.normalise(x), e)
+        es.append(e.double().cpu())
+        mus.append(mu_g.double().cpu())
+        vs.append(torch.exp(lv_g).double().cpu())
+    e1 = torch.cat([torch.cat(es), torch.ones(len(idx), 1, dtype=torch.float64)], dim=1).numpy()
+    mu, var = torch.cat(mus).numpy(), torch.cat(vs).numpy()
+    w, *_ = np.linalg.lstsq(e1, mu, rcond=None)  # (E + 1, G)
+    resid = mu - e1 @ w
+    cov = np.cov(resid, rowvar=False) + np.diag(var.mean(axis=0))
+    chol = np.linalg.cholesky(cov + 1e-9 * np.eye(cov.shape[0]))
+    return {"W": w.T.tolist(), "L": chol.tolist(), "n_records": len(idx),
+            "r2_of_means": (1 - resid.var(0) / np.maximum(mu.var(0), 1e-12)).round(3).tolist()}
 
 
 @torch.no_grad()
