@@ -95,7 +95,7 @@ class Scenario:
     intensity_measures: list[str] = field(default_factory=lambda: list(DEFAULT_IMS))
     realizations: int = 10
     seed: int = 42
-    engine: str = "stochastic"
+    engine: str = "cgm"
     device: str = "auto"
     #: model card of engine cgm (a path, relative to the scenario file); None = bundled model
     model_card: str | None = None
@@ -341,7 +341,7 @@ def _parse(data: dict[str, Any], base_dir: Path) -> Scenario:
         raise InputError("vs30.raster", "must be a raster file path or null")
 
     law = _choice(data.get("magnitude_scaling", "WC94"), "magnitude_scaling", LAWS)
-    engine = _choice(data.get("engine", "stochastic"), "engine", ENGINES)
+    engine = _choice(data.get("engine", "cgm"), "engine", ENGINES)
     device = _choice(data.get("device", "auto"), "device", DEVICES)
     model_card = data.get("model_card")
     if model_card is not None and (not isinstance(model_card, str) or not model_card.strip()):
