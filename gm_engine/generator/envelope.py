@@ -125,7 +125,22 @@ def bin_amplitude(log_amp: torch.Tensor, cfg: EnvelopeConfig) -> torch.Tensor:
     return out
 
 
+_CACHE: dict[tuple, Any] = {}
+
+
+def _cached(kind: str, cfg: EnvelopeConfig, make):
+    """Per-grid constants (interpolation weights, band owners, window energy), built once."""
+    key = (kind, tuple(cfg.band_edges), cfg.stft.n_fft, cfg.stft.hop, cfg.stft.n_samples)
+    if key not in _CACHE:
+        _CACHE[key] = make(cfg)
+    return _CACHE[key]
+
+
 def _interp_matrix(cfg: EnvelopeConfig) -> np.ndarray:
+    return _cached("interp", cfg, _make_interp_matrix)
+
+
+def _make_interp_matrix(cfg: EnvelopeConfig) -> np.ndarray:
     """(n_bins, n_bands) weights of linear interpolation between band centres."""
     c = cfg.centres()
     k = np.arange(cfg.stft.n_bins, dtype=float)
@@ -144,14 +159,16 @@ def _interp_matrix(cfg: EnvelopeConfig) -> np.ndarray:
 
 def _bin_owner(cfg: EnvelopeConfig) -> np.ndarray:
     """Band index of every bin."""
-    e = np.asarray(cfg.band_edges)
-    return np.repeat(np.arange(cfg.n_bands), np.diff(e))
+    return _cached("owner", cfg, lambda c: np.repeat(np.arange(c.n_bands),
+                                                     np.diff(np.asarray(c.band_edges))))
 
 
 def noise_energy(cfg: EnvelopeConfig) -> float:
     """E|STFT|^2 of unit-variance white noise: the sum of the squared window."""
-    w = torch.hann_window(cfg.stft.n_fft, periodic=True, dtype=torch.float64)
-    return float((w ** 2).sum())
+    def make(c: EnvelopeConfig) -> float:
+        w = torch.hann_window(c.stft.n_fft, periodic=True, dtype=torch.float64)
+        return float((w ** 2).sum())
+    return _cached("energy", cfg, make)
 
 
 def shape_noise(amplitude: torch.Tensor, noise: torch.Tensor, cfg: EnvelopeConfig) -> torch.Tensor:
