@@ -110,10 +110,11 @@ def median_check(gen, spec: dict, n_rec: int, seed: int = 11) -> dict:
 
 # -- 2: between- and within-event sigma ---------------------------------------
 def run_like_draw(gen, cond: pd.DataFrame, n_sites: int, n_real: int, seed: int,
-                  xy_km: np.ndarray | None = None) -> np.ndarray:
+                  xy_km: np.ndarray | None = None, n_far: int = 0) -> np.ndarray:
     """ln IMs (n_real, n_sites, P) of one scenario cell repeated at n_sites sites, with
     the run's latent mixing. Without ``xy_km`` the sites are far apart (independent
-    site terms); with it, site terms are the Jayaram & Baker correlated field."""
+    site terms); with it, site terms are the Jayaram & Baker correlated field, and
+    ``n_far`` more sites far from everything (independent site terms) follow."""
     shp = gen.latent_shape
     rng = np.random.default_rng(seed)
     eps_event = rng.standard_normal((n_real, *shp.event)).astype(np.float32)
@@ -121,6 +122,9 @@ def run_like_draw(gen, cond: pd.DataFrame, n_sites: int, n_real: int, seed: int,
         eps_site = rng.standard_normal((n_sites, n_real, *shp.site)).astype(np.float32)
     else:
         eps_site = draw_site_terms(xy_km, n_real, shp.site_channels, rng)
+        far = rng.standard_normal((n_far, n_real, *shp.site)).astype(np.float32)
+        eps_site = np.concatenate([eps_site, far])
+        n_sites = n_sites + n_far
     rep = cond.loc[cond.index.repeat(n_sites)].reset_index(drop=True)
     acc = gen.generate(rep, eps_event, eps_site, seed=seed)
     ln, _ = ln_ims(acc.reshape(n_sites * n_real, 3, -1), gen.dt)
@@ -167,10 +171,15 @@ def correlation_check(gen, n_side: int, spacing_km: float, n_real: int, seed: in
     g = np.arange(n_side) * spacing_km
     xy = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
     cond = conditions("SS", [6.5], [30.0], [400.0])
-    ln = run_like_draw(gen, cond, len(xy), n_real, seed, xy_km=xy)
+    n_far = 64
+    ln = run_like_draw(gen, cond, len(xy), n_real, seed, xy_km=xy, n_far=n_far)
     j = LABELS.index("SA(1)")
-    within = ln[..., j] - ln[..., j].mean(axis=1, keepdims=True)  # (R, N)
-    within = within / within.std()
+    # The event term of each realization comes from the far sites (independent site
+    # terms): the lattice's own mean would absorb the spatially correlated part of
+    # a field whose range (~26 km) is comparable to the lattice.
+    lat, far = ln[:, :len(xy), j], ln[:, len(xy):, j]
+    within = lat - far.mean(axis=1, keepdims=True)  # (R, N)
+    within = within / np.sqrt(far.var(axis=1, ddof=1).mean())
     h = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
     b = float(jayaram_baker_2009_range(np.array([1.0]))[0])
     out = {"sites": len(xy), "spacing_km": spacing_km, "realizations": n_real,
