@@ -1,0 +1,98 @@
+"""The bundled model: its card says what it is, and a coarse NGA-West2 check stays green.
+
+The full check is validation/cgm.py (docs/validation/cgm.md); this keeps a
+small version of it in the suite: medians of generated records against the
+NGA-West2 average at four scenario cells, the direction of magnitude and
+distance scaling, and a between/within split of the run's latent mixing.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gm_engine.engines import bundled_model_card
+from gm_engine.generator import load_model
+from gm_engine.gmpe import nga_west2_average
+from gm_engine.ims import compute_ims
+
+IMS = ["PGA", "SA(0.3)", "SA(1.0)"]
+
+
+@pytest.fixture(scope="module")
+def gen():
+    torch.set_num_threads(1)
+    return load_model(str(bundled_model_card()), "cpu")
+
+
+def cells(mags, rrups, vs30=400.0) -> pd.DataFrame:
+    m, r = np.meshgrid(mags, rrups, indexing="ij")
+    n = m.size
+    return pd.DataFrame({
+        "magnitude": m.ravel(), "rrup_km": r.ravel(), "rjb_km": r.ravel(), "rx_km": -r.ravel(),
+        "ry0_km": np.zeros(n), "vs30": np.full(n, vs30), "ztor_km": np.zeros(n),
+        "zbot_km": np.full(n, 15.0), "dip": np.full(n, 90.0), "rake": np.zeros(n),
+        "mechanism": ["SS"] * n, "hanging_wall": np.zeros(n, bool), "z1_km": np.full(n, np.nan)})
+
+
+def test_card_says_what_the_model_is(gen):
+    card = json.loads(bundled_model_card().read_text())
+    assert "simulated" in card["training"]["data"]
+    assert card["weights"]["sha256"] == gen.card.sha256  # load_model verified the file
+    assert (bundled_model_card().parent / card["weights"]["file"]).stat().st_size < 20e6
+    assert [c["name"] for c in card["conditions"]] == ["magnitude", "ln_rrup", "ln_vs30",
+                                                       "ztor", "mechanism"]
+    assert {"temperature", "w_between", "site_persistent"} <= set(card["latent"])
+    assert {"static_prior", "synthesis_offset_log10"} <= set(card["decoder"])
+    assert card["validation"]["report"] == "docs/validation/cgm.md"
+
+
+@pytest.fixture(scope="module")
+def four_cells(gen):
+    """Mean ln IM of 24 generated records at M 6 / 7 x Rrup 10 / 50 km, and NGA-West2's."""
+    cond = cells([6.0, 7.0], [10.0, 50.0])
+    n_rec = 24
+    rep = cond.loc[cond.index.repeat(n_rec)].reset_index(drop=True)
+    v = compute_ims(gen.generate_independent(rep, seed=3), gen.dt, IMS)
+    nga = nga_west2_average(cond, IMS)
+    return {im: (np.log(v[im]).reshape(len(cond), n_rec).mean(axis=1),
+                 np.log(nga[im].median)) for im in IMS}
+
+
+def test_coarse_medians_follow_nga_west2_and_decay_with_distance(four_cells):
+    for im, (ln, nga) in four_cells.items():
+        # validation/cgm.py holds the model to +-0.25 with many more records;
+        # 24 records add ~0.15 of sampling noise
+        assert np.all(np.abs(ln - nga) < 0.45), (im, ln - nga)
+        m6_10, m6_50, m7_10, m7_50 = ln
+        assert m6_10 > m6_50 + 0.5 and m7_10 > m7_50 + 0.5, im
+        assert m7_50 > m6_50 + 0.3, im
+
+
+@pytest.mark.xfail(strict=True, reason="known defect of cgm-ca-sim-v1 (docs/validation/cgm.md): "
+                   "near-source magnitude scaling too weak, M6 at 10 km ~0.3 ln too high")
+def test_near_source_magnitude_scaling(four_cells):
+    for im, (ln, nga) in four_cells.items():
+        m6_10, _, m7_10, _ = ln
+        # NGA-West2: +0.43 (PGA) to +0.76 (SA 1 s) from M6 to M7 at 10 km
+        assert m7_10 - m6_10 > 0.5 * (nga[2] - nga[0]), im
+
+
+def test_run_mixing_gives_between_and_within_event_scatter(gen):
+    cond = cells([6.5], [30.0])
+    n_sites, n_real = 16, 8
+    rng = np.random.default_rng(0)
+    shp = gen.latent_shape
+    ev = rng.standard_normal((n_real, *shp.event)).astype(np.float32)
+    si = rng.standard_normal((n_sites, n_real, *shp.site)).astype(np.float32)
+    rep = cond.loc[cond.index.repeat(n_sites)].reset_index(drop=True)
+    acc = gen.generate(rep, ev, si, seed=5)
+    ln = np.log(compute_ims(acc.reshape(-1, 3, acc.shape[-1]), gen.dt, ["SA(1.0)"])["SA(1.0)"])
+    ln = ln.reshape(n_sites, n_real).T  # (R, N)
+    phi = np.sqrt(ln.var(axis=1, ddof=1).mean())
+    tau = np.sqrt(max(ln.mean(axis=1).var(ddof=1) - phi ** 2 / n_sites, 0.0))
+    nga = nga_west2_average(cond, ["SA(1.0)"])["SA(1.0)"]
+    assert abs(phi - nga.phi[0]) < 0.2 and abs(tau - nga.tau[0]) < 0.25, (tau, phi)
