@@ -12,18 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from engine_helpers import make_tiny_model_card
 
 from gm_engine.errors import InputError
-from gm_engine.generator import CGMVAE, ModelConfig
-from gm_engine.generator.card import TRANSFERABLE_CONDITIONS, ConditionSpec, ModelCard, sha256_file
-from gm_engine.generator.envelope import EnvelopeConfig
+from gm_engine.generator.card import sha256_file
 from gm_engine.runner import run_scenario, site_waveforms
 from gm_engine.scenario import Scenario
-
-TINY = dict(conv_channels=8, enc_hidden=32, prior_hidden=32, dec_hidden=64,
-            cond_embed=16, cond_hidden=16)
-RANGES = {"magnitude": (4.5, 8.0), "rrup_km": (0.5, 300.0), "vs30": (150.0, 1500.0),
-          "ztor_km": (0.0, 10.0)}
 
 
 @pytest.fixture(autouse=True)
@@ -31,30 +25,9 @@ def _threads():
     torch.set_num_threads(1)
 
 
-def write_tiny_card(folder) -> str:
-    torch.manual_seed(0)
-    model = CGMVAE(ModelConfig(**TINY))
-    model.spec_mean.fill_(-3.0)  # log10 g: a plausible accelerogram level
-    from safetensors.torch import save_file
-
-    save_file(model.state_dict(), str(folder / "model.safetensors"))
-    specs = []
-    for base in TRANSFERABLE_CONDITIONS:
-        s = ConditionSpec(**{**base.__dict__, "categories": list(base.categories)})
-        if s.kind == "numeric":
-            s.min, s.max = RANGES[s.column]
-        specs.append(s)
-    card = ModelCard(name="tiny", weights_file="model.safetensors",
-                     sha256=sha256_file(folder / "model.safetensors"),
-                     architecture=ModelConfig(**TINY).to_dict(), stft=EnvelopeConfig().to_dict(),
-                     conditions=specs, latent={"w_between": 0.3, "site_persistent": 0.5})
-    return str(card.save(folder / "card.json"))
-
-
 @pytest.fixture
 def cgm_run(scenario_dict, tmp_path):
-    (tmp_path / "model").mkdir()
-    card = write_tiny_card(tmp_path / "model")
+    card = str(make_tiny_model_card(tmp_path / "model"))
     d = {**scenario_dict, "engine": "cgm", "model_card": "model/card.json", "realizations": 2,
          "intensity_measures": ["PGA", "PGV", "SA(1.0)", "D5-95"]}
     s = Scenario.from_dict(d, tmp_path)
