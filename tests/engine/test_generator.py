@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from engine_helpers import TINY_ARCH, make_tiny_model_card
 
 from gm_engine.errors import InputError
 from gm_engine.generator import (
@@ -18,8 +19,6 @@ from gm_engine.generator import (
     resolve_device,
 )
 from gm_engine.generator import phase as P
-from gm_engine.generator.card import TRANSFERABLE_CONDITIONS, ConditionSpec, ModelCard, sha256_file
-from gm_engine.generator.envelope import EnvelopeConfig
 from gm_engine.generator.model import n_parameters
 from gm_engine.generator.sampling import (
     draw_site_terms,
@@ -29,38 +28,10 @@ from gm_engine.generator.sampling import (
 )
 from gm_engine.generator.stft import istft, stft
 
-TINY = dict(conv_channels=8, enc_hidden=32, prior_hidden=32, dec_hidden=64,
-            cond_embed=16, cond_hidden=16)
-RANGES = {"magnitude": (5.0, 8.0), "rrup_km": (1.0, 300.0), "vs30": (150.0, 1500.0),
-          "ztor_km": (0.0, 20.0)}
-
 
 @pytest.fixture(autouse=True)
 def _threads():
     torch.set_num_threads(1)
-
-
-def make_model(tmp_path, seed: int = 0):
-    torch.manual_seed(seed)
-    cfg = ModelConfig(**TINY)
-    model = CGMVAE(cfg)
-    # Spectrogram statistics of roughly accelerogram scale (log10 g units).
-    model.spec_mean.fill_(-3.0)
-    model.spec_std.fill_(1.0)
-    from safetensors.torch import save_file
-
-    save_file(model.state_dict(), str(tmp_path / "model.safetensors"))
-    specs = []
-    for base in TRANSFERABLE_CONDITIONS:
-        s = ConditionSpec(**{**base.__dict__, "categories": list(base.categories)})
-        if s.kind == "numeric":
-            s.min, s.max = RANGES[s.column]
-        specs.append(s)
-    card = ModelCard(name="tiny", weights_file="model.safetensors",
-                     sha256=sha256_file(tmp_path / "model.safetensors"),
-                     architecture=cfg.to_dict(), stft=EnvelopeConfig().to_dict(), conditions=specs,
-                     latent={"w_between": 0.3, "site_persistent": 0.5})
-    return card.save(tmp_path / "card.json")
 
 
 def conditions(n: int) -> pd.DataFrame:
@@ -79,7 +50,7 @@ def draws(gen, n: int, r: int, seed: int = 0):
 
 
 def test_generate_shapes_determinism_and_single_site(tmp_path):
-    gen = load_model(str(make_model(tmp_path)), device="cpu")
+    gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
     n, r = 5, 2
     df = conditions(n)
     ev, si = draws(gen, n, r)
@@ -96,7 +67,7 @@ def test_generate_shapes_determinism_and_single_site(tmp_path):
 
 
 def test_event_term_is_shared_per_realization(tmp_path):
-    gen = load_model(str(make_model(tmp_path)), device="cpu")
+    gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
     df = conditions(3)
     ev, si = draws(gen, 3, 2)
     a = gen.generate(df, ev, si, phase_iters=0)
@@ -108,14 +79,14 @@ def test_event_term_is_shared_per_realization(tmp_path):
 
 
 def test_bad_latent_shapes_raise(tmp_path):
-    gen = load_model(str(make_model(tmp_path)), device="cpu")
+    gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
     ev, si = draws(gen, 2, 1)
     with pytest.raises(ValueError, match="eps_site"):
         gen.generate(conditions(3), ev, si)
 
 
 def test_weights_hash_checked(tmp_path):
-    card_path = make_model(tmp_path)
+    card_path = make_tiny_model_card(tmp_path)
     with open(tmp_path / "model.safetensors", "r+b") as f:
         f.seek(-4, 2)
         f.write(b"\x00\x01\x02\x03")
@@ -130,7 +101,7 @@ def test_card_format_checked(tmp_path):
 
 
 def test_in_range_flags_and_clamping(tmp_path):
-    gen = load_model(str(make_model(tmp_path)), device="cpu")
+    gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
     df = conditions(4)
     df.loc[1, "rrup_km"] = 500.0
     df.loc[2, "magnitude"] = np.nan
@@ -257,7 +228,7 @@ def test_prior_sampling_matches_teacher_forced_forward():
     # means must reproduce the training-time reconstruction: the generation
     # path and the training path are the same model.
     torch.manual_seed(0)
-    model = CGMVAE(ModelConfig(**TINY)).eval()
+    model = CGMVAE(ModelConfig(**TINY_ARCH)).eval()
     cfg = model.cfg
     xn = torch.randn(3, 3, cfg.n_bins, cfg.n_frames)
     cond = torch.randn(3, 7)
