@@ -1,8 +1,9 @@
 """Physics-based stochastic simulator of three-component accelerations.
 
-Boore (2003) stochastic method driven by a Yenier & Atkinson (2015) style
-equivalent point source for California, calibrated once so that its median
-RotD50 PSA and its total sigma match the NGA-West2 average (see
+Boore (2003) stochastic method driven by the BA18 Fourier amplitude spectrum
+for California (Bayless & Abrahamson 2019, BSSA 109(5)) and a Poisson pulse
+train (Housner 1947; Lin 1965), calibrated once so that its median RotD50 PGA
+and PSA and its total sigma match the NGA-West2 average (see
 ``docs/validation/stochastic.md``). It is the baseline engine
 (``--engine stochastic``) and the generator of the training corpus.
 """

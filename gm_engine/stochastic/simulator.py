@@ -2,16 +2,25 @@
 
 Method (Boore 2003 stochastic method, per site):
 
-1. target horizontal FAS = physics point source (:mod:`.physics`) x the
-   calibration correction (:mod:`.calibration`) x exp(tau eta(f) + phi' eps(f)),
+1. target horizontal FAS = BA18 spectrum (:mod:`.physics`; Bayless & Abrahamson
+   2019) x the calibration correction (:mod:`.calibration`; per mechanism row
+   SS, RV, NM) x exp(tau eta(f) + phi' eps(f)),
    where eta (between-event, one per earthquake) and eps (within-event, one
    per site, spatially correlated when the caller passes a field) are
    standard normals at the control periods, interpolated in ln f;
    phi' = sqrt(phi^2 - sigma_int^2) so that the TOTAL scatter (random phase +
    FAS terms) equals the NGA-West2 sigma;
-2. Gaussian white noise, shaped by a Saragoni-Hart window whose length gives
-   the Afshari & Stewart (2016) D5-95, Fourier transformed and normalised to
-   unit mean-square amplitude, multiplied by the target FAS, transformed back;
+2. white noise, shaped by a Saragoni-Hart window whose length gives the
+   Afshari & Stewart (2016) D5-95, Fourier transformed and normalised to
+   unit mean-square amplitude, multiplied by the target FAS, transformed back.
+   The noise is a Poisson train of Gaussian pulses (Housner 1947, BSSA 37(1);
+   Lin 1965, J. Acoust. Soc. Am. 38, 453-460): each sample carries a pulse with
+   probability min(1, dt nu), nu the calibrated pulse rate (the table's
+   ``pulse_q`` = nu^-1/2), the same pulse times on the three components.
+   nu -> infinity (``pulse_q`` = 0) is Boore's (2003) Gaussian white noise;
+   a finite rate makes the motion more impulsive, which raises PGA relative
+   to PSA as in recorded motions on stiff sites (the expected spectrum is
+   unchanged: the normalisation is the same);
 3. two horizontals from two independent noise draws with the same target (this
    is what gives realistic H1/H2 differences and a RotD50/GMRotD50 ratio close
    to recorded ones), and a vertical with the target times the Gulerce &
@@ -221,7 +230,7 @@ def synthesize(site: dict[str, np.ndarray], keys: Sequence[int | Sequence[int]],
     freq = sfft.rfftfreq(n_int, dt)
     wts = _ctrl_to_freq(freq, tab.periods)  # (P, F)
 
-    ln_h = physics.ln_fas(freq, m, r, v) + cal["ln_c"] @ wts
+    ln_h = physics.ln_fas(freq, m, r, v, mech) + cal["ln_c"] @ wts
     if eta is not None or eps is not None:
         e_b = np.zeros((n, tab.periods.size)) if eta is None else np.broadcast_to(eta, (n, tab.periods.size))
         e_w = np.zeros((n, tab.periods.size)) if eps is None else np.asarray(eps, dtype=float)
@@ -232,12 +241,21 @@ def synthesize(site: dict[str, np.ndarray], keys: Sequence[int | Sequence[int]],
     d595 = physics.afshari_stewart_2016_d595(m, r, v, mech) * np.exp(cal["ln_dur"])
     t_eta = d595 / physics.WINDOW_D595_FRACTION
     lead = round(LEAD_S / dt)
+    # Probability that a sample carries a pulse: dt nu = dt / pulse_q^2 (1: Gaussian noise).
+    q = np.maximum(cal["pulse_q"], 0.0)
+    p_pulse = np.where(q > 0.0, np.minimum(1.0, dt / np.maximum(q, 1e-12) ** 2), 1.0)
     noise = np.zeros((n, 3, n_int))
     for i in range(n):
         n_w = min(int(np.ceil(1.6 * t_eta[i] / dt)), n_int - lead - pad // 2)
         g = np.random.default_rng(keys[i])
         w = physics.saragoni_hart((np.arange(n_w) * dt) / t_eta[i])
-        noise[i, :, lead:lead + n_w] = g.standard_normal((3, n_w)) * w
+        z = g.standard_normal((3, n_w))
+        if p_pulse[i] < 1.0:
+            hit = g.random(n_w) < p_pulse[i]
+            if not hit.any():  # a very short window may draw no pulse: keep its peak sample
+                hit[int(np.argmax(w))] = True
+            w = w * hit
+        noise[i, :, lead:lead + n_w] = z * w
     amp = np.exp(np.stack([ln_h, ln_h, ln_v], axis=1))  # (N, 3, F)
     acc = _shape_noise(noise, amp, n_int, device) / dt
     return np.ascontiguousarray(acc[..., :n_out], dtype=np.float32)

@@ -48,26 +48,59 @@ def test_as16_d595_matches_pygmm(mech, mag, rrup, vs30):
     assert_allclose(ours, expected, rtol=1e-9)
 
 
-def test_source_spectrum_limits():
-    # Below fc the acceleration spectrum is C M0 (2 pi f)^2; above fc it is flat, C M0 (2 pi fc)^2.
+def test_source_shape_limits():
+    # Below fc the omega-squared acceleration shape is (2 pi f)^2; above fc it is flat, (2 pi fc)^2.
     mag = np.array([6.0])
     fc = physics.corner_frequency(mag)[0]
-    c = physics.RAD_PATTERN * physics.PARTITION * physics.FREE_SURFACE / (
-        4 * np.pi * physics.RHO_G_CM3 * physics.BETA_KM_S ** 3) * 1e-20
-    m0 = physics.seismic_moment(mag)[0]
     lo, hi = fc / 100, fc * 100
-    vals = np.exp(physics.ln_source(np.array([lo, hi]), mag))[0]
-    assert_allclose(vals[0], c * m0 * (2 * np.pi * lo) ** 2 / 980.665, rtol=1e-3)
-    assert_allclose(vals[1], c * m0 * (2 * np.pi * fc) ** 2 / 980.665, rtol=1e-3)
+    vals = np.exp(physics.ln_source_shape(np.array([lo, hi]), mag))[0]
+    assert_allclose(vals, [(2 * np.pi * lo) ** 2, (2 * np.pi * fc) ** 2], rtol=1e-3)
 
 
-def test_path_and_site_behave_physically():
-    f = np.array([1.0, 10.0])
-    near, far = physics.ln_path(f, np.array([6.0, 6.0]), np.array([10.0, 100.0]))
-    assert np.all(far < near)
-    assert far[1] - near[1] < far[0] - near[0]  # Q removes more at high frequency
-    soft, rock = physics.ln_site(np.array([1.0]), np.array([200.0, 1000.0]))
-    assert soft[0] > rock[0]
+@pytest.mark.parametrize("mech", ["SS", "RV", "NM"])
+@pytest.mark.parametrize(("mag", "rrup", "vs30"), [(4.6, 0.5, 190.0), (6.5, 30.0, 760.0),
+                                                   (7.9, 250.0, 400.0), (5.3, 12.0, 1400.0)])
+def test_ba18_matches_pygmm(mech, mag, rrup, vs30):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pygmm.BaylessAbrahamson2019(pygmm.Scenario(
+            mag=mag, dist_rup=rrup, v_s30=vs30, depth_tor=0.0,
+            mechanism={"SS": "SS", "RV": "RS", "NM": "NS"}[mech]))
+    freqs, ours = physics.ln_eas_ba18(np.array([mag]), np.array([rrup]), np.array([vs30]),
+                                      np.array([mech]))
+    assert_allclose(freqs, ref.freqs)
+    assert_allclose(ours[0], ref.ln_eas, atol=1e-9)
+    # ln_fas interpolates BA18 in ln f and is exact at its frequencies.
+    assert_allclose(physics.ln_fas(ref.freqs, np.array([mag]), np.array([rrup]),
+                                   np.array([vs30]), np.array([mech]))[0], ref.ln_eas, atol=1e-9)
+
+
+def test_fas_outside_ba18_frequencies_is_continuous():
+    m, r, v = np.array([6.0, 7.5]), np.array([10.0, 150.0]), np.array([300.0, 900.0])
+    f = np.array([0.1 * (1 - 1e-6), 0.1, 100.0, 100.0 * (1 + 1e-6)])
+    lf = physics.ln_fas(f, m, r, v)
+    assert_allclose(lf[:, 0], lf[:, 1], atol=1e-4)
+    assert_allclose(lf[:, 2], lf[:, 3], atol=1e-4)
+    # Omega-squared fall-off towards 0 Hz, kappa decay above 100 Hz.
+    lo = physics.ln_fas(np.array([0.005, 0.01]), m, r, v)
+    assert np.all(np.diff(lo, axis=1) > 1.0)
+    hi = physics.ln_fas(np.array([150.0, 300.0]), m, r, v)
+    assert_allclose(hi[:, 0] - hi[:, 1], np.pi * physics.ba18_kappa(v) * 150.0, rtol=1e-9)
+
+
+def test_fas_high_frequency_behaves_like_california_data():
+    # The reasons BA18 replaced the point source (docs/validation/stochastic.md): above
+    # ~12 Hz the attenuation per km no longer grows with frequency, and soft sites are
+    # de-amplified there (larger kappa) while they are amplified at low frequency.
+    f = np.array([1.0, 10.0, 20.0, 40.0])
+    near, far = physics.ln_fas(f, np.array([6.5, 6.5]), np.array([100.0, 200.0]),
+                               np.array([760.0, 760.0]))
+    loss = near - far
+    assert loss[3] - loss[2] < 0.05 and loss[1] > loss[0]
+    soft, stiff = physics.ln_fas(f, np.array([6.5, 6.5]), np.array([50.0, 50.0]),
+                                 np.array([200.0, 1000.0]))
+    assert soft[0] > stiff[0] and soft[3] < stiff[3]
+    assert physics.ba18_kappa(np.array([200.0]))[0] > physics.ba18_kappa(np.array([1000.0]))[0]
 
 
 def test_window_fraction():
@@ -226,6 +259,41 @@ def test_vertical_follows_the_vh_ratio():
     assert_allclose(np.log(v / h).mean(axis=0), expected, atol=0.25)
 
 
+def test_pulse_train_makes_the_motion_impulsive():
+    # pulse_q = nu^-1/2 (table field): 0 is Gaussian white noise, 0.45 s^0.5 about 5 pulses/s.
+    from dataclasses import replace
+
+    from gm_engine.stochastic.simulator import synthesize
+
+    tab = load_table()
+    site = {"magnitude": np.full(12, 6.0), "rrup_km": np.full(12, 30.0),
+            "vs30": np.full(12, 760.0), "mechanism": np.array(["SS"] * 12)}
+    keys = [(3, k) for k in range(12)]
+    out = {}
+    for q in (0.0, 0.45):
+        t = replace(tab, pulse_q=np.full(tab.pulse_q.shape, q))
+        acc = synthesize(site, keys, dt=0.01, duration=40.0, table=t)[:, :2].astype(float)
+        rms = np.sqrt((acc ** 2).mean(-1))
+        out[q] = (np.log(np.abs(acc).max(-1) / rms).mean(), np.log(rms).mean())
+    assert out[0.45][0] > out[0.0][0] + 0.1   # higher peak factor
+    assert abs(out[0.45][1] - out[0.0][1]) < 0.15  # same energy (same target FAS)
+
+
+def test_pga_does_not_depend_on_dt():
+    # Nothing above the 50 Hz Nyquist of dt = 0.01 s may blow up at a finer dt
+    # (the spectrum above 20 Hz is BA18's kappa-shaped one, not a fitted one).
+    p = CONTROL_PERIODS.size
+    for rrup, vs30 in ((100.0, 1000.0), (10.0, 300.0)):
+        cond = _cond(12, magnitude=np.full(12, 6.5), rrup_km=np.full(12, rrup),
+                     rjb_km=np.full(12, rrup), vs30=np.full(12, vs30))
+        ln_pga = []
+        for dt in (0.01, 0.005):
+            acc = simulate(cond, np.random.default_rng(8), dt=dt, duration=60.0,
+                           between_event=np.zeros(p), within_event=np.zeros((12, p)))
+            ln_pga.append(np.log(psa_rotd(acc[:, :2], dt, np.array([0.0]))[0, :, 0]).mean())
+        assert abs(ln_pga[1] - ln_pga[0]) < 0.1, (rrup, vs30, ln_pga)
+
+
 def test_intensity_measures_units():
     cond = _cond(2)
     acc = simulate(cond, np.random.default_rng(0), duration=30.0)
@@ -233,6 +301,25 @@ def test_intensity_measures_units():
     assert set(ims) == {"PGA", "PGV", "SA(0.3)"}
     assert np.all(ims["PGV"] > 0.5) and np.all(ims["PGA"] < 2.0)
     assert np.all(ims["SA(0.3)"] > ims["PGA"])  # spectral amplification at 0.3 s
+
+
+def test_bundled_table_invariants():
+    from gm_engine.stochastic.calibration import TABLE_ROWS
+
+    tab = load_table()
+    hf = CONTROL_PERIODS < 0.05
+    i05 = int(np.flatnonzero(np.isclose(CONTROL_PERIODS, 0.05))[0])
+    # Nothing is fitted above 20 Hz: the spectrum there keeps the BA18 (kappa) shape.
+    assert_allclose(tab.ln_c[..., hf], np.repeat(tab.ln_c[..., i05:i05 + 1], hf.sum(), -1))
+    assert np.abs(tab.ln_c).max() <= 3.0 + 1e-9
+    assert tab.pulse_q.min() >= 0.0 and tab.pulse_q.max() <= 0.5
+    assert tab.ln_c.shape[0] == len(TABLE_ROWS)
+    # Mechanism rows: NM has its own row (SS + the NGA-West2 NM/SS difference).
+    cal = tab.interpolate(np.full(3, 6.5), np.full(3, 15.0), np.full(3, 450.0), ["SS", "RV", "NM"])
+    node = (3, 3, 2)
+    for row in range(3):
+        assert_allclose(cal["tau"][row], tab.tau[(row, *node)])
+    assert not np.allclose(cal["ln_c"][2], cal["ln_c"][0])
 
 
 # --- calibration (coarse version of validation/nga_west2.py) --------------------
@@ -245,8 +332,22 @@ def test_coarse_nga_west2_calibration():
         sys.path.pop(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = nga_west2.validate(nga_west2.QUICK, 8, None, 0)
+        result = nga_west2.validate(nga_west2.QUICK, 16, None, 0)
     s = result["summary"]
-    # 8 records per scenario leave ~0.1 of sampling noise on top of the 0.2 target.
-    assert s["worst_abs_median_residual"] < 0.3, s
-    assert 0.7 < s["d595_ratio_min"] and s["d595_ratio_max"] < 1.3, s
+    labels = result["periods"]
+    med = {(m["mechanism"], m["magnitude"], m["rrup_km"], m["vs30"]): np.array(m["residual"])
+           for m in result["median"]}
+    assert len(med) == 16 and len(labels) == 10
+    # The coarse grid holds the cells the simulator used to miss: PGA on stiff sites at
+    # 50-200 km (was up to 0.35 too low) and PSA(0.05) on Vs30 = 200 m/s at 200 km.
+    soft_far = {k: v for k, v in med.items() if k[2] == 200.0 and k[3] == 200.0}
+    others = {k: v for k, v in med.items() if k not in soft_far}
+    pga = np.array([v[0] for v in med.values()])
+    assert np.abs(pga).max() < 0.2, s["worst_cell_by_period"]["PGA"]
+    assert max(np.abs(v[:2]).max() for v in others.values()) < 0.15, s
+    # Everywhere else the 0.2 target holds; 16 records leave ~0.05 of noise at 5 s.
+    assert max(np.abs(v).max() for v in others.values()) < 0.2, s
+    # Vs30 = 200 m/s at 200 km: the documented corner where PGA/PSA(0.05) and
+    # PSA(0.1-0.5) cannot all be met and the calibration splits the misfit (+-0.2).
+    assert max(np.abs(v).max() for v in soft_far.values()) < 0.26, s
+    assert 0.9 < s["d595_ratio_min"] and s["d595_ratio_max"] < 1.1, s
