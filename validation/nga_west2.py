@@ -1,6 +1,6 @@
 """Validate the stochastic simulator against NGA-West2 (rerun: a few minutes).
 
-    python validation/nga_west2.py [--records 16] [--sigma-records 120] [--quick]
+    python validation/nga_west2.py [--records 32] [--sigma-records 300] [--quick]
 
 Checks, on a grid that is deliberately NOT the calibration grid (off-node
 magnitudes, distances and Vs30 as well as nodes):
@@ -11,7 +11,11 @@ magnitudes, distances and Vs30 as well as nodes):
    within-event terms (each record its own earthquake) versus NGA-West2's
    sigma (target within +-0.1), on a subset of scenarios with more records;
 3. D5-95 (geometric mean of H1 and H2) versus Afshari & Stewart (2016) from
-   pygmm (target ratio within 0.7-1.3).
+   pygmm (target ratio within 0.7-1.3);
+4. two reported (not targeted) consistency checks: PSA(0.02, 0.03 s) on a
+   stiff/soft, near/far subset (a spurious near-Nyquist peak would show
+   there), and normal faulting (which uses the strike-slip calibration row)
+   against the NGA-West2 average for normal faults.
 
 Writes docs/validation/stochastic_results.json and PNG plots next to
 docs/validation/stochastic.md. ``--quick`` is the coarse version the test runs.
@@ -33,13 +37,19 @@ PERIODS = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0])  # 0 = P
 LABELS = ["PGA"] + [f"SA({t:g})" for t in PERIODS[1:]]
 FULL = dict(mags=[5.0, 5.75, 6.5, 7.25, 8.0], rrups=[1.0, 5.0, 20.0, 50.0, 100.0, 200.0],
             vs30s=[200.0, 400.0, 760.0, 1000.0])
-QUICK = dict(mags=[5.25, 7.25], rrups=[5.0, 50.0], vs30s=[400.0])
+# The coarse test's grid: the corners the simulator used to miss (PGA on stiff
+# sites at 50 km, PSA(0.05) on Vs30 = 200 m/s at 200 km), off-node magnitudes.
+QUICK = dict(mags=[5.25, 7.25], rrups=[50.0, 200.0], vs30s=[200.0, 760.0])
+HF_CHECK = dict(mags=[5.0, 6.5, 8.0], rrups=[5.0, 50.0, 200.0], vs30s=[200.0, 760.0, 1000.0])
+HF_PERIODS = np.array([0.0, 0.02, 0.03, 0.05])
+NM_CHECK = dict(mags=[5.5, 7.0], rrups=[10.0, 80.0], vs30s=[300.0, 760.0])
+TOLERANCE = 0.2
 SIGMA = dict(mags=[5.5, 7.0], rrups=[10.0, 80.0], vs30s=[300.0, 760.0])
 DT = 0.01
 OUT_DIR = ROOT / "docs" / "validation"
 
 
-def run_set(cond, n_rec: int, seed: int, random_terms: bool):
+def run_set(cond, n_rec: int, seed: int, random_terms: bool, periods: np.ndarray = PERIODS):
     """ln RotD50 (S, n_rec, P) and D5-95 (S, n_rec) for scenarios cond, n_rec records each."""
     n = len(cond)
     d_t = as16_d595(cond)
@@ -52,7 +62,7 @@ def run_set(cond, n_rec: int, seed: int, random_terms: bool):
         chol = np.linalg.cholesky(_bj(CONTROL_PERIODS))
         eta = rng.standard_normal((n * n_rec, CONTROL_PERIODS.size)) @ chol.T
         eps = rng.standard_normal((n * n_rec, CONTROL_PERIODS.size)) @ chol.T
-    ln_psa = np.empty((n, n_rec, PERIODS.size))
+    ln_psa = np.empty((n, n_rec, periods.size))
     d595 = np.empty((n, n_rec))
     durs = np.array([record_duration(d_t[i:i + 1]) for i in range(n)])
     for du in np.unique(durs):
@@ -63,7 +73,7 @@ def run_set(cond, n_rec: int, seed: int, random_terms: bool):
         acc = synthesize(site, keys, dt=DT, duration=float(du),
                          eta=None if eta is None else eta[rows],
                          eps=None if eps is None else eps[rows])
-        ln_psa[idx] = np.log(psa_rotd(acc[:, :2], DT, PERIODS)[0]).reshape(idx.size, n_rec, -1)
+        ln_psa[idx] = np.log(psa_rotd(acc[:, :2], DT, periods)[0]).reshape(idx.size, n_rec, -1)
         d = np.sqrt(significant_duration(acc[:, 0], DT) * significant_duration(acc[:, 1], DT))
         d595[idx] = d.reshape(idx.size, n_rec)
     return ln_psa, d595, d_t
@@ -77,7 +87,43 @@ def _bj(periods):
 
 def grid(spec: dict, mech: str):
     m, r, v = np.meshgrid(spec["mags"], spec["rrups"], spec["vs30s"], indexing="ij")
+    if mech == "NM":  # 50-degree normal fault, site on the footwall (like the RV geometry)
+        cond = conditions("SS", m, r, v)
+        return cond.assign(mechanism="NM", rake=-90.0, dip=50.0)
     return conditions(mech, m, r, v)
+
+
+def _cell(row) -> dict:
+    return dict(mechanism=row.mechanism, magnitude=row.magnitude, rrup_km=row.rrup_km,
+                vs30=row.vs30)
+
+
+def consistency(n_rec: int) -> dict:
+    """Reported, not targeted: PSA(0.02, 0.03 s) next to PGA and PSA(0.05), and normal faulting."""
+    out: dict = {"hf_periods": ["PGA"] + [f"SA({t:g})" for t in HF_PERIODS[1:]], "hf": [],
+                 "nm": []}
+    for mech in ("SS", "RV"):
+        cond = grid(HF_CHECK, mech)
+        tgt = nga_targets(cond, HF_PERIODS)
+        ln_psa, _, _ = run_set(cond, n_rec, seed=555, random_terms=False, periods=HF_PERIODS)
+        res = tgt["ln_med"] - ln_psa.mean(axis=1)
+        out["hf"] += [{**_cell(row), "residual": np.round(res[i], 4).tolist()}
+                      for i, row in enumerate(cond.itertuples())]
+    cond = grid(NM_CHECK, "NM")
+    tgt = nga_targets(cond, PERIODS)
+    ln_psa, _, _ = run_set(cond, n_rec, seed=556, random_terms=False)
+    res = tgt["ln_med"] - ln_psa.mean(axis=1)
+    out["nm"] = [{**_cell(row), "residual": np.round(res[i], 4).tolist()}
+                 for i, row in enumerate(cond.itertuples())]
+    hf = np.array([c["residual"] for c in out["hf"]])
+    nm = np.array([c["residual"] for c in out["nm"]])
+    out["summary"] = {
+        "hf_worst_abs_by_period": dict(zip(out["hf_periods"], np.round(np.abs(hf).max(0), 3).tolist())),
+        "hf_mean_by_period": dict(zip(out["hf_periods"], np.round(hf.mean(0), 3).tolist())),
+        "nm_worst_abs_by_period": dict(zip(LABELS, np.round(np.abs(nm).max(0), 3).tolist())),
+        "nm_mean_by_period": dict(zip(LABELS, np.round(nm.mean(0), 3).tolist())),
+    }
+    return out
 
 
 def validate(spec: dict, n_rec: int, sigma_spec: dict | None, n_sigma: int) -> dict:
@@ -117,12 +163,26 @@ def validate(spec: dict, n_rec: int, sigma_spec: dict | None, n_sigma: int) -> d
     i, j = np.unravel_index(np.abs(med).argmax(), med.shape)
     worst = {k: v for k, v in out["median"][i].items() if k != "residual"}
     out["summary"]["worst_case"] = {**worst, "im": LABELS[j], "residual": float(med[i, j])}
+    inside = np.abs(med) <= TOLERANCE
+    out["summary"]["cells_within_tolerance"] = f"{int(inside.sum())}/{inside.size}"
+    out["summary"]["fraction_within_tolerance"] = round(float(inside.mean()), 4)
+    by_im = {}
+    for j, label in enumerate(LABELS):
+        i = int(np.abs(med[:, j]).argmax())
+        cell = {k: v for k, v in out["median"][i].items() if k != "residual"}
+        by_im[label] = {**cell, "residual": float(med[i, j])}
+    out["summary"]["worst_cell_by_period"] = by_im
+    out["summary"]["cells_outside_tolerance"] = [
+        {**{k: v for k, v in out["median"][i].items() if k != "residual"}, "im": LABELS[j],
+         "residual": float(med[i, j])} for i, j in zip(*np.nonzero(~inside))]
     if out["sigma"]:
         dsig = np.array([np.subtract(s["sim"], s["nga"]) for s in out["sigma"]])
         out["summary"]["worst_abs_sigma_difference"] = float(np.abs(dsig).max())
         out["summary"]["mean_sigma_difference"] = float(dsig.mean())
         out["summary"]["sigma_difference_by_period_min_max"] = dict(zip(
             LABELS, np.round(np.stack([dsig.min(0), dsig.max(0)], 1), 3).tolist()))
+        ok = np.abs(dsig) <= 0.1
+        out["summary"]["sigma_cells_within_0.1"] = f"{int(ok.sum())}/{ok.size}"
     return out
 
 
@@ -172,15 +232,17 @@ def plots(result: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--records", type=int, default=16)
-    ap.add_argument("--sigma-records", type=int, default=120)
+    ap.add_argument("--records", type=int, default=32)
+    ap.add_argument("--sigma-records", type=int, default=300)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     t0 = time.time()
     if args.quick:
-        result = validate(QUICK, 8, None, 0)
+        result = validate(QUICK, 16, None, 0)
     else:
         result = validate(FULL, args.records, SIGMA, args.sigma_records)
+        result["consistency"] = consistency(16)
+        result["summary"]["consistency"] = result["consistency"]["summary"]
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         (OUT_DIR / "stochastic_results.json").write_text(json.dumps(result, indent=1))
         plots(result)
