@@ -240,6 +240,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=15, help="early stop after N epochs without gain")
     p.add_argument("--kl-warmup", type=int, default=20, help="epochs of linear KL annealing")
     p.add_argument("--lr", type=float, default=7e-4)
+    p.add_argument("--lr-decay", choices=["none", "cosine"], default="none",
+                   help="learning-rate schedule over the epochs (cosine: down to 5%% of --lr)")
+    p.add_argument("--init-from", default=None, metavar="CARD",
+                   help="start from this model card's weights (fine-tuning; same architecture)")
     p.add_argument("--name", default=None, help="model name in the card")
     p.add_argument("--coordinates", action="store_true",
                    help="also condition on source and site coordinates (regional models)")
@@ -254,7 +258,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       device=args.device, resume=args.resume, seed=args.seed,
                       progress=False if args.quiet else None, patience=args.patience,
                       kl_warmup_epochs=args.kl_warmup, lr=args.lr, name=args.name,
-                      use_coordinates=args.coordinates)
+                      use_coordinates=args.coordinates, init_from=args.init_from,
+                      lr_decay=args.lr_decay)
     print(f"wrote {card}")
     return 0
 

@@ -42,8 +42,10 @@ from ..generator.card import (
     TRANSFERABLE_CONDITIONS,
     ConditionSpec,
     ModelCard,
+    load_card,
     mechanism_codes,
     sha256_file,
+    verify_weights,
 )
 from ..generator.device import resolve_device
 from ..generator.envelope import EnvelopeConfig, band_log_amplitude, synthesis_offset
@@ -57,6 +59,8 @@ LR = 7e-4  # CGM-GM tuning space {6e-4, 7e-4, 8e-4}
 WEIGHT_DECAY = 5e-6  # CGM-GM tuning space {1e-6, 5e-6, 1e-5}
 BETA_MAX = 1.0
 GRAD_CLIP = 5.0
+LR_DECAYS = ("none", "cosine")
+LR_FLOOR = 0.05  # cosine decay ends at this fraction of the initial learning rate
 #: Weight of the prior's own fit to the (stopped-gradient) posterior. With a
 #: single beta * KL term the GRU prior learns at rate beta (0.05) and lags the
 #: encoder: prior samples then ignore the conditions. Splitting the KL into a
@@ -172,7 +176,8 @@ def train_main(corpus: str, out_dir: str, epochs: int = 200, batch_size: int = 6
                val_fraction: float = 0.1, patience: int = 15, min_delta: float = 0.0,
                lr: float = LR, beta_max: float = BETA_MAX, kl_warmup_epochs: int = 20,
                arch: dict[str, Any] | None = None, use_coordinates: bool = False,
-               name: str | None = None,
+               name: str | None = None, init_from: str | Path | None = None,
+               lr_decay: str = "none",
                is_cancelled: Callable[[], bool] | None = None) -> Path:
     """Train a CGM on ``corpus`` (HDF5 corpus or flatfile CSV); returns the model card path.
 
@@ -181,7 +186,13 @@ def train_main(corpus: str, out_dir: str, epochs: int = 200, batch_size: int = 6
     ``train.log`` and ``history.csv``. ``epochs`` is the total: a resumed run
     continues up to it. Mixed precision (float16 autocast) on CUDA. ``progress``: a callable
     ``(fraction, text)``, True/None for a tqdm bar, False for silence.
+    ``init_from``: a model card whose weights start the run (fine-tuning, e.g.
+    the bundled model on regional records); same architecture and conditions.
+    ``lr_decay``: "none" or "cosine" (Loshchilov & Hutter 2017, SGDR, one
+    cycle without restarts, down to 5 % of ``lr`` at the last epoch).
     """
+    if lr_decay not in LR_DECAYS:
+        raise InputError("lr_decay", f"'{lr_decay}' is not one of {', '.join(LR_DECAYS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / CHECKPOINT_FILE
@@ -192,6 +203,10 @@ def train_main(corpus: str, out_dir: str, epochs: int = 200, batch_size: int = 6
         raise InputError("resume", f"no checkpoint to resume in {out}")
     if epochs < 1 or batch_size < 1:
         raise InputError("epochs", "epochs and batch_size must be >= 1")
+    if init_from is not None and resume:
+        raise InputError("init_from", "a resumed run continues its own weights; "
+                                      "drop init_from or resume")
+    init_card = load_card(init_from) if init_from is not None else None
 
     logger = logging.getLogger(f"gm_engine.train.{out.resolve()}")
     logger.setLevel(logging.INFO)
@@ -201,7 +216,8 @@ def train_main(corpus: str, out_dir: str, epochs: int = 200, batch_size: int = 6
     try:
         return _train(corpus, out, epochs, batch_size, device, resume, seed, progress,
                       val_fraction, patience, min_delta, lr, beta_max, kl_warmup_epochs,
-                      arch or {}, use_coordinates, name, is_cancelled, logger)
+                      arch or {}, use_coordinates, name, is_cancelled, logger,
+                      init_card, lr_decay)
     finally:
         logger.removeHandler(fh)
         fh.close()
@@ -209,7 +225,7 @@ def train_main(corpus: str, out_dir: str, epochs: int = 200, batch_size: int = 6
 
 def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_fraction,
            patience, min_delta, lr, beta_max, kl_warmup_epochs, arch, use_coordinates,
-           name, is_cancelled, logger) -> Path:
+           name, is_cancelled, logger, init_card=None, lr_decay="none") -> Path:
     dev = resolve_device(device)
     amp = dev.type == "cuda"
     ecfg = EnvelopeConfig()
@@ -229,7 +245,8 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
     feats = torch.from_numpy(card.features(data.conditions, clamp=True))
     wave = envelopes(data.waveforms, ecfg)  # the model's targets, computed once
     data.waveforms = None  # free the records: ~2.5 GB for a 50k corpus
-    mcfg = ModelConfig.from_dict({**ModelConfig().to_dict(), **arch,
+    base_arch = init_card.architecture if init_card is not None else ModelConfig().to_dict()
+    mcfg = ModelConfig.from_dict({**base_arch, **arch,
                                   "n_cond": card.n_features, "n_bins": ecfg.n_bands,
                                   "n_frames": ecfg.n_frames})
     card.architecture = mcfg.to_dict()
@@ -239,6 +256,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     noise_gen = torch.Generator().manual_seed(seed)
     start_epoch, best_val, bad_epochs, history = 0, math.inf, 0, []
+    init_info = None
     best_state = None
     if resume:
         ck = torch.load(out / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
@@ -249,7 +267,15 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
         noise_gen.set_state(ck["noise_gen"])
         start_epoch, best_val, bad_epochs = ck["epoch"], ck["best_val"], ck["bad_epochs"]
         history, best_state = ck["history"], ck["best_model"]
+        init_info = ck.get("init")
         logger.info("resumed at epoch %d (best val %.5g)", start_epoch, best_val)
+    elif init_card is not None:
+        _load_initial_weights(model, init_card, card, ecfg)
+        init_info = {"model": init_card.name, "sha256": init_card.sha256}
+        logger.info("weights initialised from %s (%s); its normalisation statistics are kept",
+                    init_card.name, init_card.sha256[:16])
+        logger.info("corpus %s: %d train / %d val records; %d parameters; device %s",
+                    corpus, len(tr_idx), len(val_idx), n_parameters(model), dev)
     else:
         _spec_stats(model, wave[tr_idx])
         logger.info("corpus %s: %d train / %d val records; %d parameters; device %s",
@@ -273,6 +299,8 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
     try:
         for epoch in range(start_epoch, epochs):
             beta = beta_max * min(1.0, (epoch + 1) / max(1, kl_warmup_epochs))
+            for group in opt.param_groups:
+                group["lr"] = epoch_lr(lr, epoch, epochs, lr_decay)
             model.train()
             t_epoch = time.perf_counter()
             order = tr_idx[np.random.default_rng([seed, epoch]).permutation(len(tr_idx))]
@@ -310,7 +338,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
             else:
                 bad_epochs += 1
             history.append({"epoch": epoch + 1, "seconds": round(time.perf_counter() - t_epoch, 1),
-                            "beta": float(beta), "train_loss": float(tr[0]),
+                            "beta": float(beta), "lr": float(opt.param_groups[0]["lr"]), "train_loss": float(tr[0]),
                             "train_rec": float(tr[1]), "train_kl": float(tr[2]),
                             "val_loss": float(val)})
             logger.info("epoch %d beta %.4f train %.5g (rec %.5g kl %.5g) val %.5g%s",
@@ -319,7 +347,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
                         "optim": _to_cpu(opt.state_dict()), "scaler": scaler.state_dict(),
                         "noise_gen": noise_gen.get_state(), "epoch": epoch + 1,
                         "best_val": float(best_val), "bad_epochs": bad_epochs,
-                        "history": history, "best_model": best_state},
+                        "history": history, "best_model": best_state, "init": init_info},
                        out / CHECKPOINT_FILE)
             if bad_epochs >= patience:
                 stopped_early = True
@@ -340,7 +368,35 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
                 "(gm_engine.generator.envelope.synthesis_offset), measured on posterior-mean "
                 "reconstructions of validation records"}
     return _export(out, card, best_state or model.state_dict(), corpus, len(tr_idx),
-                   len(val_idx), history, best_val, stopped_early, seed, dev, model)
+                   len(val_idx), history, best_val, stopped_early, seed, dev, model, init_info)
+
+
+def epoch_lr(lr: float, epoch: int, epochs: int, decay: str) -> float:
+    """Learning rate of 0-based ``epoch``: constant, or a cosine from ``lr`` to 5 % of it."""
+    if decay == "none" or epochs <= 1:
+        return lr
+    frac = epoch / (epochs - 1)
+    return lr * (LR_FLOOR + (1.0 - LR_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
+
+def _load_initial_weights(model: CGMVAE, init: ModelCard, card: ModelCard,
+                          ecfg: EnvelopeConfig) -> None:
+    """Copy a card's verified weights into ``model``; refuse what cannot be transferred."""
+    from safetensors.torch import load_file
+
+    mine = [(c.name, c.kind) for c in card.conditions]
+    theirs = [(c.name, c.kind) for c in init.conditions]
+    if mine != theirs:
+        raise InputError("init_from", f"model {init.name} is conditioned on "
+                                      f"{[n for n, _ in theirs]}, this run on {[n for n, _ in mine]}")
+    if init.stft != ecfg.to_dict():
+        raise InputError("init_from", f"model {init.name} uses another envelope grid (stft)")
+    want = model.cfg.to_dict()
+    if init.architecture != want:
+        diff = sorted(k for k in set(want) | set(init.architecture)
+                      if want.get(k) != init.architecture.get(k))
+        raise InputError("init_from", f"model {init.name} differs in architecture: {diff}")
+    model.load_state_dict(load_file(str(verify_weights(init)), device="cpu"), strict=True)
 
 
 def _to_cpu(obj: Any) -> Any:
@@ -458,7 +514,7 @@ def _describe_data(corpus: str | Path) -> str:
 
 
 def _export(out, card, state, corpus, n_train, n_val, history, best_val, stopped_early, seed,
-            dev, model) -> Path:
+            dev, model, init_info=None) -> Path:
     from safetensors.torch import save_file
 
     wpath = out / WEIGHTS_FILE
@@ -476,6 +532,8 @@ def _export(out, card, state, corpus, n_train, n_val, history, best_val, stopped
         "weights_bytes": wpath.stat().st_size,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if init_info:
+        card.training["initialised_from"] = init_info
     card.references = [
         "Ren, Nakata, Lacour et al. (2026) Learning earthquake ground motions via conditional "
         "generative modeling, Nature Communications, arXiv:2407.15089",

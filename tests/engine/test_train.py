@@ -12,6 +12,7 @@ from gm_engine.errors import InputError
 from gm_engine.generator import load_model
 from gm_engine.generator.stft import STFTConfig
 from gm_engine.train import fit_length, load_corpus, load_records, train_main
+from gm_engine.train.loop import epoch_lr
 
 TINY = {"conv_channels": 8, "enc_hidden": 32, "prior_hidden": 32, "dec_hidden": 64,
         "cond_embed": 16, "cond_hidden": 16}
@@ -117,6 +118,49 @@ def test_early_stopping_triggers(corpus, tmp_path):
     card = json.loads(card_path.read_text())
     assert card["training"]["stopped_early"] is True
     assert card["training"]["epochs_run"] == 3
+
+
+def test_init_from_starts_at_the_cards_weights(corpus, tmp_path):
+    from safetensors.torch import load_file
+
+    first = _run(corpus, tmp_path / "first", epochs=1)
+    # lr 0: Adam leaves every weight where it started, so the export equals the card's.
+    second = _run(corpus, tmp_path / "second", epochs=1, lr=0.0, init_from=str(first))
+    w1 = load_file(str(first.parent / "model.safetensors"))
+    w2 = load_file(str(second.parent / "model.safetensors"))
+    assert w1.keys() == w2.keys()
+    assert all(torch.equal(w1[k], w2[k]) for k in w1)
+    card = json.loads(second.read_text())
+    assert card["training"]["initialised_from"]["sha256"] == json.loads(first.read_text())["weights"]["sha256"]
+    # a fresh run from the same seed does not land on the same weights
+    fresh = load_file(str(_run(corpus, tmp_path / "fresh", epochs=1, lr=0.0).parent / "model.safetensors"))
+    assert not all(torch.equal(w1[k], fresh[k]) for k in w1)
+
+
+def test_init_from_refuses_another_architecture_and_resume(corpus, tmp_path):
+    first = _run(corpus, tmp_path / "first", epochs=1)
+    with pytest.raises(InputError, match="architecture"):
+        train_main(str(corpus), str(tmp_path / "wide"), epochs=1, batch_size=8, device="cpu",
+                   progress=False, arch={**TINY, "dec_hidden": 48}, init_from=str(first))
+    with pytest.raises(InputError, match="init_from"):
+        _run(corpus, tmp_path / "first", epochs=2, resume=True, init_from=str(first))
+
+
+def test_cosine_learning_rate_schedule(tmp_path):
+    lrs = [epoch_lr(1e-3, e, 11, "cosine") for e in range(11)]
+    assert lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(5e-5)
+    assert lrs[5] == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5))
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert epoch_lr(1e-3, 7, 11, "none") == 1e-3
+    with pytest.raises(InputError, match="lr_decay"):
+        train_main(str(tmp_path / "none.h5"), str(tmp_path / "none"), lr_decay="step")
+    assert not (tmp_path / "none").exists()
+
+
+def test_history_records_the_learning_rate(corpus, tmp_path):
+    _run(corpus, tmp_path / "cos", epochs=3, lr=1e-3, lr_decay="cosine")
+    lrs = [float(h["lr"]) for h in _history(tmp_path / "cos")]
+    assert lrs == pytest.approx([1e-3, 1e-3 * 0.525, 5e-5])
 
 
 def test_load_corpus_resamples_and_windows(tmp_path):
