@@ -191,7 +191,13 @@ def _stochastic_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed,
                       duration, is_cancelled=None):
     from .stochastic.calibration import CONTROL_PERIODS
     from .stochastic.physics import PARAMETER_RANGES
-    from .stochastic.simulator import _random_terms, _site_arrays, intensity_measures, synthesize
+    from .stochastic.simulator import (
+        _random_terms,
+        _site_arrays,
+        intensity_measures,
+        site_noise_key,
+        synthesize,
+    )
 
     dt = _stochastic_dt()
     names = derived_inputs(ims)
@@ -208,7 +214,7 @@ def _stochastic_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed,
         for i in range(n):  # one site at a time: no dependence on the batch's shape
             _check(is_cancelled)
             sub = {k: v[i:i + 1] for k, v in site.items()}
-            acc = synthesize(sub, [(int(seed), r, int(site_offset) + i)], dt=dt,
+            acc = synthesize(sub, [site_noise_key(seed, r, int(site_offset) + i)], dt=dt,
                              duration=float(duration), eta=eta[0], eps=eps[i:i + 1])
             vals = intensity_measures(acc, dt, names)
             for nm in names:

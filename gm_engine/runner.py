@@ -280,7 +280,7 @@ def site_waveforms(run_dir: str | Path, site_index: int,
     """Regenerate the waveforms of one point site of a finished run, identical to the run's.
 
     Uses what the run stored (scenario.json, sites.csv, the site's random terms
-    in site_terms.npz) and the per-site noise keys (seed, realization, site),
+    in site_terms.npz) and the per-site noise keys (stochastic.simulator.site_noise_key),
     so it costs one site's simulation whatever the size of the run.
     """
     import pandas as pd

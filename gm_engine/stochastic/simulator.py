@@ -44,6 +44,8 @@ from . import physics
 from .calibration import CONTROL_PERIODS, Table, load_table
 from .response import psa_rotd
 
+#: Stream tag of the per-site noise keys (see site_noise_key).
+SITE_NOISE_STREAM = 1
 LEAD_S = 2.0         # quiet time before the S window starts (alignment, not travel time)
 DT_RANGE = (0.001, 0.02)      # s; 0.02 s still resolves PSA(0.05 s) (Nyquist 25 Hz)
 DURATION_RANGE = (10.0, 600.0)  # s
@@ -131,7 +133,7 @@ def simulate_realizations(conditions: pd.DataFrame, xy_km: np.ndarray, n_realiza
                 raise Cancelled("stochastic simulation cancelled")
             sl = slice(c0, min(n, c0 + int(chunk_size)))
             sub = {k: v[sl] for k, v in site.items()}
-            keys = [(int(seed), r, i) for i in range(sl.start, sl.stop)]
+            keys = [site_noise_key(seed, r, i) for i in range(sl.start, sl.stop)]
             acc = synthesize(sub, keys, dt=dt, duration=duration, eta=eta[0], eps=eps[sl],
                              device=device)
             vals = intensity_measures(acc, dt, names, damping)
@@ -141,6 +143,16 @@ def simulate_realizations(conditions: pd.DataFrame, xy_km: np.ndarray, n_realiza
             if progress is not None:
                 progress(done / total, f"stochastic realization {r + 1}/{n_realizations}")
     return out
+
+
+def site_noise_key(seed: int, realization: int, site_index: int) -> tuple[int, int, int, int]:
+    """Seed of one site's noise in one realization of a scenario run.
+
+    The trailing stream tag keeps it apart from the realization's own key
+    ``[seed, r]``: numpy's SeedSequence pads entropy with zeros, so
+    ``(seed, r, 0)`` would be the same seed as ``[seed, r]``.
+    """
+    return (int(seed), int(realization), int(site_index), SITE_NOISE_STREAM)
 
 
 def synthesize_site(conditions: pd.DataFrame, seed: int, realization: int, site_index: int,
@@ -161,7 +173,7 @@ def synthesize_site(conditions: pd.DataFrame, seed: int, realization: int, site_
     eps = np.asarray(eps, dtype=float).reshape(1, -1)
     if eta.shape != (p,) or eps.shape != (1, p):
         raise InputError("eta", f"expected eta and eps of shape ({p},)")
-    return synthesize(site, [(int(seed), int(realization), int(site_index))], dt=dt,
+    return synthesize(site, [site_noise_key(seed, realization, site_index)], dt=dt,
                       duration=duration, eta=eta, eps=eps, device=device)[0]
 
 

@@ -227,7 +227,7 @@ def test_realizations_do_not_depend_on_chunking():
 
 def test_synthesize_site_regenerates_a_run_waveform():
     from gm_engine.stochastic import synthesize_site
-    from gm_engine.stochastic.simulator import synthesize
+    from gm_engine.stochastic.simulator import site_noise_key, synthesize
 
     cond = _cond(3)
     xy = np.array([[0.0, 0.0], [3.0, 0.0], [9.0, 2.0]])
@@ -240,7 +240,7 @@ def test_synthesize_site_regenerates_a_run_waveform():
     pga = psa_rotd(wave[None, :2], 0.01, np.array([0.0]))[0, 0, 0]
     assert_allclose(pga, out["PGA"][1, 2], rtol=0.02)  # gm_engine.ims vs built-in RotD50
     site = {k: np.asarray(cond[k])[[2]] for k in ("magnitude", "rrup_km", "vs30", "mechanism")}
-    direct = synthesize(site, [(21, 1, 2)], dt=0.01, duration=30.0, eta=eta, eps=eps[[2]])
+    direct = synthesize(site, [site_noise_key(21, 1, 2)], dt=0.01, duration=30.0, eta=eta, eps=eps[[2]])
     assert_allclose(wave, direct[0])
 
 
@@ -351,3 +351,15 @@ def test_coarse_nga_west2_calibration():
     # PSA(0.1-0.5) cannot all be met and the calibration splits the misfit (+-0.2).
     assert max(np.abs(v).max() for v in soft_far.values()) < 0.26, s
     assert 0.9 < s["d595_ratio_min"] and s["d595_ratio_max"] < 1.1, s
+
+
+def test_site_noise_keys_differ_from_the_realization_key():
+    # SeedSequence pads entropy with zeros: (seed, r, 0) would replay [seed, r].
+    from gm_engine.stochastic.simulator import site_noise_key
+
+    for r in range(3):
+        real = np.random.default_rng([7, r]).standard_normal(8)
+        for i in range(3):
+            site = np.random.default_rng(site_noise_key(7, r, i)).standard_normal(8)
+            assert not np.allclose(real, site)
+    assert len({site_noise_key(7, r, i) for r in range(4) for i in range(4)}) == 16
