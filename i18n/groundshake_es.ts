@@ -219,7 +219,7 @@
         <translation>Poner la magnitud que da la ley de escala</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="225"/>
+        <location filename="../plugin/styling.py" line="241"/>
         <source>Sites</source>
         <translation>Sitios</translation>
     </message>
@@ -394,7 +394,7 @@
         <translation>Encontrado: {detail}</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="183"/>
+        <location filename="../plugin/styling.py" line="198"/>
         <source>Fault trace</source>
         <translation>Traza de la falla</translation>
     </message>
@@ -789,42 +789,42 @@
         <translation>la capa '{name}' no tiene objetos con geometría</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="120"/>
+        <location filename="../plugin/scenario_io.py" line="121"/>
         <source>{stem} sites</source>
         <translation>sitios de {stem}</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="76"/>
+        <location filename="../plugin/styling.py" line="78"/>
         <source>median</source>
         <translation>mediana</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="76"/>
+        <location filename="../plugin/styling.py" line="78"/>
         <source>16th percentile</source>
         <translation>percentil 16</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="76"/>
+        <location filename="../plugin/styling.py" line="78"/>
         <source>84th percentile</source>
         <translation>percentil 84</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="151"/>
+        <location filename="../plugin/styling.py" line="166"/>
         <source>outside the model&apos;s trained range</source>
         <translation>fuera del rango de entrenamiento del modelo</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="151"/>
+        <location filename="../plugin/styling.py" line="166"/>
         <source>within the model&apos;s trained range</source>
         <translation>dentro del rango de entrenamiento del modelo</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="184"/>
+        <location filename="../plugin/styling.py" line="199"/>
         <source>Rupture surface projection</source>
         <translation>Proyección en superficie de la ruptura</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="246"/>
+        <location filename="../plugin/styling.py" line="262"/>
         <source>Outside the model&apos;s trained range</source>
         <translation>Fuera del rango de entrenamiento del modelo</translation>
     </message>
@@ -1179,6 +1179,11 @@ Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bl
         <location filename="../plugin/scenario_io.py" line="50"/>
         <source>The CGM model is not installed (no {path}): reinstall or update the plugin to use this engine.</source>
         <translation>El modelo CGM no está instalado (no existe {path}): reinstale o actualice el complemento para usar este motor.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="86"/>
+        <source>MMI (Worden et al. 2012)</source>
+        <translation>IMM (Worden et al. 2012)</translation>
     </message>
 </context>
 </TS>

@@ -219,7 +219,7 @@
         <translation>マグニチュードをスケーリング則の値にする</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="225"/>
+        <location filename="../plugin/styling.py" line="241"/>
         <source>Sites</source>
         <translation>サイト</translation>
     </message>
@@ -394,7 +394,7 @@
         <translation>検出: {detail}</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="183"/>
+        <location filename="../plugin/styling.py" line="198"/>
         <source>Fault trace</source>
         <translation>断層トレース</translation>
     </message>
@@ -789,42 +789,42 @@
         <translation>レイヤ '{name}' にジオメトリを持つ地物がありません</translation>
     </message>
     <message>
-        <location filename="../plugin/scenario_io.py" line="120"/>
+        <location filename="../plugin/scenario_io.py" line="121"/>
         <source>{stem} sites</source>
         <translation>{stem} のサイト</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="76"/>
+        <location filename="../plugin/styling.py" line="78"/>
         <source>median</source>
         <translation>中央値</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="76"/>
+        <location filename="../plugin/styling.py" line="78"/>
         <source>16th percentile</source>
         <translation>16 パーセンタイル</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="76"/>
+        <location filename="../plugin/styling.py" line="78"/>
         <source>84th percentile</source>
         <translation>84 パーセンタイル</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="151"/>
+        <location filename="../plugin/styling.py" line="166"/>
         <source>outside the model&apos;s trained range</source>
         <translation>モデルの学習範囲外</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="151"/>
+        <location filename="../plugin/styling.py" line="166"/>
         <source>within the model&apos;s trained range</source>
         <translation>モデルの学習範囲内</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="184"/>
+        <location filename="../plugin/styling.py" line="199"/>
         <source>Rupture surface projection</source>
         <translation>破壊域の地表投影</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="246"/>
+        <location filename="../plugin/styling.py" line="262"/>
         <source>Outside the model&apos;s trained range</source>
         <translation>モデルの学習範囲外</translation>
     </message>
@@ -1179,6 +1179,11 @@ Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on
         <location filename="../plugin/scenario_io.py" line="50"/>
         <source>The CGM model is not installed (no {path}): reinstall or update the plugin to use this engine.</source>
         <translation>CGM モデルがインストールされていません ({path} がありません)。このエンジンを使うには、プラグインを再インストールまたは更新してください。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="86"/>
+        <source>MMI (Worden et al. 2012)</source>
+        <translation>改正メルカリ震度 MMI (Worden et al. 2012)</translation>
     </message>
 </context>
 </TS>

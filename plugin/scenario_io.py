@@ -117,7 +117,8 @@ def resolve(path: str, base_dir: Path) -> Path:
 def load_sites_layer(sites: dict[str, Any], base_dir: Path) -> QgsVectorLayer | None:
     """Open the sites of an imported scenario as a QGIS layer (CSV through delimitedtext)."""
     path = resolve(sites["path"], base_dir)
-    name = tr("{stem} sites").format(stem=path.stem)
+    # "sites.csv" -> "sites", not "sites sites"
+    name = path.stem if "site" in path.stem.lower() else tr("{stem} sites").format(stem=path.stem)
     if path.suffix.lower() in (".csv", ".txt"):
         uri = (f"{path.as_uri()}?delimiter=,&xField={sites.get('x')}&yField={sites.get('y')}"
                f"&crs={sites.get('crs') or 'EPSG:4326'}&detectTypes=yes")

@@ -19,6 +19,8 @@ from qgis.core import (
     QgsGeometry,
     QgsGradientColorRamp,
     QgsLayerTreeGroup,
+    QgsLayerTreeLayer,
+    QgsMapLayerLegendUtils,
     QgsMarkerSymbol,
     QgsPalettedRasterRenderer,
     QgsPointXY,
@@ -76,6 +78,19 @@ def im_label(im: str, stat: str) -> str:
     names = {"median": tr("median"), "p16": tr("16th percentile"), "p84": tr("84th percentile")}
     unit = im_unit(im)
     return f"{im} {names.get(stat, stat)}" + (f" [{unit}]" if unit else "")
+
+
+def im_legend_title(im: str) -> str:
+    """Title over a raster's colour ramp, e.g. ``PGA (g)``."""
+    if im.upper() == "MMI":
+        return tr("MMI (Worden et al. 2012)")
+    unit = im_unit(im)
+    return f"{im} ({unit})" if unit else im
+
+
+def label_band_legend(node: QgsLayerTreeLayer, title: str) -> None:
+    """Replace the band-name legend entry (GDAL's "Band 1: ... (Gray)") by ``title``."""
+    QgsMapLayerLegendUtils.setLegendNodeUserLabel(node, 0, title)
 
 
 def _ramp() -> QgsGradientColorRamp:
@@ -214,11 +229,12 @@ def add_results(result: Any, scenario: dict, project: QgsProject | None = None,
     group = project.layerTreeRoot().insertGroup(0, name)
     group.setCustomProperty(RUN_DIR_PROPERTY, str(out_dir))
 
-    def add(layer: Any, visible: bool = True) -> None:
+    def add(layer: Any, visible: bool = True) -> QgsLayerTreeLayer:
         project.addMapLayer(layer, False)
         node = group.addLayer(layer)
         node.setItemVisibilityChecked(visible)
         node.setExpanded(False)
+        return node
 
     sites_path = getattr(result, "sites_gpkg", None)
     if sites_path and Path(sites_path).is_file():
@@ -264,7 +280,8 @@ def add_results(result: Any, scenario: dict, project: QgsProject | None = None,
                 style_mmi(layer)
             else:
                 style_continuous(layer, im_unit(im))
-            add(layer, visible=first and stat == "median")
+            node = add(layer, visible=first and stat == "median")
+            label_band_legend(node, im_legend_title(im))
             if stat == "median":
                 first = False
     return group

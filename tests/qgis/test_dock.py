@@ -267,6 +267,7 @@ def test_export_and_import_scenario_json(plugin, qgis_new_project, tmp_path, sit
     assert len(qgis_new_project.mapLayers()) == n_layers + 1
     imported = dock.sites_layer_combo.currentLayer()
     assert imported is not None and imported.featureCount() == 3
+    assert imported.name() == "hayward_sites"  # not "hayward_sites sites"
     again = dock.build_scenario(sites_file=("hayward_sites.gpkg", "sites"))
     assert again == doc
 

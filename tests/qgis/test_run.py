@@ -9,12 +9,14 @@ import pytest
 from qgis.core import (
     Qgis,
     QgsCoordinateReferenceSystem,
+    QgsLayerTreeModel,
     QgsPointXY,
     QgsRasterLayer,
     QgsRectangle,
     QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
+from qgis.PyQt.QtCore import Qt
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 HAS_RUNNER = importlib.util.find_spec("groundshake.gm_engine.runner") is not None
@@ -145,6 +147,11 @@ def test_real_run_adds_a_styled_group(plugin, qgis_new_project, tmp_path, wait, 
     assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)
     shader = renderer.shader().rasterShaderFunction()
     assert shader.legendSettings().suffix() == " g"
+    # the ramp's title is the IM and unit, not GDAL's "Band 1: ... (Gray)"
+    tree_model = QgsLayerTreeModel(qgis_new_project.layerTreeRoot())
+    pga_node = next(n for n in group.findLayers() if n.name() == "PGA median [g]")
+    titles = [n.data(Qt.DisplayRole) for n in tree_model.layerLegendNodes(pga_node)]
+    assert titles[0] == "PGA (g)" and not any("Band 1" in str(t) for t in titles)
     assert shader.minimumValue() < shader.maximumValue()
     mmi_items = layers["MMI median"].renderer().shader().rasterShaderFunction().colorRampItemList()
     assert [i.label for i in mmi_items][:3] == ["I", "II", "III"]
