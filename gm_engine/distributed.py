@@ -446,7 +446,8 @@ LOOPBACK = {"host": "127.0.0.1", "protocol": "tcp://", "dashboard_address": "127
             "scheduler_kwargs": {"dashboard": False}}
 
 
-def _make_client(client, workers: int | None, scheduler: str | None, processes: bool):
+def make_client(client: Any, workers: int | None, scheduler: str | None,
+                processes: bool) -> tuple[Any, list[Any]]:
     """(client, owned resources to close) for the requested execution.
 
     A client this function starts is not made Dask's default client: the run
@@ -652,7 +653,7 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
             else:
                 report(0.5, "connecting to the Dask cluster" if client is not None or scheduler
                        else "starting a local Dask cluster")
-                dclient, owned = _make_client(client, workers, scheduler, processes)
+                dclient, owned = make_client(client, workers, scheduler, processes)
             _check(is_cancelled)
             n_workers = 1 if dclient is None else max(1, len(dclient.scheduler_info()["workers"]))
             size = int(chunk_size) if chunk_size is not None else default_chunk_size(

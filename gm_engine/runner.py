@@ -193,7 +193,7 @@ def write_run_record(tmp: Path, scenario: Scenario, engine, sets: list[SiteSet],
         **extra,
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "warnings": warnings,
-        "versions": _versions(),
+        "versions": package_versions(),
         "files": [*sorted(p.name for p in tmp.iterdir()), "run.json"],
     }
     (tmp / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -249,7 +249,8 @@ def _write_grid(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path, im
     return rasters, mask_path
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the loaded scientific packages, for run.json provenance."""
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for mod in ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "rasterio",
                 "torch", "pygmm"):

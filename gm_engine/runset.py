@@ -44,7 +44,7 @@ import numpy as np
 from . import __version__
 from .errors import Cancelled, InputError
 from .io import atomic_path
-from .runner import _versions, im_file_stem, run_scenario
+from .runner import im_file_stem, package_versions, run_scenario
 from .scenario import Scenario
 
 ProgressFn = Callable[[float, str], None]
@@ -756,14 +756,14 @@ def _runner(distributed: bool, workers: int | None, scheduler: str | None, clien
             run_scenario(scen, folder, progress=report, is_cancelled=is_cancelled,
                          overwrite=overwrite)
         return run_local, lambda: None
-    from .distributed import _make_client, run_scenario_distributed
+    from .distributed import make_client, run_scenario_distributed
 
     if workers is not None and int(workers) < 0:
         raise InputError("workers", f"must be 0 (in this process) or more, got {workers}")
     if workers == 0 and client is None and not scheduler:
         dclient, owned = None, []
     else:
-        dclient, owned = _make_client(client, workers, scheduler, True)
+        dclient, owned = make_client(client, workers, scheduler, True)
     # None: the Dask runner's own default chunk size
     sized = {} if chunk_size is None else {"chunk_size": int(chunk_size)}
 
@@ -796,5 +796,5 @@ def _runset_record(ruptures, layer, ruptures_crs, template, tmpl, overrides, set
         "execution": {"distributed": distributed, "workers": workers, "scheduler": scheduler,
                       "chunk_size": chunk_size},
         "scenarios": [m.id for m in members],
-        "versions": _versions(),
+        "versions": package_versions(),
     }

@@ -286,9 +286,9 @@ def test_local_cluster_listens_on_loopback_only(processes):
     """SCALING.md promises a local cluster opens no port to the network, threads included."""
     from distributed.client import _get_global_client
 
-    from gm_engine.distributed import _make_client
+    from gm_engine.distributed import make_client
 
-    c, owned = _make_client(None, 1, None, processes)
+    c, owned = make_client(None, 1, None, processes)
     try:
         assert c.scheduler.address.startswith("tcp://127.0.0.1:")
         assert all(a.startswith("tcp://127.0.0.1:") for a in c.scheduler_info()["workers"])
