@@ -79,6 +79,18 @@ def _conditions_record(cond: pd.DataFrame) -> np.ndarray:
     return table
 
 
+def simulator_identity() -> str:
+    """Version and calibration hash of the simulator, so a corpus names what made it."""
+    import hashlib
+
+    from . import __version__
+    from .stochastic import calibration
+
+    table = Path(calibration.__file__).with_name("calibration.npz")
+    digest = hashlib.sha256(table.read_bytes()).hexdigest()[:16]
+    return f"GroundShake {__version__}, stochastic calibration.npz sha256 {digest}"
+
+
 def write_corpus(out: str | Path, n: int, seed: int, *, dt: float = 0.01, n_samples: int = 4096,
                  ims: tuple[str, ...] = CORPUS_IMS, device: str = "cpu",
                  progress: Callable[[float, str], None] | None = None,
@@ -99,6 +111,7 @@ def write_corpus(out: str | Path, n: int, seed: int, *, dt: float = 0.01, n_samp
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(format=FORMAT, version=VERSION, seed=seed, dt=dt, n_samples=n_samples,
                        generator="gm_engine.stochastic (calibrated to the NGA-West2 average)",
+                       simulator=simulator_identity(),
                        rjb_note="Rjb = sqrt(Rrup^2 - Ztor^2), vertical-fault approximation")
         wav = f.create_dataset("waveforms", (n, 3, n_samples), dtype=np.float32,
                                chunks=(min(n, 16), 3, n_samples), compression="gzip",

@@ -507,8 +507,10 @@ def _describe_data(corpus: str | Path) -> str:
         with h5py.File(p, "r") as f:
             gen = f.attrs.get("generator", "")
             gen = gen.decode() if isinstance(gen, bytes) else str(gen)
+            sim = f.attrs.get("simulator", "")
+            sim = sim.decode() if isinstance(sim, bytes) else str(sim)
             return (f"{len(f['conditions'])} simulated records (seed {f.attrs.get('seed')}) "
-                    f"from {gen}")
+                    f"from {gen}" + (f"; {sim}" if sim else ""))
     except (OSError, KeyError):
         return f"corpus {p.name}"
 

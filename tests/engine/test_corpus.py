@@ -27,6 +27,7 @@ def test_corpus_layout_is_what_the_trainer_loads(tmp_path):
     path = write_corpus(tmp_path / "c.h5", n=CHUNK + 6, seed=3)
     with h5py.File(path) as f:
         assert f.attrs["format"] == "groundshake-corpus" and f.attrs["version"] == 1
+        assert "calibration.npz sha256" in f.attrs["simulator"]
         assert f["waveforms"].shape == (CHUNK + 6, 3, 4096)
         pga = f["ims/PGA"][:]
         cond = f["conditions"][:]
