@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from perfdoc import replace_section  # noqa: E402
 
 SECTION = "## Distributed runs (Dask)"
+RESULTS = ROOT / "bench" / "results" / "distributed.jsonl"
 IMS = ["PGA", "SA(1.0)"]
 
 
@@ -108,6 +109,7 @@ class TreeRSS:
 def one(cells: int, workers: int, realizations: int, chunk: int | None) -> dict:
     from gm_engine.distributed import LOOPBACK, run_scenario_distributed
 
+    load0 = round(os.getloadavg()[0], 1)
     with tempfile.TemporaryDirectory() as tmp, TreeRSS() as tree:
         s = scenario_for(cells, realizations, Path(tmp))
         t0 = time.perf_counter()
@@ -139,7 +141,8 @@ def one(cells: int, workers: int, realizations: int, chunk: int | None) -> dict:
     tree_mib = tree.peak_mib
     if tree_mib is None:  # no psutil: an upper bound (the peaks need not coincide)
         tree_mib = _maxrss_mib() + sum(worker_rss)
-    return {"cells": meta["n_grid_cells"], "workers": workers, "realizations": realizations,
+    return {"date": time.strftime("%Y-%m-%d"), "load_at_start": load0,
+            "cells": meta["n_grid_cells"], "workers": workers, "realizations": realizations,
             "chunks": dist.get("chunks", 1), "chunk_size": dist.get("chunk_size"),
             "wall_s": wall, "cluster_start_s": setup, "timings": meta["timings"],
             "tree_rss_mib": tree_mib, "tree_rss_method": "psutil" if tree.psutil else "sum",
@@ -167,8 +170,9 @@ def _machine() -> str:
 
 def table(rows: list[dict]) -> str:
     out = ["| grid cells | how | tasks (cells each) | wall (s) | engine (s) | write (s) | "
-           "process tree peak RSS (MiB) | client peak RSS (MiB) | worker peak RSS (MiB) |",
-           "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "process tree peak RSS (MiB) | client peak RSS (MiB) | worker peak RSS (MiB) | "
+           "measured (load at start) |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         how = {-1: "`run_scenario` (1 process)", 0: "`workers=0` (in process)"}.get(
             r["workers"], f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}")
@@ -177,8 +181,25 @@ def table(rows: list[dict]) -> str:
         tree = f"{r['tree_rss_mib']:.0f}" + ("" if r["tree_rss_method"] == "psutil" else " *")
         out.append(f"| {r['cells']:,} | {how} | {r['chunks']}{size} | {r['wall_s']:.1f} | "
                    f"{r['timings'].get('engine_s', 0):.1f} | {r['timings'].get('write_s', 0):.2f}"
-                   f" | {tree} | {r['client_rss_mib']:.0f} | {w} |")
-    return "\n".join(out)
+                   f" | {tree} | {r['client_rss_mib']:.0f} | {w} | "
+                   f"{r.get('date', '?')} ({r.get('load_at_start', '?')}) |")
+    by_note: dict[str, list[str]] = {}
+    for r in rows:
+        if r.get("note"):
+            by_note.setdefault(r["note"], []).append(f"{r['cells']:,} x {r['workers']}")
+    notes = [f"- cells x workers {', '.join(which)}: {note}" for note, which in by_note.items()]
+    return "\n".join(out + (["", *notes] if notes else []))
+
+
+def merged_rows(new: list[dict]) -> list[dict]:
+    """Rows of RESULTS with ``new`` appended, keeping the latest per (cells, workers, realizations)."""
+    old = []
+    if RESULTS.is_file():
+        old = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    latest: dict[tuple, dict] = {}
+    for r in old + new:
+        latest[(r["cells"], r["workers"], r["realizations"])] = r
+    return sorted(latest.values(), key=lambda r: (r["realizations"], r["cells"], r["workers"]))
 
 
 def main() -> None:
@@ -190,15 +211,18 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=None,
                     help="cells per task (default: the engine's, distributed.default_chunk_size)")
     ap.add_argument("--one", type=int, nargs=2, metavar=("CELLS", "WORKERS"))
+    ap.add_argument("--rebuild", action="store_true",
+                    help="run nothing: rebuild the PERFORMANCE.md section from the stored rows")
     ap.add_argument("--write", action="store_true",
-                    help=f"replace the '{SECTION}' section of docs/PERFORMANCE.md")
+                    help=f"add the rows to {RESULTS.relative_to(ROOT)} and rebuild the "
+                         f"'{SECTION}' section of docs/PERFORMANCE.md from all its rows")
     a = ap.parse_args()
     if a.one:
         print(json.dumps(one(a.one[0], a.one[1], a.realizations, a.chunk)))
         return
     machine = _machine()
     rows = []
-    for cells in a.cells:
+    for cells in [] if a.rebuild else a.cells:
         for w in a.workers:
             cmd = [sys.executable, __file__, "--one", str(cells), str(w),
                    "--realizations", str(a.realizations)]
@@ -212,18 +236,24 @@ def main() -> None:
     chunk = (f"chunks of {a.chunk} cells" if a.chunk else
              "the gmpe engine's default chunks (2048 cells, fewer for small grids so that "
              "each worker gets at least 4 tasks)")
-    text = (f"{SECTION}\n\n`python bench/bench_distributed.py --cells "
-            f"{' '.join(map(str, a.cells))} --workers {' '.join(map(str, a.workers))} "
-            f"--write`: a grid-only gmpe scenario (M 7.0 strike-slip, 60 km trace, "
+    text = (f"{SECTION}\n\n`python bench/bench_distributed.py [--cells "
+            f"{' '.join(map(str, a.cells))}] [--workers 1 2] --write` "
+            f"(one configuration per fresh process): a grid-only gmpe scenario (M 7.0 strike-slip, 60 km trace, "
             f"1 x 1 degree grid, Vs30 450), IMs {', '.join(IMS)}, {a.realizations} "
             f"realizations, {chunk} (whole raster rows), 2048 Fourier features per period, "
             "on a LocalCluster of single-threaded worker processes on 127.0.0.1. Each "
             "configuration runs in a fresh process. Wall time excludes the cluster start. "
             "Process tree peak RSS: the client process and its worker processes, summed "
             "every 0.1 s (psutil; * = no psutil, the sum of the per-process peaks).\n\n"
-            f"{machine}.\n\n{table(rows)}\n")
+            f"Last written: {machine}. Rows measured earlier (same machine type) come from "
+            f"`{RESULTS.relative_to(ROOT)}`, the latest per grid size and worker count; "
+            "the last column gives the date and load average when each was measured.\n\n"
+            f"{table(merged_rows(rows) if a.write or a.rebuild else rows)}\n")
     print(text)
-    if a.write:
+    if a.write or a.rebuild:
+        with open(RESULTS, "a", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
         replace_section(SECTION, text)
 
 
