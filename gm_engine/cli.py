@@ -251,6 +251,23 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_train)
 
 
+def _add_recalibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("recalibrate",
+                       help="recompute a model card's post-training sampler calibration "
+                            "(static prior, synthesis offset, mean correction)")
+    p.add_argument("--card", required=True, help="model_card.json to update (weights unchanged)")
+    p.add_argument("--corpus", required=True, help="the corpus the model was trained on")
+    p.add_argument("--records", type=int, default=20000, help="training records to use")
+    p.set_defaults(func=_cmd_recalibrate)
+
+
+def _cmd_recalibrate(args: argparse.Namespace) -> int:
+    from .train.loop import recalibrate_card
+
+    print(f"wrote {recalibrate_card(args.card, args.corpus, n_records=args.records)}")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .train import train_main
 
@@ -277,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus(sub)
     _add_export_oq(sub)
     _add_train(sub)
+    _add_recalibrate(sub)
     _add_waveforms(sub)
     for register in _EXTRA_COMMANDS:
         register(sub)

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from . import phase as phase_mod
+from .calibration import mean_shift
 from .card import ModelCard, load_card, verify_weights
 from .device import resolve_device
 from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
@@ -264,6 +265,19 @@ class CGMGenerator:
         off = card.decoder.get("synthesis_offset_log10")
         self.synthesis_offset = None if off is None else torch.tensor(off, dtype=self.dtype,
                                                                       device=device)
+        #: conditional band-energy correction fitted to the training records
+        #: (gm_engine.generator.calibration); None: the decoder's envelope as is.
+        self.mean_correction = card.decoder.get("mean_correction")
+
+    def _decoded_shift(self, feats: np.ndarray) -> torch.Tensor | float:
+        """log10 shift ``(B, C, K, 1)`` added to decoded envelopes: synthesis offset + mean correction."""
+        shift: torch.Tensor | float = 0.0
+        if self.synthesis_offset is not None:
+            shift = self.synthesis_offset[..., None]
+        if self.mean_correction is not None:
+            mc = torch.from_numpy(mean_shift(self.mean_correction, feats)).to(self.device, self.dtype)
+            shift = shift + mc[..., None]
+        return shift
 
     def static_latent(self, cond: torch.Tensor, eps_g: torch.Tensor) -> torch.Tensor:
         """z_g from standard innovations: through the fitted conditional prior if the card has one."""
@@ -341,8 +355,7 @@ class CGMGenerator:
             with torch.no_grad():
                 zg = self.static_latent(cond, g_t)
             log_amp = self.model.sample(cond, zg, f_t).float().to(self.dtype)
-            if self.synthesis_offset is not None:
-                log_amp = log_amp + self.synthesis_offset[..., None]
+            log_amp = log_amp + self._decoded_shift(np.repeat(feats[sl], r, axis=0))
             if phase == "noise":
                 noise = synthesis_noise(seed, site_ids[sl], realization_ids, (3, t_len))
                 wn = torch.from_numpy(noise.reshape(nb * r, 3, t_len)).to(self.device, self.dtype)
@@ -364,7 +377,12 @@ class CGMGenerator:
         temperature), as for the records of the training corpus: what
         validation compares with the corpus and with NGA-West2's total sigma.
         """
-        feats = self.card.features(conditions, clamp=True)
+        return self.independent_waveforms(self.card.features(conditions, clamp=True), seed,
+                                          max_batch)
+
+    def independent_waveforms(self, feats: np.ndarray, seed: int,
+                              max_batch: int = 256) -> np.ndarray:
+        """:meth:`generate_independent` from card features ``(N, F)`` (training-side use)."""
         shp = self.latent_shape
         rng = np.random.default_rng([int(seed), 2])
         n, t_len = len(feats), self.stft_cfg.n_samples
@@ -378,8 +396,7 @@ class CGMGenerator:
             with torch.no_grad():
                 zg = self.static_latent(cond, torch.from_numpy(eps_g).to(self.device, self.dtype))
             log_amp = self.model.sample(cond, zg, torch.from_numpy(eps).to(self.device, self.dtype))
-            if self.synthesis_offset is not None:
-                log_amp = log_amp + self.synthesis_offset[..., None]
+            log_amp = log_amp + self._decoded_shift(feats[i:i + k])
             x = envelope_to_waveform(log_amp, torch.from_numpy(noise).to(self.device, self.dtype),
                                      self.envelope)
             out[i:i + k] = x.cpu().numpy()

@@ -22,8 +22,10 @@ Checkpoints hold only tensors and plain containers and are read back with
 """
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as _dt
+import json
 import logging
 import math
 import sys
@@ -60,6 +62,8 @@ WEIGHT_DECAY = 5e-6  # CGM-GM tuning space {1e-6, 5e-6, 1e-5}
 BETA_MAX = 1.0
 GRAD_CLIP = 5.0
 LR_DECAYS = ("none", "cosine")
+#: training records for the static prior and the mean correction (decoder_calibration)
+CALIBRATION_RECORDS = 20000
 LR_FLOOR = 0.05  # cosine decay ends at this fraction of the initial learning rate
 #: Weight of the prior's own fit to the (stopped-gradient) posterior. With a
 #: single beta * KL term the GRU prior learns at rate beta (0.05) and lags the
@@ -359,14 +363,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
     _write_history(out / "history.csv", history)
     if best_state is not None:
         model.load_state_dict(best_state)
-    eval_idx = val_idx if len(val_idx) else tr_idx
-    recon = reconstructions(model, wave, feats, eval_idx[:1000], dev)
-    card.decoder = {
-        "static_prior": static_prior(model, wave, feats, tr_idx[:20000], dev),
-        "synthesis_offset_log10": synthesis_offset(recon, ecfg, seed).tolist(),
-        "note": "added to decoded envelopes before shaping noise "
-                "(gm_engine.generator.envelope.synthesis_offset), measured on posterior-mean "
-                "reconstructions of validation records"}
+    card.decoder = decoder_calibration(model, card, wave, feats, tr_idx, val_idx, dev, seed)
     return _export(out, card, best_state or model.state_dict(), corpus, len(tr_idx),
                    len(val_idx), history, best_val, stopped_early, seed, dev, model, init_info)
 
@@ -397,6 +394,77 @@ def _load_initial_weights(model: CGMVAE, init: ModelCard, card: ModelCard,
                       if want.get(k) != init.architecture.get(k))
         raise InputError("init_from", f"model {init.name} differs in architecture: {diff}")
     model.load_state_dict(load_file(str(verify_weights(init)), device="cpu"), strict=True)
+
+
+def decoder_calibration(model: CGMVAE, card: ModelCard, env: torch.Tensor, feats: torch.Tensor,
+                        tr_idx: np.ndarray, val_idx: np.ndarray, dev: torch.device,
+                        seed: int, n_records: int = CALIBRATION_RECORDS) -> dict[str, Any]:
+    """The card's ``decoder`` section: the post-training stages of the sampler.
+
+    In order, each on top of the previous: the conditional static prior
+    (training records), the synthesis offset (posterior-mean reconstructions
+    of validation records) and the conditional mean correction (prior samples
+    against training records, gm_engine.generator.calibration).
+    """
+    from ..generator.calibration import fit_generator_correction
+    from ..generator.model import CGMGenerator
+
+    eval_idx = val_idx if len(val_idx) else tr_idx
+    recon = reconstructions(model, env, feats, eval_idx[:1000], dev)
+    decoder: dict[str, Any] = {
+        "static_prior": static_prior(model, env, feats, tr_idx[:n_records], dev),
+        "synthesis_offset_log10": synthesis_offset(recon, card_envelope(card), seed).tolist(),
+        "note": "static_prior: fitted to the aggregate posterior of training records; "
+                "synthesis_offset_log10: added to decoded envelopes before shaping noise, "
+                "measured on posterior-mean reconstructions of validation records; "
+                "mean_correction: conditional band-energy shift of prior samples to the "
+                "training records (gm_engine.generator.calibration)"}
+    card.decoder = decoder
+    gen = CGMGenerator(copy.deepcopy(model).cpu(), card, torch.device("cpu"))
+    idx = tr_idx[:n_records]
+    decoder["mean_correction"] = fit_generator_correction(gen, env[idx], feats[idx].numpy(), seed)
+    return decoder
+
+
+def card_envelope(card: ModelCard) -> EnvelopeConfig:
+    return EnvelopeConfig.from_dict(card.stft)
+
+
+def recalibrate_card(card_path: str | Path, corpus: str | Path, seed: int | None = None,
+                     val_fraction: float = 0.1, n_records: int = CALIBRATION_RECORDS,
+                     ) -> Path:
+    """Recompute a card's ``decoder`` section from its weights and its training corpus.
+
+    The train/validation split is the trainer's (its seed from the card);
+    the weights and their hash do not change.
+    """
+    from ..generator.model import load_model
+
+    gen = load_model(str(card_path), "cpu")
+    card = gen.card
+    seed = int(card.training.get("seed", 0)) if seed is None else int(seed)
+    ecfg = card_envelope(card)
+    data = load_training_data(corpus, ecfg.stft)
+    n = data.waveforms.shape[0]
+    n_val = max(1, round(val_fraction * n)) if n > 1 else 0
+    perm = np.random.default_rng([seed, 7919]).permutation(n)
+    val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    n_tr, n_va = min(n_records, len(tr_idx)), min(1000, len(val_idx))
+    keep = np.concatenate([tr_idx[:n_tr], val_idx[:n_va]])  # only what the stages use
+    env = envelopes(data.waveforms[keep], ecfg)
+    feats = torch.from_numpy(card.features(data.conditions.iloc[keep], clamp=True))
+    model = copy.deepcopy(gen.model).float()
+    decoder = decoder_calibration(model, card, env, feats, np.arange(n_tr),
+                                  np.arange(n_tr, n_tr + n_va), torch.device("cpu"), seed,
+                                  n_records)
+    d = json.loads(Path(card_path).read_text(encoding="utf-8"))
+    d["decoder"] = decoder
+    d.setdefault("training", {})["decoder_recalibrated"] = {
+        "corpus": str(corpus), "records": int(min(n_records, len(tr_idx))),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None}
+    Path(card_path).write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
+    return Path(card_path)
 
 
 def _to_cpu(obj: Any) -> Any:

@@ -163,6 +163,23 @@ def test_history_records_the_learning_rate(corpus, tmp_path):
     assert lrs == pytest.approx([1e-3, 1e-3 * 0.525, 5e-5])
 
 
+def test_card_carries_the_sampler_calibration_and_recalibrate_rewrites_it(corpus, tmp_path):
+    from gm_engine.train.loop import recalibrate_card
+
+    card_path = _run(corpus, tmp_path / "cal", epochs=1)
+    card = json.loads(card_path.read_text())
+    assert {"static_prior", "synthesis_offset_log10", "mean_correction"} <= set(card["decoder"])
+    mc = card["decoder"]["mean_correction"]
+    assert np.asarray(mc["coef_log10"]).shape[1:] == (3, 32) and mc["n_records"] > 0
+    before = card["weights"]["sha256"]
+    recalibrate_card(card_path, corpus, n_records=10)
+    again = json.loads(card_path.read_text())
+    assert again["weights"]["sha256"] == before
+    assert again["decoder"]["mean_correction"]["n_records"] == 10
+    assert again["training"]["decoder_recalibrated"]["records"] == 10
+    load_model(str(card_path), device="cpu")  # still a valid card
+
+
 def test_load_corpus_resamples_and_windows(tmp_path):
     path = write_corpus(tmp_path / "c200.h5", n=3, dt=0.005, n_samples=12000)
     ws = load_corpus(path)
