@@ -78,8 +78,21 @@ def fit_length(acc: np.ndarray, dt: float, cfg: STFTConfig) -> np.ndarray:
     return out.reshape(*lead, flat.shape[1], n).astype(np.float32)
 
 
-def load_corpus(path: str | Path, cfg: STFTConfig | None = None) -> WaveformSet:
-    """Read a ``groundshake-corpus`` HDF5 file (docs/CONTRACTS.md) and prepare it."""
+def corpus_size(path: str | Path) -> int:
+    """Number of records in a corpus file, without reading them."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return len(f["conditions"]) if not isinstance(f["conditions"], h5py.Group) else \
+            len(next(iter(f["conditions"].values())))
+
+
+def load_corpus(path: str | Path, cfg: STFTConfig | None = None,
+                rows: np.ndarray | None = None) -> WaveformSet:
+    """Read a ``groundshake-corpus`` HDF5 file (docs/CONTRACTS.md) and prepare it.
+
+    ``rows``: increasing record indices to read instead of the whole file.
+    """
     import h5py
     import pandas as pd
 
@@ -92,12 +105,15 @@ def load_corpus(path: str | Path, cfg: STFTConfig | None = None) -> WaveformSet:
             raise InputError("corpus", f"{path} is not a {CORPUS_FORMAT} HDF5 file")
         wf = f["waveforms"]
         dt = float(wf.attrs.get("dt", f.attrs.get("dt")))
-        acc = wf[()]
+        sel = () if rows is None else np.asarray(rows, dtype=np.int64)
+        if rows is not None and (sel.size == 0 or np.any(np.diff(sel) <= 0)):
+            raise InputError("rows", "record indices must be increasing and not empty")
+        acc = wf[sel]
         cond = f["conditions"]
         if isinstance(cond, h5py.Group):
-            table = {k: cond[k][()] for k in cond}
+            table = {k: cond[k][sel] for k in cond}
         else:
-            arr = cond[()]
+            arr = cond[sel]
             table = {k: arr[k] for k in arr.dtype.names}
     df = pd.DataFrame({k: (v.astype(str) if v.dtype.kind in "SO" else v) for k, v in table.items()})
     missing = [c for c in CONDITION_COLUMNS if c not in df.columns]

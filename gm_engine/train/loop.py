@@ -54,7 +54,7 @@ from ..generator.envelope import EnvelopeConfig, band_log_amplitude, synthesis_o
 from ..generator.model import CGMVAE, ModelConfig, kl_gaussians, n_parameters
 from ..generator.sampling import DEFAULT_SITE_PERSISTENT, DEFAULT_W_BETWEEN
 from ..generator.stft import STFTConfig
-from .corpus import WaveformSet, load_corpus
+from .corpus import WaveformSet, corpus_size, load_corpus
 from .records import load_records
 
 LR = 7e-4  # CGM-GM tuning space {6e-4, 7e-4, 8e-4}
@@ -444,19 +444,26 @@ def recalibrate_card(card_path: str | Path, corpus: str | Path, seed: int | None
     card = gen.card
     seed = int(card.training.get("seed", 0)) if seed is None else int(seed)
     ecfg = card_envelope(card)
-    data = load_training_data(corpus, ecfg.stft)
-    n = data.waveforms.shape[0]
+    is_csv = Path(corpus).suffix.lower() == ".csv"
+    data = load_training_data(corpus, ecfg.stft) if is_csv else None
+    n = data.waveforms.shape[0] if is_csv else corpus_size(corpus)
     n_val = max(1, round(val_fraction * n)) if n > 1 else 0
     perm = np.random.default_rng([seed, 7919]).permutation(n)
     val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     n_tr, n_va = min(n_records, len(tr_idx)), min(1000, len(val_idx))
-    keep = np.concatenate([tr_idx[:n_tr], val_idx[:n_va]])  # only what the stages use
-    env = envelopes(data.waveforms[keep], ecfg)
-    feats = torch.from_numpy(card.features(data.conditions.iloc[keep], clamp=True))
+    keep = np.sort(np.concatenate([tr_idx[:n_tr], val_idx[:n_va]]))  # what the stages use
+    if is_csv:
+        wave, cond = data.waveforms[keep], data.conditions.iloc[keep]
+    else:  # read only those records: a 50k corpus is ~2.5 GB
+        part = load_corpus(corpus, ecfg.stft, rows=keep)
+        wave, cond = part.waveforms, part.conditions
+    env = envelopes(wave, ecfg)
+    feats = torch.from_numpy(card.features(cond, clamp=True))
     model = copy.deepcopy(gen.model).float()
-    decoder = decoder_calibration(model, card, env, feats, np.arange(n_tr),
-                                  np.arange(n_tr, n_tr + n_va), torch.device("cpu"), seed,
-                                  n_records)
+    decoder = decoder_calibration(model, card, env, feats,
+                                  np.searchsorted(keep, tr_idx[:n_tr]),
+                                  np.searchsorted(keep, val_idx[:n_va]), torch.device("cpu"),
+                                  seed, n_records)
     d = json.loads(Path(card_path).read_text(encoding="utf-8"))
     d["decoder"] = decoder
     d.setdefault("training", {})["decoder_recalibrated"] = {

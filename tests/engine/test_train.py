@@ -180,6 +180,15 @@ def test_card_carries_the_sampler_calibration_and_recalibrate_rewrites_it(corpus
     load_model(str(card_path), device="cpu")  # still a valid card
 
 
+def test_load_corpus_reads_selected_rows(corpus):
+    full = load_corpus(corpus)
+    part = load_corpus(corpus, rows=np.array([1, 3, 5]))
+    assert np.array_equal(part.waveforms, full.waveforms[[1, 3, 5]])
+    assert part.conditions["magnitude"].tolist() == full.conditions["magnitude"].iloc[[1, 3, 5]].tolist()
+    with pytest.raises(InputError, match="increasing"):
+        load_corpus(corpus, rows=np.array([3, 1]))
+
+
 def test_load_corpus_resamples_and_windows(tmp_path):
     path = write_corpus(tmp_path / "c200.h5", n=3, dt=0.005, n_samples=12000)
     ws = load_corpus(path)
