@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .envelope import EnvelopeConfig, band_log_amplitude
+from .envelope import batched_band_log_amplitude
 
 DEGREE = 3
 RIDGE = 1e-3
@@ -105,12 +105,6 @@ def mean_shift(correction: dict[str, Any], feats: np.ndarray) -> np.ndarray:
     return (basis[:, :, None, None] * coef[None]).sum(axis=1)
 
 
-def synthesised_envelopes(x: np.ndarray | torch.Tensor, cfg: EnvelopeConfig) -> torch.Tensor:
-    """Band log10 amplitudes ``(N, C, K, M)`` of waveforms ``(N, C, T)``."""
-    t = torch.as_tensor(np.asarray(x)).double()
-    return band_log_amplitude(t, cfg).float()
-
-
 def fit_generator_correction(gen: Any, record_env: torch.Tensor, feats: np.ndarray,
                              seed: int = 0) -> dict[str, Any]:
     """Mean correction for a :class:`~gm_engine.generator.model.CGMGenerator`.
@@ -122,7 +116,7 @@ def fit_generator_correction(gen: Any, record_env: torch.Tensor, feats: np.ndarr
     saved = gen.mean_correction
     gen.mean_correction = None
     try:
-        synth = synthesised_envelopes(gen.independent_waveforms(feats, seed), gen.envelope)
+        synth = batched_band_log_amplitude(gen.independent_waveforms(feats, seed), gen.envelope)
     finally:
         gen.mean_correction = saved
     return fit_mean_correction(record_env, synth, feats, numeric_columns(gen.card))

@@ -182,6 +182,17 @@ def shape_noise(amplitude: torch.Tensor, noise: torch.Tensor, cfg: EnvelopeConfi
     return istft(w * (amplitude / noise_energy(cfg) ** 0.5), cfg.stft)
 
 
+def batched_band_log_amplitude(x: np.ndarray, cfg: EnvelopeConfig, batch: int = 256
+                               ) -> torch.Tensor:
+    """Band log10 amplitudes ``(N, C, K, M)`` float32 of records ``(N, C, T)``, in batches
+    (the complex STFT of 20,000 three-component records at once is ~8 GB)."""
+    out = torch.empty(x.shape[0], x.shape[1], cfg.n_bands, cfg.n_frames)
+    for i in range(0, x.shape[0], batch):
+        chunk = np.asarray(x[i:i + batch], dtype=np.float64)
+        out[i:i + batch] = band_log_amplitude(torch.from_numpy(chunk), cfg).float()
+    return out
+
+
 def envelope_to_waveform(log_amp: torch.Tensor, noise: torch.Tensor,
                          cfg: EnvelopeConfig) -> torch.Tensor:
     """Band log-amplitudes ``(..., n_bands, n_frames)`` + white noise -> waveforms ``(..., T)``."""

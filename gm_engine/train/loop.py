@@ -50,7 +50,7 @@ from ..generator.card import (
     verify_weights,
 )
 from ..generator.device import resolve_device
-from ..generator.envelope import EnvelopeConfig, band_log_amplitude, synthesis_offset
+from ..generator.envelope import EnvelopeConfig, batched_band_log_amplitude, synthesis_offset
 from ..generator.model import CGMVAE, ModelConfig, kl_gaussians, n_parameters
 from ..generator.sampling import DEFAULT_SITE_PERSISTENT, DEFAULT_W_BETWEEN
 from ..generator.stft import STFTConfig
@@ -113,10 +113,7 @@ def envelopes(wave: np.ndarray, cfg: EnvelopeConfig, bs: int = 512) -> torch.Ten
 
     Computed once before training (the targets do not change between epochs).
     """
-    out = torch.empty(wave.shape[0], wave.shape[1], cfg.n_bands, cfg.n_frames)
-    for i in range(0, wave.shape[0], bs):
-        out[i:i + bs] = band_log_amplitude(torch.from_numpy(wave[i:i + bs]).double(), cfg).float()
-    return out
+    return batched_band_log_amplitude(wave, cfg, bs)
 
 
 def rounded_range(lo: float, hi: float, log: bool) -> tuple[float, float]:
