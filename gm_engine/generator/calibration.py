@@ -13,8 +13,8 @@ What: for each component and band, the energy level of a record,
 is compared between the training records and waveforms synthesised from
 prior samples at the same conditions; the difference is regressed by ridge
 least squares on a polynomial of degree 3 in the numeric condition features
-(magnitude, ln Rrup, ln Vs30, Ztor, each mapped to [-1, 1] over its trained
-range) plus the mechanism indicators. The generator adds the fitted shift to
+(magnitude, ln Rrup, ln Vs30, each mapped to [-1, 1] over its trained
+range), linear in Ztor, plus the mechanism indicators. The generator adds the fitted shift to
 every frame of the decoded envelope. This is a second-stage fit of the
 sampler to its own training data, in the spirit of the ex-post density
 estimation that fits the static prior (Ghosh et al. 2020; Dai & Wipf 2019);
@@ -35,26 +35,35 @@ DEGREE = 3
 RIDGE = 1e-3
 
 
-def numeric_columns(card: Any) -> list[int]:
-    """Indices of a card's numeric feature columns (the rest are mechanism indicators)."""
-    cols, i = [], 0
+#: numeric conditions that enter the correction linearly only: Ztor matters
+#: little for the motion and its validated value (0 km) is its range's edge,
+#: where cubic terms swing most.
+LINEAR_CONDITIONS = ("ztor",)
+
+
+def numeric_columns(card: Any) -> tuple[list[int], list[int]]:
+    """(polynomial, linear-only) indices of a card's numeric feature columns;
+    the remaining columns are mechanism indicators."""
+    poly, lin, i = [], [], 0
     for spec in card.conditions:
         if spec.kind == "numeric":
-            cols.append(i)
+            (lin if spec.name in LINEAR_CONDITIONS else poly).append(i)
         i += spec.n_features
-    return cols
+    return poly, lin
 
 
-def polynomial_basis(feats: np.ndarray, numeric: list[int], degree: int = DEGREE) -> np.ndarray:
-    """``(N, P)`` float64: 1, the monomials up to ``degree`` of the numeric
-    feature columns, and the other (indicator) columns but the first."""
+def polynomial_basis(feats: np.ndarray, numeric: list[int], degree: int = DEGREE,
+                     linear: list[int] | tuple[()] = ()) -> np.ndarray:
+    """``(N, P)`` float64: 1, the monomials up to ``degree`` of the ``numeric``
+    columns, the ``linear`` columns, and the other (indicator) columns but the first."""
     x = np.asarray(feats, dtype=np.float64)
     num = x[:, numeric]
-    cat = np.delete(x, numeric, axis=1)
+    cat = np.delete(x, list(numeric) + list(linear), axis=1)
     cols = [np.ones(len(x))]
     for d in range(1, degree + 1):
         for idx in combinations_with_replacement(range(num.shape[1]), d):
             cols.append(np.prod(num[:, list(idx)], axis=1))
+    cols.extend(x[:, j] for j in linear)
     cols.extend(cat[:, j] for j in range(1, cat.shape[1]))
     return np.stack(cols, axis=1)
 
@@ -68,14 +77,15 @@ def energy_level(log_amp: torch.Tensor) -> np.ndarray:
 
 
 def fit_mean_correction(record_env: torch.Tensor, synth_env: torch.Tensor, feats: np.ndarray,
-                        numeric: list[int], ridge: float = RIDGE) -> dict[str, Any]:
+                        numeric: list[int], ridge: float = RIDGE,
+                        linear: list[int] | tuple[()] = ()) -> dict[str, Any]:
     """Ridge fit of E(records) - E(synthesised samples) on the condition basis.
 
     ``record_env`` and ``synth_env``: band log10 amplitudes ``(N, C, K, M)`` of
     the records and of waveforms synthesised from prior samples at the same
     conditions ``feats`` (card features).
     """
-    basis = polynomial_basis(feats, numeric)
+    basis = polynomial_basis(feats, numeric, DEGREE, linear)
     y = energy_level(record_env) - energy_level(synth_env)  # (N, C, K)
     n, c, k = y.shape
     yy = y.reshape(n, c * k)
@@ -86,7 +96,8 @@ def fit_mean_correction(record_env: torch.Tensor, synth_env: torch.Tensor, feats
     reg[0, 0] = 0.0  # the intercept is not shrunk
     coef = np.linalg.solve(b.T @ b + reg, b.T @ yy) / scale[:, None]
     fitted = basis @ coef
-    return {"degree": DEGREE, "numeric_columns": list(numeric), "ridge": ridge, "n_records": n,
+    return {"degree": DEGREE, "numeric_columns": list(numeric),
+            "linear_columns": list(linear), "ridge": ridge, "n_records": n,
             "coef_log10": coef.reshape(-1, c, k).tolist(),
             "mean_shift_log10": float(y.mean()),
             "fitted_shift_range_log10": [float(fitted.min()), float(fitted.max())],
@@ -101,7 +112,8 @@ def mean_shift(correction: dict[str, Any], feats: np.ndarray) -> np.ndarray:
     does not depend on which sites share its batch.
     """
     coef = np.asarray(correction["coef_log10"], dtype=np.float64)  # (P, C, K)
-    basis = polynomial_basis(feats, list(correction["numeric_columns"]), int(correction["degree"]))
+    basis = polynomial_basis(feats, list(correction["numeric_columns"]), int(correction["degree"]),
+                             list(correction.get("linear_columns", [])))
     return (basis[:, :, None, None] * coef[None]).sum(axis=1)
 
 
@@ -119,4 +131,5 @@ def fit_generator_correction(gen: Any, record_env: torch.Tensor, feats: np.ndarr
         synth = batched_band_log_amplitude(gen.independent_waveforms(feats, seed), gen.envelope)
     finally:
         gen.mean_correction = saved
-    return fit_mean_correction(record_env, synth, feats, numeric_columns(gen.card))
+    poly, lin = numeric_columns(gen.card)
+    return fit_mean_correction(record_env, synth, feats, poly, linear=lin)

@@ -33,6 +33,8 @@ def test_basis_terms_and_values():
     assert b[0, 0] == 1.0 and b[0, 1] == 0.5 and b[0, 3] == 2.0
     assert b[0, 5] == 0.25 and b[0, 6] == -0.5  # x0^2, x0 x1
     assert list(b[0, -2:]) == [1.0, 0.0]  # NM, RV indicators; SS is the intercept's
+    b = polynomial_basis(feats, [0, 1, 2], 3, [3])
+    assert b.shape == (1, 1 + 3 + 6 + 10 + 1 + 2) and b[0, -3] == 0.0  # Ztor, linear
 
 
 def test_energy_level_is_the_log_rms_over_frames():
@@ -65,10 +67,12 @@ def test_generator_applies_the_correction_row_by_row(tmp_path):
     plain = load_model(str(card_path), "cpu")
     base = plain.generate_independent(cond, seed=4)
     d = json.loads(card_path.read_text())
-    n_terms = polynomial_basis(plain.card.features(cond), numeric_columns(plain.card)).shape[1]
+    poly, lin = numeric_columns(plain.card)
+    assert (poly, lin) == ([0, 1, 2], [3])  # magnitude, ln Rrup, ln Vs30 cubic; Ztor linear
+    n_terms = polynomial_basis(plain.card.features(cond), poly, 3, lin).shape[1]
     coef = np.zeros((n_terms, 3, plain.envelope.n_bands))
     coef[0] = np.log10(2.0)  # a uniform x2 in amplitude
-    d["decoder"]["mean_correction"] = {"degree": 3, "numeric_columns": [0, 1, 2, 3],
+    d["decoder"]["mean_correction"] = {"degree": 3, "numeric_columns": poly, "linear_columns": lin,
                                        "coef_log10": coef.tolist()}
     card_path.write_text(json.dumps(d))
     gen = load_model(str(card_path), "cpu")
