@@ -208,7 +208,7 @@ def write(phase_rows, pipe_rows, mem_rows, args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--card", default=str(ROOT / "gm_engine/models/cgm-ca-sim-v1/model_card.json"))
+    ap.add_argument("--card", default=str(ROOT / "gm_engine/models/cgm-ca-sim-v2/model_card.json"))
     ap.add_argument("--phase-records", type=int, default=24)
     ap.add_argument("--gl-iters", type=int, default=500)
     ap.add_argument("--sites", type=int, default=1024)

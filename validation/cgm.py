@@ -1,6 +1,6 @@
 """Validate (and calibrate) the generative model against NGA-West2 and its corpus.
 
-    python validation/cgm.py [--card gm_engine/models/cgm-ca-sim-v1/model_card.json]
+    python validation/cgm.py [--card gm_engine/models/cgm-ca-sim-v2/model_card.json]
                              [--corpus corpus.h5] [--quick] [--calibrate] [--write]
 
 Checks (issue 4), over M 5-8, Rrup 1-200 km, Vs30 200-1000 m/s, SS and RV:
@@ -52,7 +52,7 @@ QUICK = dict(mags=[5.5, 7.0], rrups=[5.0, 50.0], vs30s=[400.0])
 SIGMA = dict(mags=[5.5, 7.0], rrups=[10.0, 80.0], vs30s=[300.0, 760.0])
 CORR_DISTANCES = (5.0, 10.0, 20.0)
 OUT_DIR = ROOT / "docs" / "validation"
-DEFAULT_CARD = ROOT / "gm_engine" / "models" / "cgm-ca-sim-v1" / "model_card.json"
+DEFAULT_CARD = ROOT / "gm_engine" / "models" / "cgm-ca-sim-v2" / "model_card.json"
 
 
 def grid(spec: dict, mech: str) -> pd.DataFrame:

@@ -72,8 +72,8 @@ def test_coarse_medians_follow_nga_west2_and_decay_with_distance(four_cells):
         assert m7_50 > m6_50 + 0.3, im
 
 
-@pytest.mark.xfail(strict=True, reason="known defect of cgm-ca-sim-v1 (docs/validation/cgm.md): "
-                   "near-source magnitude scaling too weak, M6 at 10 km ~0.3 ln too high")
+@pytest.mark.xfail(strict=True, reason="known defect of cgm-ca-sim-v2 (docs/validation/cgm.md): "
+                   "near-source magnitude scaling too weak (M6 at 10 km too high)")
 def test_near_source_magnitude_scaling(four_cells):
     for im, (ln, nga) in four_cells.items():
         m6_10, _, m7_10, _ = ln
