@@ -1,0 +1,383 @@
+"""``compute_ims_torch``: PGA, PGV, PGD, SA and PSV in PyTorch, on the model's device.
+
+The generative model produces records on the GPU; copying them to the host
+for ``compute_ims`` (numpy/scipy, the reference) costs more than the IMs. This
+module computes the IMs the engine ranks and conditions on with the same
+definitions, so the two agree to float rounding (PGA, PGV, PGD) or to a small
+fraction of a percent (SA, PSV); anything else (MMI, IA, CAV, durations) stays
+with ``compute_ims`` (see ``supports``). Every operation is row-wise and
+sums in an order that does not depend on the batch, so a record's values are
+the same bits whichever records share its batch (checked on the CPU with MKL
+and on an H200 with cuFFT, torch 2.11; see _sdof_displacement and
+_velocity_displacement for the two places where that took care).
+
+- PGA: peak |a|; PGV, PGD: trapezoid integration in float64 and the polynomial
+  baseline adjustment of peaks.py (Boore & Bommer 2005).
+- SA, PSV: the oscillator u'' + 2 zeta w u' + w^2 u = -a is applied in the
+  frequency domain with the transfer function of the piecewise-linear
+  recursion of Nigam & Jennings (1969) that response.py runs as an IIR filter,
+  evaluated on the unit circle: same oscillator, same input interpolation, so
+  the FFT only replaces lfilter. Short periods are read on the band-limited
+  oversampled grid of response.py (zero-padded spectrum, inverse FFT k times
+  longer), one damped period of free vibration follows the record, and the
+  sampled peak is refined by a parabola, all as the CPU code does.
+- RotDnn (Boore 2010): percentile over 0..179 deg of the rotated peaks, pruned
+  exactly to candidate samples (``_rotated_peaks``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from scipy.fft import next_fast_len
+
+from ..errors import InputError
+from ._validate import check_damping, check_dt, check_min_samples
+from .compute import parse_horizontal
+from .names import IMSpec, im_name, parse_im
+from .peaks import BASELINE_DEGREES, _baseline_operators
+from .response import (
+    G_CMS2,
+    MIN_SAMPLES_PER_PERIOD,
+    free_vibration_samples,
+    oversampling_factor,
+    sdof_filter_coefficients,
+)
+from .rotation import ANGLES_DEG, _needed_top, _percentile_of_top, prune_fraction
+
+#: IM kinds computed here; ``compute_ims`` computes the others.
+TORCH_IM_KINDS = frozenset({"PGA", "PGV", "PGD", "SA", "PSV"})
+_COMPONENT = {"H1": 0, "H2": 1, "Z": 2}
+_RAD = np.deg2rad(ANGLES_DEG)
+# FFT wrap-around: the circular convolution adds the oscillator's ringing from
+# the record's end onto its start (smallest lag (L - n) dt for FFT length L),
+# decayed by exp(-zeta w (L - n) dt): L - n >= ln(1e4) / (zeta w dt) makes it
+# 1e-4 of the ringing amplitude. That is 29 periods at 5 % damping, but grows
+# without bound as zeta -> 0 (no decay at zeta = 0), so it is capped at
+# _MAX_DECAY_SAMPLES: past the cap the call raises, and ``supports`` sends
+# damping < _MIN_DAMPING to compute_ims (at 0.5 % the cap allows T/dt <= 7000).
+_WRAP_LOG = math.log(1e4)
+_MAX_DECAY_SAMPLES = 1 << 21
+_MIN_DAMPING = 0.005
+# Records per pass are bounded by this many fine-grid samples (~128 MB float32
+# per copy; 4x on CUDA, where fewer, larger launches keep the GPU busy: 8192
+# records of 4096 samples and 6 IMs went from 0.40 s to 0.18 s on an H200),
+# the rotation's [rows, K, 180] block by _ROT_BYTES.
+_BLOCK_SAMPLES = 1 << 25
+_ROT_BYTES = 1 << 28
+# Fewest candidate samples per trace for RotDnn.
+_MIN_K = 32
+
+
+def supports(ims: Sequence[str] | str, horizontal: str, damping: float = 0.05) -> bool:
+    """True if ``compute_ims_torch`` computes all of ``ims`` (else use ``compute_ims``)."""
+    try:
+        parse_horizontal(horizontal)
+        names = [ims] if isinstance(ims, str) else list(ims)
+        return (
+            bool(names)
+            and all(parse_im(n).kind in TORCH_IM_KINDS for n in names)
+            and (float(damping) >= _MIN_DAMPING)
+        )
+    except (InputError, TypeError, ValueError):
+        return False
+
+
+def compute_ims_torch(
+    acc: torch.Tensor,
+    dt: float,
+    ims: Sequence[str],
+    damping: float = 0.05,
+    horizontal: str = "RotD50",
+    *,
+    min_samples_per_period: int | None = MIN_SAMPLES_PER_PERIOD,
+) -> dict[str, torch.Tensor]:
+    """IMs of (N, 3, T) accelerograms in g (H1, H2, Z) on their own device.
+
+    Arguments and units as ``compute_ims`` (PGA, SA in g; PGV, PSV in cm/s;
+    PGD in cm); returns canonical name -> (N,) float64 tensor on acc's device.
+    """
+    if not isinstance(acc, torch.Tensor) or acc.ndim != 3 or acc.shape[1] != 3:
+        raise InputError("acc", "expected a tensor of shape (n_records, 3, n_samples)")
+    if acc.shape[0] == 0 or acc.shape[2] < 2:
+        raise InputError("acc", f"no records or fewer than 2 samples (shape {tuple(acc.shape)})")
+    if acc.dtype not in (torch.float32, torch.float64):
+        acc = acc.to(torch.float64)
+    if not bool(torch.isfinite(acc).all()):
+        raise InputError("acc", "contains NaN or infinite values")
+    dt = check_dt(dt)
+    damping = check_damping(damping)
+    min_samples = check_min_samples(min_samples_per_period)
+    mode, pct = parse_horizontal(horizontal)
+    specs: dict[str, IMSpec] = {}
+    for name in [ims] if isinstance(ims, str) else ims:
+        spec = parse_im(name)
+        if spec.kind not in TORCH_IM_KINDS:
+            raise InputError(
+                "ims",
+                f"{name!r} is not computed on torch (only "
+                f"{', '.join(sorted(TORCH_IM_KINDS))}); use compute_ims",
+            )
+        specs[spec.name] = spec
+    if not specs:
+        raise InputError("ims", "no intensity measure requested")
+
+    comps = (
+        acc[:, :2]
+        if mode in ("rotd", "geomean")
+        else acc[:, _COMPONENT[mode] : _COMPONENT[mode] + 1]
+    )
+    n_rec, _, n_t = comps.shape
+    periods = sorted({float(s.period) for s in specs.values() if s.period is not None})
+    plans = [_sdof_plan(t, dt, damping, n_t, min_samples) for t in periods]
+    longest = max([k * n_fft for k, _, n_fft in plans] + [n_t])
+    budget = _BLOCK_SAMPLES * (4 if acc.is_cuda else 1)
+    rows = max(1, budget // (2 * longest))  # two FFT rows per record
+    out = {name: torch.empty(n_rec, dtype=torch.float64, device=acc.device) for name in specs}
+    kinds = {s.kind for s in specs.values()}
+    for start in range(0, n_rec, rows):
+        x = comps[start : start + rows]
+        res: dict[str, torch.Tensor] = {}
+        if "PGA" in kinds:
+            res["PGA"] = _combine(x, mode, pct)
+        if kinds & {"PGV", "PGD"}:
+            vel, disp = _velocity_displacement(x, dt)
+            for kind, series in (("PGV", vel), ("PGD", disp)):
+                if kind in kinds:
+                    res[kind] = _combine(series, mode, pct)
+        for period, plan in zip(periods, plans):
+            u = _sdof_displacement(x, dt, period, damping, *plan)
+            peak_u = _combine(u, mode, pct, samples_per_period=period * plan[0] / dt)
+            w = 2.0 * math.pi / period
+            res[im_name("SA", period)] = peak_u * w**2  # PSA = w^2 max|u|, g
+            res[im_name("PSV", period)] = peak_u * w * G_CMS2  # PSV = w max|u|, cm/s
+        for name in specs:
+            out[name][start : start + x.shape[0]] = res[name]
+    return out
+
+
+def _sdof_plan(
+    period: float, dt: float, damping: float, n_t: int, min_samples: int | None
+) -> tuple[int, int, int]:
+    """(oversampling k, free-vibration samples on the fine grid, coarse FFT length)."""
+    k = 1 if min_samples is None else oversampling_factor(period, dt, min_samples)
+    pad = free_vibration_samples(period, dt / k, damping)  # window [0, n k + pad), as the CPU
+    w = 2.0 * math.pi / period
+    decay = math.inf if damping == 0.0 else math.ceil(_WRAP_LOG / (damping * w * dt))
+    if decay > _MAX_DECAY_SAMPLES:
+        raise InputError(
+            "damping",
+            f"damping {damping} is too light for the FFT oscillator at "
+            f"T = {period} s (the response does not decay); use compute_ims",
+        )
+    return k, pad, next_fast_len(n_t + max(math.ceil(pad / k), decay), True)
+
+
+def _sdof_displacement(
+    x: torch.Tensor, dt: float, period: float, damping: float, k: int, pad: int, n_fft: int
+) -> torch.Tensor:
+    """Relative displacement (g s^2) on the k-times finer grid, window [0, n k + pad).
+
+    The transfer function is that of response.py's recursion at the fine step
+    dt / k, H(z) = b(z^-1) / a(z^-1) on the unit circle; the zero-padded
+    spectrum is the band-limited oversampled record (response._oversampled).
+    """
+    b, a = sdof_filter_coefficients(period, dt / k, damping)
+    zinv = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / (n_fft * k))
+    h = np.polyval(b[::-1], zinv) / np.polyval(a[::-1], zinv)
+    cdtype = torch.complex64 if x.dtype == torch.float32 else torch.complex128
+    # FFT libraries may transform two real rows as one complex row (cuFFT
+    # evidently does for some lengths: on an H200 rows at aligned pairs kept
+    # their bits across batches, others did not; MKL treats a batch of one
+    # apart), coupling the rounding of neighbouring rows. So a record's traces
+    # always fill an aligned pair of rows (one trace twice), never another's.
+    pairs = x if x.shape[1] == 2 else x[:, :1].expand(-1, 2, -1)
+    rows = pairs.reshape(-1, x.shape[-1])
+    spec = torch.fft.rfft(rows, n=n_fft) * torch.as_tensor(h, dtype=cdtype, device=x.device)
+    u = torch.fft.irfft(spec, n=n_fft * k)[:, : x.shape[-1] * k + pad]
+    u = u.reshape(x.shape[0], 2, -1)[:, : x.shape[1]]
+    return u * k if k > 1 else u
+
+
+def _velocity_displacement(x: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Velocity (cm/s) and displacement (cm), float64, as peaks.velocity_displacement.
+
+    Sums are cumulative sums, which run sequentially along each trace, so a
+    trace's bits do not depend on the batch: on the CPU along the last
+    dimension; on CUDA along dim 0 of an (n, traces) copy, because there a
+    scan or sum along the last dimension changes its order with the batch size.
+    """
+    n = x.shape[-1]
+    y = x.to(torch.float64).reshape(-1, n)  # (traces, n)
+    traces, t = y.shape[0], int(not x.is_cuda)  # t: the time dimension
+    if t == 0:  # (an (n, 1) tensor would be scanned as a last dimension: pad to 2)
+        y = (torch.cat([y, torch.zeros_like(y)]) if traces == 1 else y).T.contiguous()
+
+    def integrate(z: torch.Tensor) -> torch.Tensor:
+        steps = (z.narrow(t, 1, n - 1) + z.narrow(t, 0, n - 1)) * (0.5 * dt)
+        return torch.cat([torch.zeros_like(z.narrow(t, 0, 1)), steps.cumsum(t)], dim=t)
+
+    vel = integrate(y) * G_CMS2
+    disp = integrate(vel)
+    if n > len(BASELINE_DEGREES) + 2:
+        shape = (1, n) if t else (n, 1)
+        pinv, basis, dbasis = _baseline_operators(n, dt)  # (K, n), (n, K), (n, K)
+        pinv, basis, dbasis = (  # (K, *shape) each
+            torch.as_tensor(o, device=x.device).reshape(-1, *shape)
+            for o in (pinv, basis.T, dbasis.T)
+        )
+        coef = [(disp * p).cumsum(t).narrow(t, n - 1, 1) for p in pinv]
+        for c, f, df in zip(coef, basis, dbasis):
+            disp -= c * f
+            vel -= c * df
+    if t == 0:
+        vel, disp = vel[:, :traces].T, disp[:, :traces].T
+    return vel.reshape(x.shape), disp.reshape(x.shape)
+
+
+def _combine(
+    x: torch.Tensor, mode: str, pct: float | None, samples_per_period: float | None = None
+) -> torch.Tensor:
+    """(B,) horizontal value from series x (B, C, T): RotDnn, geometric mean or one component.
+
+    Oscillator responses (``samples_per_period`` given) get the parabolic peak
+    refinement of response.peak_abs; ground motions keep the largest sample.
+    """
+    if mode == "rotd":
+        assert pct is not None
+        return _percentile(_rotated_peaks(x[:, 0], x[:, 1], pct, samples_per_period), pct)
+    mag = x.abs()
+    peak, idx = mag.max(dim=-1)
+    peak = peak.to(torch.float64)
+    if samples_per_period is not None:
+        side = [
+            mag.gather(-1, (idx + s).clamp(0, x.shape[-1] - 1)[..., None])[..., 0] for s in (-1, 1)
+        ]
+        interior = (idx > 0) & (idx < x.shape[-1] - 1)
+        peak = _parabola_peak(side[0].double(), peak, side[1].double(), interior)
+    return torch.sqrt(peak[:, 0] * peak[:, 1]) if mode == "geomean" else peak[:, 0]
+
+
+def _parabola_peak(
+    left: torch.Tensor, mid: torch.Tensor, right: torch.Tensor, interior: torch.Tensor
+) -> torch.Tensor:
+    """Vertex of the parabola through three samples around a peak (response.parabola_peak)."""
+    curv = 2.0 * mid - left - right
+    ok = interior & (curv > 0.0) & (mid >= left) & (mid >= right)
+    bump = torch.where(ok, (right - left) ** 2 / (8.0 * torch.where(ok, curv, 1.0)), 0.0)
+    return mid + torch.minimum(bump, 0.5 * mid)
+
+
+def _percentile(peaks: torch.Tensor, pct: float) -> torch.Tensor:
+    """numpy's linear-interpolation percentile over the last axis (same lerp branches)."""
+    s = peaks.sort(dim=-1).values
+    pos = pct / 100.0 * (s.shape[-1] - 1)
+    lo = math.floor(pos)
+    hi, t = min(lo + 1, s.shape[-1] - 1), pos - lo
+    lower, upper = s[..., lo], s[..., hi]
+    diff = upper - lower
+    return upper - diff * (1.0 - t) if t >= 0.5 else lower + diff * t
+
+
+def _rotated_peaks(
+    a: torch.Tensor, b: torch.Tensor, pct: float, samples_per_period: float | None
+) -> torch.Tensor:
+    """Peak |a cos + b sin| at 0..179 deg (B, 180) float64, exact where the percentile reads.
+
+    The percentile reads the m largest angle peaks (rotation._needed_top);
+    rotation.py bounds the m-th largest from below by L (magnitude and
+    5-probe bounds), so samples with |x|^2 < L^2 cannot set any peak it
+    reads. Each row counts its samples with |x|^2 >= L^2 and projects only
+    its K largest |x|^2 (torch.topk; K = that count rounded up to a power of
+    two, so rows share a few K; K = T is brute force), [rows, K, 180] at a
+    time. Other angles may come out low, which the percentile never sees.
+
+    With refinement (oscillator responses, N = ``samples_per_period``) the
+    refined peaks decide the order, and an angle's refined peak can exceed
+    its sampled one by up to ~1/cos(pi/N); the bound is lowered by
+    cos^2(2 pi/N) (twice that angle, a margin) so that an angle whose refined
+    peak reaches L keeps its sampled peak among the candidates. (The CPU
+    rotation.py prunes at L itself and can then miss the angle whose refined
+    peak is largest: 0.18 % low for RotD100, 0.05 % for RotD50, measured on
+    synthetic records against the unpruned refined definition.)
+    """
+    n_rows, n_t = a.shape
+    cos = torch.as_tensor(np.cos(_RAD), dtype=a.dtype, device=a.device)
+    sin = torch.as_tensor(np.sin(_RAD), dtype=a.dtype, device=a.device)
+    mag2 = a * a + b * b
+    m = _needed_top(pct)
+    if m >= ANGLES_DEG.size:  # the percentile reads every angle: no pruning
+        thresh = torch.full((n_rows,), -1.0, dtype=a.dtype, device=a.device)
+    else:  # slightly below the bound, as the CPU code: rounding only adds candidates
+        slack = 1.0 - 1e-5
+        if samples_per_period is not None:
+            slack *= math.cos(min(2.0 * math.pi / samples_per_period, math.pi / 2)) ** 2
+        thresh = (_probe_threshold(a, b, mag2, m, cos, sin) * slack).to(a.dtype)
+    # Each row's own candidate count, rounded up to a power of two (few distinct K).
+    count = (mag2 >= thresh[:, None]).sum(dim=1).clamp(min=_MIN_K)
+    k_row = (2 ** torch.ceil(torch.log2(count.double()))).clamp(max=n_t).to(torch.int64)
+    out = torch.empty((n_rows, ANGLES_DEG.size), dtype=torch.float64, device=a.device)
+    for k in k_row.unique().tolist():
+        group = (k_row == k).nonzero()[:, 0]
+        step = max(1, _ROT_BYTES // (k * ANGLES_DEG.size * a.element_size()))
+        for s in range(0, group.numel(), step):
+            rows = group[s : s + step]
+            ra, rb = a[rows], b[rows]
+            cand = mag2[rows].topk(k, dim=-1, sorted=False).indices
+            proj = ra.gather(1, cand)[..., None] * cos  # (rows, K, 180)
+            proj += rb.gather(1, cand)[..., None] * sin  # separate ops: no FMA, same bits anywhere
+            peak, arg = proj.abs_().max(dim=1)
+            if samples_per_period is None:
+                out[rows] = peak.to(torch.float64)
+            else:
+                out[rows] = _refined(ra, rb, cand.gather(1, arg))
+    return out
+
+
+def _refined(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Parabolic refinement (float64) of each angle's peak at sample t (rows, 180).
+
+    t is the arg-max of the float32 projections; where a neighbour is larger
+    in float64 (a near tie), step to it first, else the parabola, which needs
+    a local maximum in the middle, would be skipped.
+    """
+    cos = torch.as_tensor(np.cos(_RAD), device=a.device)
+    sin = torch.as_tensor(np.sin(_RAD), device=a.device)
+    n_t = a.shape[1]
+
+    def value(s: torch.Tensor) -> torch.Tensor:
+        s = s.clamp(0, n_t - 1)
+        return (a.gather(1, s).double() * cos + b.gather(1, s).double() * sin).abs()
+
+    left, mid, right = value(t - 1), value(t), value(t + 1)
+    t = t + (right > mid).long() - ((left > mid) & (right <= mid)).long()
+    return _parabola_peak(value(t - 1), value(t), value(t + 1), (t > 0) & (t < n_t - 1))
+
+
+def _probe_threshold(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    mag2: torch.Tensor,
+    m: int,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+) -> torch.Tensor:
+    """Lower bound L^2 (float64) of the m-th largest angle peak (rotation._probe_threshold)."""
+    probes = torch.stack(
+        [
+            mag2.argmax(1),
+            a.abs().argmax(1),
+            b.abs().argmax(1),
+            (a + b).abs().argmax(1),
+            (a - b).abs().argmax(1),
+        ],
+        dim=1,
+    )
+    pa, pb = a.gather(1, probes), b.gather(1, probes)
+    lower = (pa[..., None] * cos + pb[..., None] * sin).abs().amax(dim=1)  # (B, 180)
+    bound = lower.topk(m, dim=1).values[:, -1].to(torch.float64)
+    magnitude = mag2.amax(dim=1).to(torch.float64) * prune_fraction(_percentile_of_top(m))
+    return torch.maximum(bound**2, magnitude)
