@@ -217,6 +217,8 @@ BUNDLED_MODEL = "cgm-ca-sim-v2/model_card.json"
 #: Site-realizations generated per chunk: the IMs of one chunk (3 x 4096
 #: float32 each, 48 kB) hold ~100 MB, whatever the size of the run.
 CGM_CHUNK = 2048
+#: The same on a GPU, where waveforms and IMs stay in device memory (~1 GB).
+CGM_CHUNK_GPU = 16384
 
 
 def bundled_model_card():  # -> pathlib.Path
@@ -224,6 +226,25 @@ def bundled_model_card():  # -> pathlib.Path
     from pathlib import Path
 
     return Path(__file__).resolve().parent / "models" / BUNDLED_MODEL
+
+
+def torch_ims_support(ims: Sequence[str]) -> bool:
+    """Whether gm_engine.ims.torch_ims computes all of ``ims`` (RotD50) on the model's device."""
+    from .ims.torch_ims import supports
+
+    return supports(ims, "RotD50")
+
+
+def generated_ims(acc, dt: float, ims: Sequence[str], on_device: bool) -> dict[str, np.ndarray]:
+    """IMs ``(N,)`` of generated waveforms (a torch tensor (N, 3, T) on the model's device):
+    on that device with gm_engine.ims.torch_ims, else copied to the CPU for compute_ims."""
+    if on_device:
+        from .ims.torch_ims import compute_ims_torch
+
+        return {k: v.cpu().numpy() for k, v in compute_ims_torch(acc, dt, ims).items()}
+    from .ims import compute_ims
+
+    return compute_ims(acc.cpu().numpy(), dt, ims)
 
 
 class CGMEngine:
@@ -267,7 +288,6 @@ class CGMEngine:
                      is_cancelled: CancelFn | None = None) -> dict[str, np.ndarray]:
         from .errors import Cancelled
         from .generator.sampling import draw_event_terms, draw_site_terms
-        from .ims import compute_ims
 
         gen = self.generator()
         shp = gen.latent_shape
@@ -277,17 +297,20 @@ class CGMEngine:
         eps_site = draw_site_terms(np.asarray(xy_km, dtype=float), r, shp.site_channels, rng)
         inputs = derived_inputs(ims)
         out = {im: np.empty((r, n), dtype=np.float64) for im in inputs}
-        per = max(1, CGM_CHUNK // max(r, 1))
+        on_device = gen.device.type != "cpu" and torch_ims_support(inputs)
+        per = max(1, (CGM_CHUNK_GPU if on_device else CGM_CHUNK) // max(r, 1))
         for i in range(0, n, per):
             if is_cancelled is not None and is_cancelled():
                 raise Cancelled("run cancelled")
             sl = slice(i, min(n, i + per))
-            acc = gen.generate(conditions.iloc[sl], eps_event, eps_site[sl], seed=seed,
-                               site_ids=np.arange(sl.start, sl.stop))
-            k = sl.stop - sl.start
-            vals = compute_ims(acc.reshape(k * r, 3, -1), gen.dt, inputs)
-            for im in inputs:
-                out[im][:, sl] = vals[im].reshape(k, r).T
+            for bsl, acc in gen.generate_batches(conditions.iloc[sl], eps_event, eps_site[sl],
+                                                 seed=seed,
+                                                 site_ids=np.arange(sl.start, sl.stop)):
+                k = bsl.stop - bsl.start
+                cols = slice(sl.start + bsl.start, sl.start + bsl.stop)
+                vals = generated_ims(acc.reshape(k * r, 3, -1), gen.dt, inputs, on_device)
+                for im in inputs:
+                    out[im][:, cols] = vals[im].reshape(k, r).T
             if progress is not None:
                 progress(sl.stop / n, f"generated {sl.stop}/{n} sites x {r} realizations")
         self.n_site_realizations = n * r
@@ -305,7 +328,9 @@ class CGMEngine:
         card = self.generator().card
         c = self._conditions.iloc[sl]
         cols = {spec.column for spec in card.conditions}
-        return {"engine": np.array("cgm"), "seed": self._terms["seed"],
+        from .generator.keyed import KEYED_RNG
+
+        return {"engine": np.array("cgm"), "seed": self._terms["seed"], "rng": np.array(KEYED_RNG),
                 "eps_event": self._terms["eps_event"],
                 "eps_site": self._terms["eps_site"][sl],
                 "dt": np.array(self.generator().dt),

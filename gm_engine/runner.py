@@ -360,5 +360,12 @@ def _cgm_site_waveforms(meta: dict, terms: dict[str, np.ndarray], site_index: in
         raise InputError("run", "the run was made with another model (weights SHA-256 "
                                 f"{info['weights_sha256'][:12]}..., this one {sha[:12]}...): "
                                 "its waveforms cannot be regenerated exactly")
+    from .generator.keyed import KEYED_RNG
+
+    made_with = str(terms["rng"]) if "rng" in terms else "numpy per-site generators"
+    if made_with != KEYED_RNG:
+        raise InputError("run", f"the run's per-site draws came from {made_with}, this "
+                                f"GroundShake draws them with {KEYED_RNG}: rerun the scenario "
+                                "to view its waveforms")
     chosen = _chosen_realizations(realizations, terms["eps_event"].shape[0])
     return engine.regenerate(terms, site_index, chosen), float(terms["dt"]), chosen

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import keyed
 from . import phase as phase_mod
 from .calibration import mean_shift
 from .card import ModelCard, load_card, verify_weights
@@ -49,11 +51,10 @@ from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
 LOGVAR_MIN, LOGVAR_MAX = -8.0, 4.0
 #: ways of making a waveform from a generated envelope (``CGMGenerator.generate``)
 PHASE_METHODS = ("noise", "pghi", "griffin-lim")
-#: key streams of a site's own draws (gm_engine.generator.sampling.site_innovations):
-#: 1 is the white noise of the waveforms, 2 the static latent's local part, 3 the
-#: frame latents' innovations; distinct non-zero tags keep them apart from each
-#: other and from the run generator default_rng(seed) (numpy ignores trailing zeros).
-STATIC_STREAM, FRAME_STREAM = 2, 3
+#: key streams of a site's own draws (gm_engine.generator.keyed): 1 is the white
+#: noise of the waveforms, 2 the static latent's local part, 3 the frame latents'
+#: innovations.
+NOISE_STREAM, STATIC_STREAM, FRAME_STREAM = 1, 2, 3
 
 
 @dataclass
@@ -300,22 +301,43 @@ class CGMGenerator:
                  phase: str = "noise", phase_iters: int = 8, *, seed: int = 0,
                  site_ids: np.ndarray | None = None,
                  realization_ids: np.ndarray | None = None,
-                 max_batch: int = 256) -> np.ndarray:
+                 max_batch: int | None = None) -> np.ndarray:
         """Waveforms ``(N, R, 3, T)`` float32 in g for N sites x R realizations.
 
         ``eps_event`` (R, n_frames, z_dim) and ``eps_site`` (N, R, z_dim) are the
         caller's standard-normal draws (see :class:`LatentShape`); the frame-wise
         site innovations and the white noise that the envelope shapes come from
-        ``(seed, site_ids[n], realization_ids[r])``, so a site regenerated alone
-        with its own ids and draws gives the same waveforms. ``phase``:
-        "noise" (shaped white noise, the default, see
+        ``(seed, site_ids[n], realization_ids[r])`` (gm_engine.generator.keyed),
+        so a site regenerated alone with its own ids and draws gives the same
+        waveforms. ``phase``: "noise" (shaped white noise, the default, see
         :mod:`gm_engine.generator.envelope`), "pghi" (PGHI + ``phase_iters``
         fast Griffin-Lim iterations) or "griffin-lim" (``phase_iters``
         random-start iterations, the CGM-GM way with 500). Conditions outside
         the trained ranges are clamped to them and a warning says how many;
         the runner flags such sites with ``card.in_range``.
         """
-        from .sampling import mix_innovations, site_innovations, synthesis_noise
+        n, r = len(conditions), eps_event.shape[0]
+        out = np.empty((n, r, 3, self.stft_cfg.n_samples), dtype=np.float32)
+        for sl, x in self.generate_batches(conditions, eps_event, eps_site, phase, phase_iters,
+                                           seed=seed, site_ids=site_ids,
+                                           realization_ids=realization_ids,
+                                           max_batch=max_batch):
+            out[sl] = x.cpu().numpy()
+        return out
+
+    def default_batch(self) -> int:
+        """Site-realizations per model call: small on the CPU (cache), large on a GPU."""
+        return 256 if self.device.type == "cpu" else 4096
+
+    def generate_batches(self, conditions: Any, eps_event: np.ndarray, eps_site: np.ndarray,
+                         phase: str = "noise", phase_iters: int = 8, *, seed: int = 0,
+                         site_ids: np.ndarray | None = None,
+                         realization_ids: np.ndarray | None = None,
+                         max_batch: int | None = None
+                         ) -> Iterator[tuple[slice, torch.Tensor]]:
+        """:meth:`generate` batch by batch: (site slice, ``(n, R, 3, T)`` float32 on the
+        model's device), so a GPU caller computes IMs without copying waveforms back."""
+        from .sampling import mix_innovations
 
         if phase not in PHASE_METHODS:
             raise ValueError(f"phase must be one of {PHASE_METHODS}, got {phase!r}")
@@ -331,43 +353,37 @@ class CGMGenerator:
         bad = self.card.describe_out_of_range(conditions)
         if bad:
             warnings.warn("conditions clamped to the model's trained range: " + "; ".join(bad),
-                          stacklevel=2)
+                          stacklevel=3)
         feats = self.card.features(conditions, clamp=True)
         t_len = self.stft_cfg.n_samples
-        out = np.empty((n, r, 3, t_len), dtype=np.float32)
-        per = max(1, max_batch // max(r, 1))
+        dev, dt = self.device, self.dtype
+        temp = float(self.temperature)
+        ev = torch.from_numpy(np.asarray(eps_event, dtype=np.float32)).to(dev, dt)
+        per = max(1, (max_batch or self.default_batch()) // max(r, 1))
         for i in range(0, n, per):
             sl = slice(i, min(n, i + per))
-            ids = site_ids[sl]
-            local_g = site_innovations(seed, ids, realization_ids, shp.event, stream=STATIC_STREAM)
-            temp = np.float32(self.temperature)
-            eps_g = mix_innovations(eps_event, eps_site[sl], local_g,
-                                    self.w_between, self.site_persistent) * temp
-            frames = site_innovations(seed, ids, realization_ids, (shp.n_frames, shp.z_dim),
-                                      stream=FRAME_STREAM) * temp
-            nb = eps_g.shape[0]
-            cond = torch.from_numpy(np.repeat(feats[sl], r, axis=0)).to(self.device, self.dtype)
-            g_t = torch.from_numpy(eps_g.reshape(nb * r, shp.g_dim)).to(self.device, self.dtype)
-            f_t = torch.from_numpy(frames.reshape(nb * r, shp.n_frames, shp.z_dim)).to(
-                self.device, self.dtype)
-            # Rounded to float32 once, so later float64 steps see the same input
-            # whatever the batch.
+            nb = sl.stop - sl.start
+            k_static = keyed.keys(seed, STATIC_STREAM, site_ids[sl], realization_ids, dev)
+            k_frame = keyed.keys(seed, FRAME_STREAM, site_ids[sl], realization_ids, dev)
+            si = torch.from_numpy(np.asarray(eps_site[sl], dtype=np.float32)).to(dev, dt)
+            local_g = keyed.keyed_normal(k_static, shp.event).to(dt)
+            eps_g = mix_innovations(ev, si, local_g, self.w_between, self.site_persistent) * temp
+            frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * temp
+            cond = torch.from_numpy(np.repeat(feats[sl], r, axis=0)).to(dev, dt)
             with torch.no_grad():
-                zg = self.static_latent(cond, g_t)
-            log_amp = self.model.sample(cond, zg, f_t).float().to(self.dtype)
-            log_amp = log_amp + self._decoded_shift(np.repeat(feats[sl], r, axis=0))
+                zg = self.static_latent(cond, eps_g.reshape(nb * r, shp.g_dim))
+            log_amp = self.model.sample(cond, zg, frames.reshape(nb * r, shp.n_frames, shp.z_dim))
+            log_amp = log_amp.to(dt) + self._decoded_shift(np.repeat(feats[sl], r, axis=0))
             if phase == "noise":
-                noise = synthesis_noise(seed, site_ids[sl], realization_ids, (3, t_len))
-                wn = torch.from_numpy(noise.reshape(nb * r, 3, t_len)).to(self.device, self.dtype)
-                x = envelope_to_waveform(log_amp, wn, self.envelope)
+                k_noise = keyed.keys(seed, NOISE_STREAM, site_ids[sl], realization_ids, dev)
+                wn = keyed.keyed_normal(k_noise, (3, t_len), dtype=dt)
+                x = envelope_to_waveform(log_amp, wn.reshape(nb * r, 3, t_len), self.envelope)
             else:
                 mag = bin_amplitude(log_amp, self.envelope)
                 x = (phase_mod.reconstruct(mag, self.stft_cfg, n_iter=phase_iters)
                      if phase == "pghi" else
                      phase_mod.griffin_lim(mag, self.stft_cfg, n_iter=phase_iters))
-            out[sl] = x.reshape(nb, r, 3, -1).cpu().numpy()
-        return out
-
+            yield sl, x.reshape(nb, r, 3, -1).float()
 
     def generate_independent(self, conditions: Any, seed: int,
                              max_batch: int = 256) -> np.ndarray:

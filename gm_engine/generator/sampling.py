@@ -20,15 +20,17 @@ draws co-vary:
   (2009) range of the period assigned to that channel
   (:func:`site_channel_ranges_km`);
 * ``xi`` (N, R, G) and ``nu`` (N, R, M, D): independent between sites, drawn
-  from generators keyed by (seed, site id, realization id, stream) so any
-  site can be regenerated alone. The white noise that the envelope shapes
-  (gm_engine.generator.envelope) is keyed the same way.
+  from counter-based streams keyed by (seed, stream, site id, realization id)
+  (gm_engine.generator.keyed) so any site can be regenerated alone, on any
+  device. The white noise that the envelope shapes is keyed the same way.
 
 w_b, p and T are calibrated on the trained model (validation/cgm.py
 --calibrate) so generated IMs have NGA-West2's tau and phi and Jayaram &
 Baker's correlation at 10 km; the card stores them.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -87,57 +89,19 @@ def draw_site_terms(xy_km: np.ndarray, n_realizations: int, n_channels: int,
     return out
 
 
-def site_innovations(seed: int, site_ids: np.ndarray, realization_ids: np.ndarray,
-                     shape: tuple[int, ...], stream: int = 0) -> np.ndarray:
-    """Independent frame-wise innovations ``(n, R, *shape)`` float32.
+def mix_innovations(eps_event, eps_site, local, w_between: float = DEFAULT_W_BETWEEN,
+                    site_persistent: float = DEFAULT_SITE_PERSISTENT):
+    """Combine the three terms into unit-variance innovations shaped like ``local``.
 
-    One ``numpy.random.Generator`` per (seed, site id, realization id[, stream]):
-    the draw of a site does not depend on which other sites are in the chunk.
-    ``stream`` > 0 separates a site's different draws (a non-zero tag, since
-    numpy ignores trailing zeros of a key).
+    numpy arrays or torch tensors alike (the model mixes on its device).
     """
-    site_ids = np.asarray(site_ids, dtype=np.int64)
-    realization_ids = np.asarray(realization_ids, dtype=np.int64)
-    if (site_ids < 0).any() or (realization_ids < 0).any() or seed < 0:
-        raise ValueError("seed, site ids and realization ids must be non-negative")
-    out = np.empty((len(site_ids), len(realization_ids), *shape), dtype=np.float32)
-    for i, s in enumerate(site_ids.tolist()):
-        for j, r in enumerate(realization_ids.tolist()):
-            key = [int(seed), s, r] + ([int(stream)] if stream else [])
-            out[i, j] = np.random.default_rng(key).standard_normal(shape, dtype=np.float32)
-    return out
-
-
-def synthesis_noise(seed: int, site_ids: np.ndarray, realization_ids: np.ndarray,
-                    shape: tuple[int, ...]) -> np.ndarray:
-    """Unit white noise ``(n, R, *shape)`` float32 that the envelope shapes into waveforms.
-
-    Keyed like :func:`site_innovations`, on a separate stream (a fourth key
-    element), so any site's waveforms can be regenerated alone.
-    """
-    site_ids = np.asarray(site_ids, dtype=np.int64)
-    realization_ids = np.asarray(realization_ids, dtype=np.int64)
-    out = np.empty((len(site_ids), len(realization_ids), *shape), dtype=np.float32)
-    for i, s in enumerate(site_ids.tolist()):
-        for j, r in enumerate(realization_ids.tolist()):
-            out[i, j] = np.random.default_rng([int(seed), s, r, 1]).standard_normal(
-                shape, dtype=np.float32)
-    return out
-
-
-def mix_innovations(eps_event: np.ndarray, eps_site: np.ndarray, local: np.ndarray,
-                    w_between: float = DEFAULT_W_BETWEEN,
-                    site_persistent: float = DEFAULT_SITE_PERSISTENT) -> np.ndarray:
-    """Combine the three terms into unit-variance innovations shaped like ``local``."""
     if not (0.0 <= w_between <= 1.0 and 0.0 <= site_persistent <= 1.0):
         raise ValueError("w_between and site_persistent must lie in [0, 1]")
-    a = np.float32(np.sqrt(w_between))
-    b = np.float32(np.sqrt((1.0 - w_between) * site_persistent))
-    c = np.float32(np.sqrt((1.0 - w_between) * (1.0 - site_persistent)))
-    site = eps_site.astype(np.float32)
-    if local.ndim == 4:  # frame-wise terms (n, R, M, D): the site offset is frame-constant
-        site = site[:, :, None, :]
-    return (a * eps_event[None].astype(np.float32) + b * site + c * local.astype(np.float32))
+    a = math.sqrt(w_between)
+    b = math.sqrt((1.0 - w_between) * site_persistent)
+    c = math.sqrt((1.0 - w_between) * (1.0 - site_persistent))
+    site = eps_site[:, :, None, :] if local.ndim == 4 else eps_site  # frame-constant
+    return a * eps_event[None] + b * site + c * local
 
 
 def draw_event_terms(rng: np.random.Generator, n_realizations: int,
@@ -162,10 +126,8 @@ def realization_generator(seed: int, realization: int) -> np.random.Generator:
     """The generator of realization r in chunked runs (event terms, then site fields).
 
     Keyed with a SeedSequence spawn key, not ``default_rng([seed, r])``: numpy
-    ignores trailing zeros of an entropy list, so ``[seed, r]`` is the same
-    stream as ``[seed, r, 0]``, the :func:`site_innovations` key of site r in
-    realization 0. With a spawn key the entropy is padded to the pool size
-    first, so this stream differs from every ``[seed, site, r(, 1)]`` key.
+    ignores trailing zeros of an entropy list, so ``[seed, r]`` would be the
+    stream of ``[seed, r, 0]`` too; a spawn key pads the entropy first.
     """
     if seed < 0 or realization < 0:
         raise ValueError("seed and realization must be non-negative")
