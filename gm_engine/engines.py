@@ -294,7 +294,8 @@ class CGMEngine:
         rng = np.random.default_rng(seed)
         n, r = len(conditions), n_realizations
         eps_event = draw_event_terms(rng, r, shp.event)
-        eps_site = draw_site_terms(np.asarray(xy_km, dtype=float), r, shp.site_channels, rng)
+        eps_site = draw_site_terms(np.asarray(xy_km, dtype=float), r, shp.site_channels, rng,
+                                   device=str(gen.device))
         inputs = derived_inputs(ims)
         out = {im: np.empty((r, n), dtype=np.float64) for im in inputs}
         on_device = gen.device.type != "cpu" and torch_ims_support(inputs)

@@ -70,22 +70,39 @@ def site_channel_ranges_km(n_channels: int, vs30_clustered: bool = False) -> np.
 
 def draw_site_terms(xy_km: np.ndarray, n_realizations: int, n_channels: int,
                     rng: np.random.Generator, *, vs30_clustered: bool = False,
-                    method: str = "auto") -> np.ndarray:
+                    method: str = "auto", device: str | None = None) -> np.ndarray:
     """Spatially correlated ``eps_site`` (N, R, C) float32 for all sites of a run.
 
     One independent field per channel and realization from
     :func:`gm_engine.correlation.correlated_normal_field` (Jayaram & Baker
     2009 exponential model; random Fourier features above a few thousand
     sites, so 1e5-1e6 sites cost O(N) memory). Channels are independent
-    (``inter_period=False``): they are independent latent dimensions.
+    (``inter_period=False``): they are independent latent dimensions. With a
+    torch ``device`` other than the CPU, Fourier fields are evaluated there
+    (same features, same values to rounding; the GPU engine's draws).
     """
-    from ..correlation import correlated_normal_field
+    from ..correlation import (
+        DEFAULT_N_FEATURES,
+        MAX_EXACT_SITES,
+        correlated_normal_field,
+        draw_fourier_features,
+        evaluate_field_torch,
+    )
 
     periods = site_channel_periods(n_channels)
-    out = np.empty((len(xy_km), n_realizations, n_channels), dtype=np.float32)
+    n = len(xy_km)
+    on_device = (device not in (None, "cpu") and method != "exact"
+                 and (method == "fourier" or n > MAX_EXACT_SITES))
+    out = np.empty((n, n_realizations, n_channels), dtype=np.float32)
     for r in range(n_realizations):
-        out[:, r] = correlated_normal_field(xy_km, periods, rng, vs30_clustered=vs30_clustered,
-                                            inter_period=False, method=method)
+        if on_device:
+            feats = draw_fourier_features(periods, rng, DEFAULT_N_FEATURES,
+                                          vs30_clustered=vs30_clustered, inter_period=False)
+            out[:, r] = evaluate_field_torch(feats, xy_km, str(device))
+        else:
+            out[:, r] = correlated_normal_field(xy_km, periods, rng,
+                                                vs30_clustered=vs30_clustered,
+                                                inter_period=False, method=method)
     return out
 
 

@@ -84,3 +84,23 @@ def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(InputError) as err:
         correlated_normal_field(rng=np.random.default_rng(0), **kwargs)
     assert err.value.field == field
+
+
+@pytest.mark.parametrize("inter_period", [False, True])
+def test_field_on_torch_equals_numpy_to_rounding(inter_period):
+    pytest.importorskip("torch")
+    from gm_engine.correlation import (
+        draw_fourier_features,
+        evaluate_field,
+        evaluate_field_torch,
+    )
+
+    xy = np.random.default_rng(0).uniform(-100, 100, (3000, 2))
+    feats = draw_fourier_features([0.1, 1.0, 3.0], np.random.default_rng(1), 256,
+                                  inter_period=inter_period)
+    ref = evaluate_field(feats, xy)
+    got = evaluate_field_torch(feats, xy, "cpu", site_block=1000)
+    assert got.shape == ref.shape == (3000, 3)
+    assert_allclose(got, ref, rtol=0, atol=1e-12)
+    with pytest.raises(InputError):
+        evaluate_field_torch(feats, np.array([[0.0, np.nan]]))
