@@ -4,17 +4,29 @@ Each configuration runs in a fresh Python process. Peak memory is measured
 three ways: the whole process tree (the client process plus its LocalCluster
 worker processes, RSS summed every 0.1 s with psutil), the client process's
 ``ru_maxrss`` (geometry, windowed GeoTIFF writes) and each worker's
-``ru_maxrss``. Prints a Markdown table; ``--write`` replaces the
-"## Distributed runs (Dask)" section of docs/PERFORMANCE.md (bench/perfdoc.py).
+``ru_maxrss``. Prints a Markdown table; ``--write`` adds the rows to the
+results file and replaces the "## Distributed runs (Dask)" section of
+docs/PERFORMANCE.md (bench/perfdoc.py) with all of that file's rows.
+
+``--engine cgm`` runs the generative model instead of the gmpe engine and
+``--device`` (the scenario's ``device``: auto, cpu or cuda) says where its
+workers run it; a GPU run writes its rows to their own ``--results`` file
+(docs/PERFORMANCE.md is only rewritten from the default file). Each row
+records the engine, the device asked for (and the one torch resolved it to),
+the CPU count, the GPU's name where torch sees one, and ``--note``.
 
 Usage::
 
     python bench/bench_distributed.py [--cells 10000 100000 1000000] [--workers 1 2]
                                       [--realizations 10] [--chunk N] [--write]
+                                      [--engine gmpe|cgm] [--device auto|cpu|cuda]
+                                      [--results PATH] [--note TEXT]
     python bench/bench_distributed.py --one CELLS WORKERS   # one run, JSON on stdout
 
 1e6 cells take ~45 core-minutes with the gmpe engine (~2.5 ms per cell):
-run them when the machine is otherwise idle.
+run them when the machine is otherwise idle. The cgm engine generates one
+site at a time in its tasks (gm_engine.distributed._cgm_chunk): keep its grids
+small on a CPU.
 """
 from __future__ import annotations
 
@@ -39,9 +51,28 @@ from perfdoc import replace_section  # noqa: E402
 SECTION = "## Distributed runs (Dask)"
 RESULTS = ROOT / "bench" / "results" / "distributed.jsonl"
 IMS = ["PGA", "SA(1.0)"]
+ENGINES = ("gmpe", "cgm")
+DEVICES = ("auto", "cpu", "cuda")
 
 
-def scenario_for(cells: int, realizations: int, base: Path):
+def engine_device(r: dict) -> tuple[str, str]:
+    """(engine, device) of a stored row; rows from before these fields were gmpe on the CPU."""
+    return r.get("engine", "gmpe"), r.get("device", "cpu")
+
+
+def _default_case(rows: list[dict]) -> bool:
+    return all(engine_device(r) == ("gmpe", "cpu") for r in rows)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def scenario_for(cells: int, realizations: int, base: Path, engine: str = "gmpe",
+                 device: str = "cpu"):
     from gm_engine.scenario import Scenario
 
     side = round(cells ** 0.5)
@@ -53,7 +84,7 @@ def scenario_for(cells: int, realizations: int, base: Path):
          "grid": {"extent": [-122.8, 37.05, -122.8 + side * spacing, 37.05 + side * spacing],
                   "crs": "EPSG:4326", "spacing": spacing},
          "vs30": {"default": 450}, "intensity_measures": IMS,
-         "realizations": realizations, "seed": 1, "engine": "gmpe"}
+         "realizations": realizations, "seed": 1, "engine": engine, "device": device}
     return Scenario.from_dict(d, base)
 
 
@@ -106,12 +137,34 @@ class TreeRSS:
         return self.peak / 2 ** 20 if self.psutil is not None else None
 
 
-def one(cells: int, workers: int, realizations: int, chunk: int | None) -> dict:
+def _torch_info(engine: str, device: str) -> dict:
+    """The device torch resolves ``device`` to (cgm only) and the GPU's name, if torch is there.
+
+    Called after the measurements: importing torch here does not count in the
+    client's peak RSS.
+    """
+    try:
+        import torch
+    except ImportError:
+        return {}
+    info: dict = {}
+    if engine == "cgm":
+        from gm_engine.generator.device import resolve_device
+
+        info["device_resolved"] = str(resolve_device(device))
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+        info["torch"] = torch.__version__
+    return info
+
+
+def one(cells: int, workers: int, realizations: int, chunk: int | None, engine: str = "gmpe",
+        device: str = "cpu", note: str | None = None) -> dict:
     from gm_engine.distributed import LOOPBACK, run_scenario_distributed
 
     load0 = round(os.getloadavg()[0], 1)
     with tempfile.TemporaryDirectory() as tmp, TreeRSS() as tree:
-        s = scenario_for(cells, realizations, Path(tmp))
+        s = scenario_for(cells, realizations, Path(tmp), engine, device)
         t0 = time.perf_counter()
         worker_rss: list[float] = []
         setup = 0.0
@@ -139,17 +192,24 @@ def one(cells: int, workers: int, realizations: int, chunk: int | None) -> dict:
         meta = json.loads(res.run_json.read_text())
     dist = meta.get("distributed", {})
     tree_mib = tree.peak_mib
+    client_mib = _maxrss_mib()
     if tree_mib is None:  # no psutil: an upper bound (the peaks need not coincide)
-        tree_mib = _maxrss_mib() + sum(worker_rss)
-    return {"date": time.strftime("%Y-%m-%d"), "load_at_start": load0,
-            "cells": meta["n_grid_cells"], "workers": workers, "realizations": realizations,
-            "chunks": dist.get("chunks", 1), "chunk_size": dist.get("chunk_size"),
-            "wall_s": wall, "cluster_start_s": setup, "timings": meta["timings"],
-            "tree_rss_mib": tree_mib, "tree_rss_method": "psutil" if tree.psutil else "sum",
-            "client_rss_mib": _maxrss_mib(), "worker_rss_mib": worker_rss}
+        tree_mib = client_mib + sum(worker_rss)
+    row = {"date": time.strftime("%Y-%m-%d"), "load_at_start": load0,
+           "cells": meta["n_grid_cells"], "workers": workers, "realizations": realizations,
+           "engine": engine, "device": device,
+           "chunks": dist.get("chunks", 1), "chunk_size": dist.get("chunk_size"),
+           "wall_s": wall, "cluster_start_s": setup, "timings": meta["timings"],
+           "tree_rss_mib": tree_mib, "tree_rss_method": "psutil" if tree.psutil else "sum",
+           "client_rss_mib": client_mib, "worker_rss_mib": worker_rss,
+           "cpus": os.cpu_count()}
+    row.update(_torch_info(engine, device))
+    if note:
+        row["note"] = note
+    return row
 
 
-def _machine() -> str:
+def _machine(gpu: bool = False) -> str:
     cpu = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -162,44 +222,72 @@ def _machine() -> str:
     import dask
     import numpy
 
+    extra = ""
+    if gpu:  # only for cgm or GPU runs: the default gmpe/CPU line stays as it was
+        try:
+            import torch
+
+            extra = f", torch {torch.__version__}"
+            if torch.cuda.is_available():
+                extra += f", GPU {torch.cuda.get_device_name()}"
+        except ImportError:
+            pass
     return (f"{time.strftime('%Y-%m-%d')}; {os.cpu_count()} CPUs (`nproc`), {cpu}, "
             f"{mem:.0f} GiB RAM; Python {platform.python_version()}, numpy "
-            f"{numpy.__version__}, dask/distributed {dask.__version__}; "
+            f"{numpy.__version__}, dask/distributed {dask.__version__}{extra}; "
             f"load average {os.getloadavg()[0]:.1f} at start")
 
 
+def _engine_device_cell(r: dict) -> str:
+    engine, device = engine_device(r)
+    resolved = r.get("device_resolved")
+    dev = device if not resolved or resolved == device else f"{device} ({resolved})"
+    if r.get("gpu") and (resolved or device).startswith("cuda"):
+        dev += f", {r['gpu']}"
+    return f"{engine} / {dev}"
+
+
 def table(rows: list[dict]) -> str:
-    out = ["| grid cells | how | tasks (cells each) | wall (s) | engine (s) | write (s) | "
+    """Markdown table; an "engine / device" column where any row is not gmpe on the CPU."""
+    ed = not _default_case(rows)
+    out = ["| grid cells | " + ("engine / device | " if ed else "") + "how | "
+           "tasks (cells each) | wall (s) | engine (s) | write (s) | "
            "process tree peak RSS (MiB) | client peak RSS (MiB) | worker peak RSS (MiB) | "
            "measured (load at start) |",
-           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "|---:|" + ("---|" if ed else "") + "---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         how = {-1: "`run_scenario` (1 process)", 0: "`workers=0` (in process)"}.get(
             r["workers"], f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}")
         w = ", ".join(f"{x:.0f}" for x in r["worker_rss_mib"]) or "-"
         size = f" ({r['chunk_size']})" if r.get("chunk_size") else ""
         tree = f"{r['tree_rss_mib']:.0f}" + ("" if r["tree_rss_method"] == "psutil" else " *")
-        out.append(f"| {r['cells']:,} | {how} | {r['chunks']}{size} | {r['wall_s']:.1f} | "
+        col = f"{_engine_device_cell(r)} | " if ed else ""
+        out.append(f"| {r['cells']:,} | {col}{how} | {r['chunks']}{size} | {r['wall_s']:.1f} | "
                    f"{r['timings'].get('engine_s', 0):.1f} | {r['timings'].get('write_s', 0):.2f}"
                    f" | {tree} | {r['client_rss_mib']:.0f} | {w} | "
                    f"{r.get('date', '?')} ({r.get('load_at_start', '?')}) |")
     by_note: dict[str, list[str]] = {}
     for r in rows:
         if r.get("note"):
-            by_note.setdefault(r["note"], []).append(f"{r['cells']:,} x {r['workers']}")
+            which = f"{r['cells']:,} x {r['workers']}"
+            if ed:
+                which += " ({} / {})".format(*engine_device(r))
+            by_note.setdefault(r["note"], []).append(which)
     notes = [f"- cells x workers {', '.join(which)}: {note}" for note, which in by_note.items()]
     return "\n".join(out + (["", *notes] if notes else []))
 
 
-def merged_rows(new: list[dict]) -> list[dict]:
-    """Rows of RESULTS with ``new`` appended, keeping the latest per (cells, workers, realizations)."""
+def merged_rows(new: list[dict], results: Path = RESULTS) -> list[dict]:
+    """Rows of ``results`` with ``new`` appended, keeping the latest per
+    (engine, device, cells, workers, realizations)."""
     old = []
-    if RESULTS.is_file():
-        old = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    if results.is_file():
+        old = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
     latest: dict[tuple, dict] = {}
     for r in old + new:
-        latest[(r["cells"], r["workers"], r["realizations"])] = r
-    return sorted(latest.values(), key=lambda r: (r["realizations"], r["cells"], r["workers"]))
+        latest[(*engine_device(r), r["cells"], r["workers"], r["realizations"])] = r
+    return sorted(latest.values(),
+                  key=lambda r: (*engine_device(r), r["realizations"], r["cells"], r["workers"]))
 
 
 def main() -> None:
@@ -210,51 +298,82 @@ def main() -> None:
     ap.add_argument("--realizations", type=int, default=10)
     ap.add_argument("--chunk", type=int, default=None,
                     help="cells per task (default: the engine's, distributed.default_chunk_size)")
+    ap.add_argument("--engine", choices=ENGINES, default="gmpe")
+    ap.add_argument("--device", choices=DEVICES, default="cpu",
+                    help="the scenario's device: where the cgm workers run the model "
+                         "(the gmpe engine does not use it)")
+    ap.add_argument("--results", type=Path, default=RESULTS,
+                    help=f"the rows file (default {RESULTS.relative_to(ROOT)}); "
+                         "docs/PERFORMANCE.md is only rewritten from the default one")
+    ap.add_argument("--note", default=None, help="stored in each new row's 'note'")
     ap.add_argument("--one", type=int, nargs=2, metavar=("CELLS", "WORKERS"))
     ap.add_argument("--rebuild", action="store_true",
                     help="run nothing: rebuild the PERFORMANCE.md section from the stored rows")
     ap.add_argument("--write", action="store_true",
-                    help=f"add the rows to {RESULTS.relative_to(ROOT)} and rebuild the "
-                         f"'{SECTION}' section of docs/PERFORMANCE.md from all its rows")
+                    help="add the rows to the --results file and (default file only) rebuild "
+                         f"the '{SECTION}' section of docs/PERFORMANCE.md from all its rows")
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(one(a.one[0], a.one[1], a.realizations, a.chunk)))
+        print(json.dumps(one(a.one[0], a.one[1], a.realizations, a.chunk, a.engine, a.device,
+                             a.note)))
         return
-    machine = _machine()
+    results = a.results
+    default = (a.engine, a.device) == ("gmpe", "cpu")
+    machine = _machine(gpu=not default)
     rows = []
     for cells in [] if a.rebuild else a.cells:
         for w in a.workers:
             cmd = [sys.executable, __file__, "--one", str(cells), str(w),
-                   "--realizations", str(a.realizations)]
+                   "--realizations", str(a.realizations),
+                   "--engine", a.engine, "--device", a.device]
             if a.chunk:
                 cmd += ["--chunk", str(a.chunk)]
+            if a.note:
+                cmd += ["--note", a.note]
             p = subprocess.run(cmd, capture_output=True, text=True)
             if p.returncode:
                 sys.exit(f"{cells} cells, {w} workers failed:\n{p.stderr[-3000:]}")
             rows.append(json.loads(p.stdout.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]), flush=True)
-    chunk = (f"chunks of {a.chunk} cells" if a.chunk else
-             "the gmpe engine's default chunks (2048 cells, fewer for small grids so that "
-             "each worker gets at least 4 tasks)")
+    if a.chunk:
+        chunk = f"chunks of {a.chunk} cells"
+    elif a.engine == "gmpe":
+        chunk = ("the gmpe engine's default chunks (2048 cells, fewer for small grids so that "
+                 "each worker gets at least 4 tasks)")
+    else:
+        chunk = (f"the {a.engine} engine's default chunks (512 site-realizations per task, "
+                 "fewer for small grids so that each worker gets at least 4 tasks)")
+    opts = "" if default else f" --engine {a.engine} --device {a.device}"
+    if results.resolve() != RESULTS.resolve():
+        opts += f" --results {_rel(results)}"
+    per = "grid size and worker count" if default else "engine, device, grid size and worker count"
     text = (f"{SECTION}\n\n`python bench/bench_distributed.py [--cells "
-            f"{' '.join(map(str, a.cells))}] [--workers 1 2] --write` "
-            f"(one configuration per fresh process): a grid-only gmpe scenario (M 7.0 strike-slip, 60 km trace, "
+            f"{' '.join(map(str, a.cells))}] [--workers 1 2]{opts} --write` "
+            f"(one configuration per fresh process): a grid-only {a.engine} scenario "
+            f"{'' if default else f'(device {a.device}) '}(M 7.0 strike-slip, 60 km trace, "
             f"1 x 1 degree grid, Vs30 450), IMs {', '.join(IMS)}, {a.realizations} "
             f"realizations, {chunk} (whole raster rows), 2048 Fourier features per period, "
             "on a LocalCluster of single-threaded worker processes on 127.0.0.1. Each "
             "configuration runs in a fresh process. Wall time excludes the cluster start. "
             "Process tree peak RSS: the client process and its worker processes, summed "
             "every 0.1 s (psutil; * = no psutil, the sum of the per-process peaks).\n\n"
-            f"Last written: {machine}. Rows measured earlier (same machine type) come from "
-            f"`{RESULTS.relative_to(ROOT)}`, the latest per grid size and worker count; "
+            f"Last written: {machine}. Rows measured earlier (this machine type, except "
+            "rows whose engine / device names a GPU: a lent GPU machine) come from "
+            f"`{_rel(results)}`, the latest per {per}; "
             "the last column gives the date and load average when each was measured.\n\n"
-            f"{table(merged_rows(rows) if a.write or a.rebuild else rows)}\n")
+            f"{table(merged_rows(rows, results) if a.write or a.rebuild else rows)}\n")
     print(text)
     if a.write or a.rebuild:
-        with open(RESULTS, "a", encoding="utf-8") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
-        replace_section(SECTION, text)
+        if rows:
+            results.parent.mkdir(parents=True, exist_ok=True)
+            with open(results, "a", encoding="utf-8") as f:
+                for r in rows:
+                    f.write(json.dumps(r) + "\n")
+        if results.resolve() == RESULTS.resolve():
+            replace_section(SECTION, text)
+        else:
+            print(f"(rows in {results}; docs/PERFORMANCE.md left as it is: only the default "
+                  f"{_rel(RESULTS)} rebuilds its '{SECTION}' section)")
 
 
 if __name__ == "__main__":

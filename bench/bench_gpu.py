@@ -1,0 +1,244 @@
+"""GPU benchmark of the cgm pipeline: sites per second on one card, and GPU-vs-CPU agreement.
+
+Runs the engine the way ``python -m gm_engine run --engine cgm --device cuda``
+does (gm_engine.engines.CGMEngine.realizations: latent draws, the neural
+sampler, keyed white noise shaped into waveforms, and PGA, PGV, RotD50 PSA
+at 0.1, 0.3, 1 and 3 s computed on the GPU by gm_engine.ims.torch_ims) for
+N sites x 1 realization of an M 7 strike-slip scenario, and times each stage
+separately on the same sites. Side by side: the same model with 500
+Griffin-Lim iterations (CGM-GM's way of making phase) on a few sites. Checks:
+the GPU IMs against gm_engine.ims.compute_ims on the CPU for the same
+waveforms, and the keyed draws of gm_engine.generator.keyed on GPU and CPU.
+
+A GPU machine is lent to some sessions only, so the measurement runs there and
+writes JSON; the PERFORMANCE.md section is written from that JSON here:
+
+    python bench/bench_gpu.py --sites 10000 100000 --json OUT.json      # on the GPU
+    python bench/bench_gpu.py --from-json OUT.json --write               # anywhere
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+IMS = ["PGA", "PGV", "SA(0.1)", "SA(0.3)", "SA(1.0)", "SA(3.0)"]
+SECTION = "## Generative model on a GPU"
+
+
+def conditions(n: int, seed: int = 5):
+    """Sites on a 300 x 300 km square around a 60 km strike-slip trace, M 7."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0.0, 300.0, (n, 2))
+    along = np.clip(xy[:, 0], 120.0, 180.0)
+    rrup = np.hypot(xy[:, 0] - along, xy[:, 1] - 150.0) + 1.0
+    cond = pd.DataFrame({"magnitude": 7.0, "rrup_km": rrup, "vs30": rng.uniform(200, 900, n),
+                         "ztor_km": 0.0, "mechanism": "SS"})
+    return cond, xy
+
+
+def sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def engine_run(card: str, device: str, n: int) -> dict:
+    """End to end through CGMEngine.realizations, then stage by stage on the same sites."""
+    import torch
+
+    from gm_engine.engines import CGMEngine, generated_ims, torch_ims_support
+    from gm_engine.generator.sampling import draw_event_terms, draw_site_terms
+
+    eng = CGMEngine(device, card)
+    gen = eng.generator()
+    cond, xy = conditions(n)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    sync()
+    t0 = time.perf_counter()
+    eng.realizations(cond, xy, IMS, 1, seed=0)
+    sync()
+    total = time.perf_counter() - t0
+    stages = {}
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    ev = draw_event_terms(rng, 1, gen.latent_shape.event)
+    si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng, device=str(gen.device))
+    sync()
+    stages["latent draws"] = time.perf_counter() - t0
+    on_device = gen.device.type != "cpu" and torch_ims_support(IMS)
+    t_gen = t_ims = 0.0
+    t0 = time.perf_counter()
+    for _bsl, acc in gen.generate_batches(cond, ev, si, seed=0):
+        sync()
+        t1 = time.perf_counter()
+        t_gen += t1 - t0
+        generated_ims(acc.reshape(-1, 3, acc.shape[-1]), gen.dt, IMS, on_device)
+        sync()
+        t0 = time.perf_counter()
+        t_ims += t0 - t1
+    stages["sampler + waveforms"] = t_gen
+    stages["IMs"] = t_ims
+    return {"sites": n, "device": str(gen.device), "end_to_end_s": total,
+            "sites_per_s": n / total, "stages_s": stages, "ims_on_device": on_device,
+            "batch": gen.default_batch(),
+            "gpu_peak_mib": (torch.cuda.max_memory_allocated() / 2 ** 20
+                             if torch.cuda.is_available() else None),
+            "host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def griffin_lim_run(card: str, device: str, n: int, iters: int) -> dict:
+    """The same sampler with CGM-GM's phase: ``iters`` Griffin-Lim iterations per waveform."""
+    from gm_engine.engines import CGMEngine, generated_ims, torch_ims_support
+    from gm_engine.generator.sampling import draw_event_terms, draw_site_terms
+
+    gen = CGMEngine(device, card).generator()
+    cond, xy = conditions(n)
+    rng = np.random.default_rng(0)
+    ev = draw_event_terms(rng, 1, gen.latent_shape.event)
+    si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng)
+    on_device = gen.device.type != "cpu" and torch_ims_support(IMS)
+    sync()
+    t0 = time.perf_counter()
+    for _bsl, acc in gen.generate_batches(cond, ev, si, phase="griffin-lim", phase_iters=iters,
+                                          seed=0):
+        generated_ims(acc.reshape(-1, 3, acc.shape[-1]), gen.dt, IMS, on_device)
+    sync()
+    dt = time.perf_counter() - t0
+    return {"sites": n, "iterations": iters, "seconds": dt, "sites_per_s": n / dt}
+
+
+def agreement(card: str, device: str, n: int) -> dict:
+    """Max |ln(GPU IM / CPU IM)| for the same waveforms; keyed draws GPU vs CPU."""
+    import torch
+
+    from gm_engine.engines import CGMEngine
+    from gm_engine.generator.keyed import keyed_normal, keys, words
+    from gm_engine.ims import compute_ims
+    from gm_engine.ims.torch_ims import compute_ims_torch
+
+    gen = CGMEngine(device, card).generator()
+    cond, _ = conditions(n, seed=9)
+    acc = gen.generate_independent(cond, seed=3)
+    ref = compute_ims(acc, gen.dt, IMS)
+    got = compute_ims_torch(torch.from_numpy(acc).to(gen.device), gen.dt, IMS)
+    out = {im: float(np.abs(np.log(got[im].cpu().numpy() / ref[im])).max()) for im in IMS}
+    k = keys(11, 1, np.arange(256), np.arange(2))
+    same_words = bool(torch.equal(words(k, 64), words(k.to(gen.device), 64).cpu()))
+    a = keyed_normal(k, (3, 4096))
+    b = keyed_normal(k.to(gen.device), (3, 4096)).cpu()
+    return {"records": n, "max_abs_ln_ratio": out, "keyed_words_identical": same_words,
+            "keyed_normals_max_abs_diff": float((a - b).abs().max()),
+            "keyed_normals_identical_fraction": float((a == b).double().mean())}
+
+
+def machine() -> dict:
+    import torch
+
+    info = {"date": datetime.date.today().isoformat(), "python": platform.python_version(),
+            "torch": torch.__version__, "cpus": os.cpu_count(), "numpy": np.__version__}
+    if torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(0)
+        info.update(gpu=torch.cuda.get_device_name(0), gpu_memory_gib=p.total_memory / 2 ** 30,
+                    cuda=torch.version.cuda)
+    return info
+
+
+def section(res: dict) -> str:
+    m = res["machine"]
+    lines = [SECTION, "",
+             f"`python bench/bench_gpu.py --sites {' '.join(str(r['sites']) for r in res['runs'])}"
+             f" --json OUT.json` on {m.get('gpu', 'no GPU')} ({m.get('gpu_memory_gib', 0):.0f} GiB"
+             f"), {m['cpus']} CPUs, torch {m['torch']} (CUDA {m.get('cuda')}), Python "
+             f"{m['python']}, {m['date']}; written here with `--from-json OUT.json --write`.",
+             "", "The bundled model, 1 realization, IMs " + ", ".join(IMS) + " (RotD50). "
+             "End to end is `CGMEngine.realizations` as a run calls it; the stages are timed "
+             "again separately on the same sites (model in float64).", "",
+             "| sites | end to end (s) | sites/s | latent draws (s) | sampler + waveforms (s)"
+             " | IMs (s) | IMs on GPU | GPU peak (MiB) | host peak RSS (MiB) |",
+             "|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for r in res["runs"]:
+        s = r["stages_s"]
+        lines.append(f"| {r['sites']:,} | {r['end_to_end_s']:.2f} | {r['sites_per_s']:,.0f} | "
+                     f"{s.get('latent draws', s.get('latent draws (CPU)', 0)):.2f} | {s['sampler + waveforms']:.2f} | "
+                     f"{s['IMs']:.2f} | {'yes' if r['ims_on_device'] else 'no'} | "
+                     f"{r['gpu_peak_mib'] or 0:,.0f} | {r['host_peak_rss_mib']:,.0f} |")
+    g = res.get("griffin_lim")
+    if g:
+        best = max(r["sites_per_s"] for r in res["runs"])
+        lines += ["", f"CGM-GM's phase on the same card: {g['iterations']} Griffin-Lim "
+                  f"iterations per waveform, {g['sites']} sites in {g['seconds']:.1f} s = "
+                  f"{g['sites_per_s']:.1f} sites/s, {best / g['sites_per_s']:,.0f} x slower than "
+                  "shaped noise."]
+    a = res.get("agreement")
+    if a:
+        lines += ["", f"GPU vs CPU on {a['records']} generated records: max |ln(IM_GPU / "
+                  "IM_CPU)| " + ", ".join(f"{k} {v:.1e}" for k, v in a["max_abs_ln_ratio"].items())
+                  + f"; keyed draws: words identical {a['keyed_words_identical']}, normals "
+                  f"identical for {100 * a['keyed_normals_identical_fraction']:.4f} % of values, "
+                  f"max difference {a['keyed_normals_max_abs_diff']:.1e}."]
+    if res.get("note"):
+        lines += ["", res["note"]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--card", default=str(ROOT / "gm_engine/models/cgm-ca-sim-v2/model_card.json"))
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--sites", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--gl-sites", type=int, default=256)
+    ap.add_argument("--gl-iters", type=int, default=500)
+    ap.add_argument("--check-records", type=int, default=512)
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--from-json", help="read results measured elsewhere instead of running")
+    ap.add_argument("--note", default="")
+    ap.add_argument("--write", action="store_true", help=f"replace '{SECTION}' in PERFORMANCE.md")
+    a = ap.parse_args()
+    if a.from_json:
+        res = json.loads(Path(a.from_json).read_text())
+    else:
+        res = {"machine": machine(), "runs": []}
+        print(res["machine"], flush=True)
+        engine_run(a.card, a.device, min(2000, a.sites[0]))  # warm-up: cuFFT plans, kernels
+        for n in a.sites:
+            res["runs"].append(engine_run(a.card, a.device, n))
+            print(json.dumps(res["runs"][-1]), flush=True)
+            if a.json:
+                Path(a.json).write_text(json.dumps(res, indent=1))
+        if a.check_records:
+            res["agreement"] = agreement(a.card, a.device, a.check_records)
+            print(json.dumps(res["agreement"]), flush=True)
+        if a.gl_sites:
+            res["griffin_lim"] = griffin_lim_run(a.card, a.device, a.gl_sites, a.gl_iters)
+            print(json.dumps(res["griffin_lim"]), flush=True)
+    if a.note:
+        res["note"] = a.note
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=1))
+    text = section(res)
+    print(text)
+    if a.write:
+        from perfdoc import replace_section
+
+        replace_section(SECTION, text)
+
+
+if __name__ == "__main__":
+    main()
