@@ -176,8 +176,8 @@ def machine() -> str:
 def write(phase_rows, pipe_rows, mem_rows, args) -> None:
     lines = ["## Generative model (cgm)", "",
              f"`python bench/bench_cgm.py --sites {args.sites} --gl-sites {args.gl_sites} "
-             f"--threads {args.threads}`, {datetime.date.today()}, CPU only "
-             "(no GPU was lent to this task); " + machine() + ".", ""]
+             f"--threads {args.threads}`, {datetime.date.today()}, on the CPU "
+             "(the GPU figures are in the next section); " + machine() + ".", ""]
     if args.note:
         lines += [args.note, ""]
     lines += ["### Phase from a band envelope (one thread)", "",
