@@ -28,9 +28,11 @@ number is keyed, never drawn in execution order:
   spawn key, so it cannot coincide with the per-site keys) draws the event
   innovations, then one Fourier-feature field per latent site channel
   (:func:`gm_engine.generator.sampling.keyed_latent_terms`); the per-site
-  innovations and noise are keyed by (seed, global site index, r) inside
-  ``CGMGenerator.generate``. Each site is generated and measured on its own
-  (a batch of its R realizations), so no array shape depends on the chunk.
+  innovations and noise are keyed by (seed, stream, global site index, r)
+  inside ``CGMGenerator.generate``. Sites are generated and measured in
+  blocks of ``CGM_TASK_BLOCK`` aligned to the global site index and padded to
+  full size at a chunk's edges, so a site always sits at the same row of a
+  batch of the same shape, whatever the chunk.
 
 The within-event field therefore always uses Fourier features here, whatever
 the number of sites; ``run_scenario`` draws an exact Cholesky field up to
@@ -268,6 +270,15 @@ def card_ranges(card: Any) -> dict[str, tuple[float, float]]:
             if s.kind != "categorical"}
 
 
+#: Sites per model call in a cgm task. Blocks are aligned to the run's global
+#: site index and always this many rows (a block cut by the chunk's edge is
+#: padded with copies of one of its sites, discarded after), so every site is
+#: computed at the same row of the same batch shape whatever the chunking:
+#: batched arithmetic rounds a row the same way whatever the other rows hold,
+#: but not whatever their number.
+CGM_TASK_BLOCK = 16
+
+
 def _cgm_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed, n_features, model,
                is_cancelled=None):
     from .generator.sampling import keyed_latent_terms
@@ -282,15 +293,18 @@ def _cgm_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed, n_feat
     # client flags these sites (outside_range) and says so in run.json
     conds = clip_to_ranges(conditions, card_ranges(gen.card)).reset_index(drop=True)
     names = derived_inputs(ims)
-    n = len(conds)
+    n, off, size = len(conds), int(site_offset), CGM_TASK_BLOCK
     out = {nm: np.empty((r, n)) for nm in names}
-    for i in range(n):  # one site at a time: no array shape depends on the chunk
+    for start in range(off - off % size, off + n, size):  # aligned global blocks
         _check(is_cancelled)
-        acc = gen.generate(conds.iloc[i:i + 1], eps_event, eps_site[i:i + 1], seed=int(seed),
-                           site_ids=np.array([int(site_offset) + i]))
-        vals = compute_ims(acc[0], gen.dt, names, n_threads=1)
+        ids = np.arange(start, start + size)
+        real = (ids >= off) & (ids < off + n)
+        rows = np.clip(ids - off, real.argmax() + start - off, ids[real][-1] - off)
+        acc = gen.generate(conds.iloc[rows], eps_event, eps_site[rows], seed=int(seed),
+                           site_ids=ids, max_batch=size * r)
+        vals = compute_ims(acc.reshape(size * r, 3, -1), gen.dt, names, n_threads=1)
         for nm in names:
-            out[nm][:, i] = vals[nm]
+            out[nm][:, ids[real] - off] = vals[nm].reshape(size, r)[real].T
     return add_derived(out, ims), eps_site
 
 
