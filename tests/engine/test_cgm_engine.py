@@ -106,3 +106,27 @@ def test_waveforms_command_exports_chosen_sites(cgm_run, tmp_path, capsys):
     assert (out / "site_00000.csv").stat().st_mtime_ns == before
     assert main(["waveforms", "--run", str(res.out_dir), "--sites", "x", "--out", str(out)]) == 2
     assert "--sites" in capsys.readouterr().err
+
+
+def test_device_ims_path_agrees_with_compute_ims(cgm_run):
+    """The GPU engine's IM path (torch_ims on the model's device), run here on CPU tensors."""
+    from gm_engine.engines import generated_ims, torch_ims_support
+
+    res, _, _ = cgm_run
+    acc = torch.from_numpy(site_waveforms(res.out_dir, 1).acc)
+    ims = ["PGA", "PGV", "SA(0.3)", "SA(1.0)"]
+    assert torch_ims_support(ims) and not torch_ims_support([*ims, "D5-95"])
+    on_dev, on_cpu = generated_ims(acc, 0.01, ims, True), generated_ims(acc, 0.01, ims, False)
+    for im in ims:
+        np.testing.assert_allclose(on_dev[im], on_cpu[im], rtol=1e-4)
+
+
+def test_site_terms_of_another_generator_are_refused(cgm_run):
+    res, _, _ = cgm_run
+    path = res.out_dir / "site_terms.npz"
+    with np.load(path) as z:
+        terms = {k: z[k] for k in z.files}
+    assert str(terms["rng"]) == "splitmix64-boxmuller-v1"
+    np.savez(path, **{k: v for k, v in terms.items() if k != "rng"})
+    with pytest.raises(InputError, match="rerun the scenario"):
+        site_waveforms(res.out_dir, 0)
