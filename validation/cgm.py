@@ -348,6 +348,12 @@ def main() -> None:
         card["latent"]["calibrated_by"] = "validation/cgm.py --calibrate"
         Path(args.card).write_text(json.dumps(card, indent=2) + "\n")
         print("calibration:", {k: cal[k] for k in ("temperature", "w_between", "site_persistent")})
+    else:
+        kept = earlier_calibration(gen)
+        if kept:
+            result["calibration"] = kept
+    result["command"] = ("python validation/cgm.py" + (" --calibrate" if args.calibrate else "")
+                         + (" --corpus corpus.h5" if args.corpus else "") + " --write")
     spec = QUICK if args.quick else FULL
     result["median"] = median_check(gen, spec, 8 if args.quick else args.records)
     print("median:", json.dumps(result["median"]["summary"], indent=1))
@@ -392,13 +398,26 @@ def _row(label: str, d: dict, fmt: str = "{:+.2f}") -> str:
     return f"| {label} | " + " | ".join(fmt.format(d[k]) for k in LABELS) + " |"
 
 
+def earlier_calibration(gen) -> dict | None:
+    """The calibration of the last written results, if the card still holds its values."""
+    path = OUT_DIR / "cgm_results.json"
+    if not path.is_file():
+        return None
+    cal = json.loads(path.read_text()).get("calibration")
+    keys = ("temperature", "w_between", "site_persistent")
+    if not cal or any(abs(float(cal[k]) - float(gen.card.latent.get(k, np.nan))) > 1e-9
+                      for k in keys):
+        return None
+    return {**cal, "carried_over": True}
+
+
 def write_report(result: dict, path: Path) -> None:
     """docs/validation/cgm.md from the results (rerunning the script rewrites it)."""
     med, sig, cor = result["median"]["summary"], result["sigma"]["summary"], result["correlation"]
     head = "| | " + " | ".join(LABELS) + " |\n|---|" + "---|" * len(LABELS)
     lines = [
         "# Validation of the generative model (engine cgm)", "",
-        f"Written by `python validation/cgm.py --corpus corpus.h5 --write` "
+        f"Written by `{result.get('command', 'python validation/cgm.py --write')}` "
         f"({result['seconds']:.0f} s on the CPU) for model `{result['model']}` "
         f"(weights SHA-256 `{result['weights_sha256'][:16]}...`). Numbers below are "
         "copied from `cgm_results.json` by the script itself.", "",
@@ -409,12 +428,14 @@ def write_report(result: dict, path: Path) -> None:
     ]
     if "calibration" in result:
         c = result["calibration"]
+        how = (" Set by an earlier `--calibrate` run; the card still holds these values."
+               if c.get("carried_over") else "")
         lines += ["## Latent calibration", "",
                   f"Temperature {c['temperature']}, between-event share w_b {c['w_between']}, "
                   f"site-persistent share p {c['site_persistent']} (targets: NGA-West2 total "
                   f"sigma {c['targets']['sigma']:.3f} and tau {c['targets']['tau']:.3f} at M 6.5, "
                   "Rrup 30 km, Vs30 400 m/s, SS, averaged over the IMs below; Jayaram & Baker "
-                  "(2009) correlation of PSA(1 s) residuals at 10 km).", ""]
+                  "(2009) correlation of PSA(1 s) residuals at 10 km)." + how, ""]
     lines += [
         "## 1. Median RotD50 versus the NGA-West2 average (target |ln residual| <= 0.25)", "",
         f"{med['n_cells']} cells: M {FULL['mags']}, Rrup {FULL['rrups']} km, Vs30 "
