@@ -244,7 +244,7 @@ def _engine_device_cell(r: dict) -> str:
     dev = device if not resolved or resolved == device else f"{device} ({resolved})"
     if r.get("gpu") and (resolved or device).startswith("cuda"):
         dev += f", {r['gpu']}"
-    return f"{engine} / {dev}"
+    return f"{engine} / {dev}, R = {r['realizations']}"
 
 
 def table(rows: list[dict]) -> str:
@@ -337,22 +337,21 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     if a.chunk:
         chunk = f"chunks of {a.chunk} cells"
-    elif a.engine == "gmpe":
-        chunk = ("the gmpe engine's default chunks (2048 cells, fewer for small grids so that "
-                 "each worker gets at least 4 tasks)")
     else:
-        chunk = (f"the {a.engine} engine's default chunks (512 site-realizations per task, "
-                 "fewer for small grids so that each worker gets at least 4 tasks)")
+        chunk = ("each engine's default chunks (gmpe 2048 cells, stochastic 256 and cgm 512 "
+                 "site-realizations per task; fewer for small grids so that each worker gets "
+                 "at least 4 tasks)")
+    what = "engine, device and realizations (R) as the table says"
     opts = "" if default else f" --engine {a.engine} --device {a.device}"
     if results.resolve() != RESULTS.resolve():
         opts += f" --results {_rel(results)}"
     per = "grid size and worker count" if default else "engine, device, grid size and worker count"
     text = (f"{SECTION}\n\n`python bench/bench_distributed.py [--cells "
             f"{' '.join(map(str, a.cells))}] [--workers 1 2]{opts} --write` "
-            f"(one configuration per fresh process): a grid-only {a.engine} scenario "
-            f"{'' if default else f'(device {a.device}) '}(M 7.0 strike-slip, 60 km trace, "
-            f"1 x 1 degree grid, Vs30 450), IMs {', '.join(IMS)}, {a.realizations} "
-            f"realizations, {chunk} (whole raster rows), 2048 Fourier features per period, "
+            f"(one configuration per fresh process): a grid-only scenario "
+            f"(M 7.0 strike-slip, 60 km trace, "
+            f"1 x 1 degree grid, Vs30 450), IMs {', '.join(IMS)}, {what}, "
+            f"{chunk} (whole raster rows), 2048 Fourier features per period, "
             "on a LocalCluster of single-threaded worker processes on 127.0.0.1. Each "
             "configuration runs in a fresh process. Wall time excludes the cluster start. "
             "Process tree peak RSS: the client process and its worker processes, summed "
