@@ -140,8 +140,11 @@ def correlated_normal_field(xy_km: np.ndarray, periods: Sequence[float] | np.nda
         return evaluate_field(feats, xy)
     b = jayaram_baker_2009_range(t, vs30_clustered)
     u = np.empty((n, t.size))
+    factors: dict[float, np.ndarray] = {}  # periods sharing a range share the factor
     for j, bj in enumerate(b):
-        u[:, j] = _exact_field(xy, bj / 3.0, rng)
+        if bj not in factors:
+            factors[bj] = _exact_factor(xy, bj / 3.0)
+        u[:, j] = factors[bj] @ rng.standard_normal(n)
     if inter_period and t.size > 1:
         chol = np.linalg.cholesky(baker_jayaram_2008(t) + 1e-10 * np.eye(t.size))
         u = u @ chol.T
@@ -156,13 +159,12 @@ def _check_periods(periods: Sequence[float] | np.ndarray) -> np.ndarray:
     return t
 
 
-def _exact_field(xy: np.ndarray, length_km: float, rng: np.random.Generator) -> np.ndarray:
-    """Exact draw: Cholesky of the dense exponential covariance (small N only)."""
+def _exact_factor(xy: np.ndarray, length_km: float) -> np.ndarray:
+    """Cholesky factor of the dense exponential covariance, for exact draws (small N only)."""
     d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
     cov = np.exp(-d / length_km)
     # A tiny nugget keeps coincident sites (h = 0) positive definite.
-    chol = np.linalg.cholesky(cov + 1e-8 * np.eye(xy.shape[0]))
-    return chol @ rng.standard_normal(xy.shape[0])
+    return np.linalg.cholesky(cov + 1e-8 * np.eye(xy.shape[0]))
 
 
 def _fourier_field(xy: np.ndarray, length_km: float, rng: np.random.Generator,
