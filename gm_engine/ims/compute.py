@@ -201,14 +201,22 @@ def _components(acc: np.ndarray, mode: str) -> np.ndarray:
     return np.moveaxis(acc[:, :2], 1, 0)
 
 
-def _combine_peaks(x: np.ndarray, mode: str, pct: float | None, refine: bool = False) -> np.ndarray:
+def _combine_peaks(
+    x: np.ndarray,
+    mode: str,
+    pct: float | None,
+    refine: bool = False,
+    samples_per_period: float | None = None,
+) -> np.ndarray:
     """Horizontal value from per-sample series x (C, n, T) by peak |x|.
 
     ``refine`` (oscillator responses only) interpolates the peak between
     samples; ground-motion peaks (PGA, PGV, PGD) stay the largest sample.
     """
     if mode == "rotd":
-        return np.percentile(rotated_peaks(x[0], x[1], pct, refine=refine), pct, axis=-1)
+        peaks = rotated_peaks(x[0], x[1], pct, refine=refine,
+                              samples_per_period=samples_per_period)
+        return np.percentile(peaks, pct, axis=-1)
     return _combine_scalars(peak_abs(x, refine=refine).astype(np.float64), mode)
 
 
@@ -251,9 +259,10 @@ def _chunk_ims(
     if spectral:
         periods = np.array(sorted({float(s.period) for s in spectral}))  # type: ignore[arg-type]
         peak_u = np.empty((periods.size, acc.shape[0]))
-        for j, disp, _ in iter_sdof_displacement(comps, dt, periods, damping, min_samples):
+        for j, disp, dt_k in iter_sdof_displacement(comps, dt, periods, damping, min_samples):
             peak_u[j] = _combine_peaks(
-                disp.astype(acc.dtype, copy=False), scalar_mode, pct, refine=True
+                disp.astype(acc.dtype, copy=False), scalar_mode, pct, refine=True,
+                samples_per_period=float(periods[j]) / dt_k,
             )
         omega = 2.0 * np.pi / periods
         for s in spectral:

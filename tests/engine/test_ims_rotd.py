@@ -146,3 +146,38 @@ def test_refined_peaks_of_an_elliptical_orbit() -> None:
     for p in (50, 100):
         pruned = rotated_peaks(*orbit(12), p, refine=True)
         assert np.percentile(pruned, p) == pytest.approx(np.percentile(truth, p), rel=2e-3)
+
+
+def _correlated_noise_records(n: int, seed: int, n_t: int = 4096) -> np.ndarray:
+    """Enveloped band-limited noise, horizontals correlated so the angle matters (g)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_t) * 0.01
+    kernel = np.hanning(9) / np.hanning(9).sum()
+    noise = rng.standard_normal((n, 2, n_t + 16))
+    smooth = np.apply_along_axis(np.convolve, -1, noise, kernel, "same")[..., 8:8 + n_t]
+    acc = 0.2 * smooth * (t / 5) ** 2 * np.exp(-t / 5)
+    acc[:, 1] += 0.5 * acc[:, 0]
+    return acc
+
+
+@pytest.mark.parametrize("percentile", [50, 100])
+def test_pruned_refined_oscillator_rotd_equals_refined_brute_force(percentile: float) -> None:
+    """Refinement can reorder the angles; the pruning margin keeps the percentile exact.
+
+    Before the margin, RotD100 SA(0.1) of seed 3 came out 0.017 % low (0.2 % on
+    other records, measured against gm_engine.ims.torch_ims).
+    """
+    from gm_engine.ims.response import iter_sdof_displacement, peak_abs
+
+    for seed in range(6):
+        acc = _correlated_noise_records(8, seed)
+        both = np.stack([acc[:, 0], acc[:, 1]])
+        for j, disp, dt_k in iter_sdof_displacement(both, 0.01, np.array([0.1, 1.0]), 0.05):
+            period = (0.1, 1.0)[j]
+            rotated = (disp[0][:, None, :] * np.cos(np.deg2rad(ANGLES_DEG))[:, None]
+                       + disp[1][:, None, :] * np.sin(np.deg2rad(ANGLES_DEG))[:, None])
+            full = np.percentile(peak_abs(rotated, refine=True), percentile, axis=-1)
+            got = np.percentile(rotated_peaks(disp[0], disp[1], percentile, refine=True,
+                                              samples_per_period=period / dt_k),
+                                percentile, axis=-1)
+            assert_allclose(got, full, rtol=1e-12)
