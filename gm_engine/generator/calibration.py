@@ -68,12 +68,18 @@ def polynomial_basis(feats: np.ndarray, numeric: list[int], degree: int = DEGREE
     return np.stack(cols, axis=1)
 
 
-def energy_level(log_amp: torch.Tensor) -> np.ndarray:
-    """``(N, C, K)`` log10 RMS over frames of band log10 amplitudes ``(N, C, K, M)``."""
-    la = log_amp.double()
-    peak = la.amax(dim=-1, keepdim=True)  # factored out against overflow
-    e = peak[..., 0] + 0.5 * torch.log10(torch.mean(10.0 ** (2.0 * (la - peak)), dim=-1))
-    return e.cpu().numpy()
+def energy_level(log_amp: torch.Tensor, block: int = 1024) -> np.ndarray:
+    """``(N, C, K)`` log10 RMS over frames of band log10 amplitudes ``(N, C, K, M)``.
+
+    In blocks of records: the float64 temporaries of 20,000 records held ~3 GB.
+    """
+    out = []
+    for i in range(0, log_amp.shape[0], block):
+        la = log_amp[i:i + block].double()
+        peak = la.amax(dim=-1, keepdim=True)  # factored out against overflow
+        e = peak[..., 0] + 0.5 * torch.log10(torch.mean(10.0 ** (2.0 * (la - peak)), dim=-1))
+        out.append(e.cpu().numpy())
+    return np.concatenate(out) if out else np.empty((0, *log_amp.shape[1:-1]))
 
 
 def fit_mean_correction(record_env: torch.Tensor, synth_env: torch.Tensor, feats: np.ndarray,
@@ -128,7 +134,9 @@ def fit_generator_correction(gen: Any, record_env: torch.Tensor, feats: np.ndarr
     saved = gen.mean_correction
     gen.mean_correction = None
     try:
-        synth = batched_band_log_amplitude(gen.independent_waveforms(feats, seed), gen.envelope)
+        # batch by batch: 20,000 waveforms at once held 1 GB
+        synth = torch.cat([batched_band_log_amplitude(x, gen.envelope)
+                           for _, x in gen.iter_independent_waveforms(feats, seed)])
     finally:
         gen.mean_correction = saved
     poly, lin = numeric_columns(gen.card)

@@ -399,10 +399,17 @@ class CGMGenerator:
     def independent_waveforms(self, feats: np.ndarray, seed: int,
                               max_batch: int = 256) -> np.ndarray:
         """:meth:`generate_independent` from card features ``(N, F)`` (training-side use)."""
+        out = np.empty((len(feats), 3, self.stft_cfg.n_samples), dtype=np.float32)
+        for sl, x in self.iter_independent_waveforms(feats, seed, max_batch):
+            out[sl] = x
+        return out
+
+    def iter_independent_waveforms(self, feats: np.ndarray, seed: int, max_batch: int = 256
+                                   ) -> Iterator[tuple[slice, np.ndarray]]:
+        """:meth:`independent_waveforms` batch by batch, for callers that reduce each batch."""
         shp = self.latent_shape
         rng = np.random.default_rng([int(seed), 2])
         n, t_len = len(feats), self.stft_cfg.n_samples
-        out = np.empty((n, 3, t_len), dtype=np.float32)
         for i in range(0, n, max_batch):
             k = min(n, i + max_batch) - i
             eps_g = rng.standard_normal((k, shp.g_dim)) * self.temperature
@@ -415,8 +422,7 @@ class CGMGenerator:
             log_amp = log_amp + self._decoded_shift(feats[i:i + k])
             x = envelope_to_waveform(log_amp, torch.from_numpy(noise).to(self.device, self.dtype),
                                      self.envelope)
-            out[i:i + k] = x.cpu().numpy()
-        return out
+            yield slice(i, i + k), x.cpu().numpy().astype(np.float32, copy=False)
 
 
 def load_model(card_path: str, device: str = "auto") -> CGMGenerator:
