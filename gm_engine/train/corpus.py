@@ -128,7 +128,18 @@ def load_corpus(path: str | Path, cfg: STFTConfig | None = None,
         sel = () if rows is None else np.asarray(rows, dtype=np.int64)
         if rows is not None and (sel.size == 0 or np.any(np.diff(sel) <= 0)):
             raise InputError("rows", "record indices must be increasing and not empty")
-        acc = wf[sel]
+        if wf.ndim != 3 or wf.shape[1] != 3:
+            raise InputError("corpus.waveforms", f"expected (N, 3, T), got {wf.shape}")
+        index = np.arange(wf.shape[0]) if rows is None else sel
+        if index.size and (index[0] < 0 or index[-1] >= wf.shape[0]):
+            raise InputError("rows", f"record indices must lie in 0..{wf.shape[0] - 1}")
+        # block by block: the raw records (often twice the model's length) never
+        # sit in memory all at once
+        waves = np.empty((index.size, 3, cfg.n_samples), dtype=np.float32)
+        for i in range(0, index.size, FIT_BLOCK):
+            part = index[i:i + FIT_BLOCK]
+            block = wf[int(part[0]):int(part[-1]) + 1] if rows is None else wf[part]
+            waves[i:i + part.size] = fit_length(block, dt, cfg)
         cond = f["conditions"]
         if isinstance(cond, h5py.Group):
             table = {k: cond[k][sel] for k in cond}
@@ -139,6 +150,7 @@ def load_corpus(path: str | Path, cfg: STFTConfig | None = None,
     missing = [c for c in CONDITION_COLUMNS if c not in df.columns]
     if missing:
         raise InputError("corpus.conditions", f"missing columns: {', '.join(missing)}")
-    if acc.ndim != 3 or acc.shape[1] != 3 or acc.shape[0] != len(df):
-        raise InputError("corpus.waveforms", f"expected (N, 3, T) matching conditions, got {acc.shape}")
-    return WaveformSet(fit_length(acc, dt, cfg), df, source=str(path))
+    if waves.shape[0] != len(df):
+        raise InputError("corpus.waveforms", f"{waves.shape[0]} records for {len(df)} "
+                                             "rows of conditions")
+    return WaveformSet(waves, df, source=str(path))
