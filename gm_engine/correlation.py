@@ -100,7 +100,8 @@ def baker_jayaram_2008(periods: Sequence[float] | np.ndarray) -> np.ndarray:
 def correlated_normal_field(xy_km: np.ndarray, periods: Sequence[float] | np.ndarray,
                             rng: np.random.Generator, *, vs30_clustered: bool = False,
                             inter_period: bool = True, method: str = "auto",
-                            n_features: int = DEFAULT_N_FEATURES) -> np.ndarray:
+                            n_features: int = DEFAULT_N_FEATURES,
+                            device: str | None = None) -> np.ndarray:
     """Standard-normal within-event epsilons correlated in space and across periods.
 
     Parameters
@@ -114,16 +115,14 @@ def correlated_normal_field(xy_km: np.ndarray, periods: Sequence[float] | np.nda
     method : "exact" (Cholesky), "fourier" (random Fourier features) or "auto"
         (exact up to ``MAX_EXACT_SITES`` sites).
     n_features : number of Fourier features per period (accuracy ~ 1/sqrt(M)).
+    device : a torch device other than the CPU evaluates Fourier fields there
+        (:func:`evaluate_field_torch`, the same field to rounding).
 
     Returns
     -------
     (N, P) float64 array with unit marginal variance.
     """
-    xy = np.asarray(xy_km, dtype=float)
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        raise InputError("xy_km", f"expected an (N, 2) array of km, got shape {xy.shape}")
-    if not np.all(np.isfinite(xy)):
-        raise InputError("xy_km", "site coordinates must be finite")
+    xy = _sites_km(xy_km)
     t = _check_periods(periods)
     if method not in ("auto", "exact", "fourier"):
         raise InputError("method", f"expected 'auto', 'exact' or 'fourier', got {method!r}")
@@ -137,6 +136,8 @@ def correlated_normal_field(xy_km: np.ndarray, periods: Sequence[float] | np.nda
         # site by site so any subset of sites gets the same values.
         feats = draw_fourier_features(t, rng, n_features, vs30_clustered=vs30_clustered,
                                       inter_period=inter_period)
+        if device not in (None, "cpu"):
+            return evaluate_field_torch(feats, xy, str(device))
         return evaluate_field(feats, xy)
     b = jayaram_baker_2009_range(t, vs30_clustered)
     u = np.empty((n, t.size))
@@ -149,6 +150,16 @@ def correlated_normal_field(xy_km: np.ndarray, periods: Sequence[float] | np.nda
         chol = np.linalg.cholesky(baker_jayaram_2008(t) + 1e-10 * np.eye(t.size))
         u = u @ chol.T
     return u
+
+
+def _sites_km(xy_km: np.ndarray) -> np.ndarray:
+    """Site coordinates as a finite (N, 2) float array in km, or an InputError."""
+    xy = np.asarray(xy_km, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise InputError("xy_km", f"expected an (N, 2) array of km, got shape {xy.shape}")
+    if not np.all(np.isfinite(xy)):
+        raise InputError("xy_km", "site coordinates must be finite")
+    return xy
 
 
 def _check_periods(periods: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -252,11 +263,7 @@ def evaluate_field(features: FieldFeatures, xy_km: np.ndarray) -> np.ndarray:
     Every value depends only on its site's coordinates: evaluating any subset
     or chunking of the sites gives bit-identical rows.
     """
-    xy = np.asarray(xy_km, dtype=float)
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        raise InputError("xy_km", f"expected an (N, 2) array of km, got shape {xy.shape}")
-    if not np.all(np.isfinite(xy)):
-        raise InputError("xy_km", "site coordinates must be finite")
+    xy = _sites_km(xy_km)
     p = features.periods.size
     u = np.empty((xy.shape[0], p))
     for j in range(p):
@@ -285,9 +292,7 @@ def evaluate_field_torch(features: FieldFeatures, xy_km: np.ndarray, device: str
     """
     import torch
 
-    xy = np.asarray(xy_km, dtype=float)
-    if xy.ndim != 2 or xy.shape[1] != 2 or not np.all(np.isfinite(xy)):
-        raise InputError("xy_km", f"expected a finite (N, 2) array of km, got shape {xy.shape}")
+    xy = _sites_km(xy_km)
     n_p, n_f = features.phases.shape
     k = torch.as_tensor(features.wavevectors, dtype=torch.float64, device=device)  # (P, M, 2)
     ph = torch.as_tensor(features.phases, dtype=torch.float64, device=device)

@@ -369,11 +369,12 @@ class CGMGenerator:
             local_g = keyed.keyed_normal(k_static, shp.event).to(dt)
             eps_g = mix_innovations(ev, si, local_g, self.w_between, self.site_persistent) * temp
             frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * temp
-            cond = torch.from_numpy(np.repeat(feats[sl], r, axis=0)).to(dev, dt)
+            rows = np.repeat(feats[sl], r, axis=0)
+            cond = torch.from_numpy(rows).to(dev, dt)
             with torch.no_grad():
                 zg = self.static_latent(cond, eps_g.reshape(nb * r, shp.g_dim))
             log_amp = self.model.sample(cond, zg, frames.reshape(nb * r, shp.n_frames, shp.z_dim))
-            log_amp = log_amp.to(dt) + self._decoded_shift(np.repeat(feats[sl], r, axis=0))
+            log_amp = log_amp.to(dt) + self._decoded_shift(rows)
             if phase == "noise":
                 k_noise = keyed.keys(seed, NOISE_STREAM, site_ids[sl], realization_ids, dev)
                 wn = keyed.keyed_normal(k_noise, (3, t_len), dtype=dt)

@@ -81,28 +81,13 @@ def draw_site_terms(xy_km: np.ndarray, n_realizations: int, n_channels: int,
     torch ``device`` other than the CPU, Fourier fields are evaluated there
     (same features, same values to rounding; the GPU engine's draws).
     """
-    from ..correlation import (
-        DEFAULT_N_FEATURES,
-        MAX_EXACT_SITES,
-        correlated_normal_field,
-        draw_fourier_features,
-        evaluate_field_torch,
-    )
+    from ..correlation import correlated_normal_field
 
     periods = site_channel_periods(n_channels)
-    n = len(xy_km)
-    on_device = (device not in (None, "cpu") and method != "exact"
-                 and (method == "fourier" or n > MAX_EXACT_SITES))
-    out = np.empty((n, n_realizations, n_channels), dtype=np.float32)
+    out = np.empty((len(xy_km), n_realizations, n_channels), dtype=np.float32)
     for r in range(n_realizations):
-        if on_device:
-            feats = draw_fourier_features(periods, rng, DEFAULT_N_FEATURES,
-                                          vs30_clustered=vs30_clustered, inter_period=False)
-            out[:, r] = evaluate_field_torch(feats, xy_km, str(device))
-        else:
-            out[:, r] = correlated_normal_field(xy_km, periods, rng,
-                                                vs30_clustered=vs30_clustered,
-                                                inter_period=False, method=method)
+        out[:, r] = correlated_normal_field(xy_km, periods, rng, vs30_clustered=vs30_clustered,
+                                            inter_period=False, method=method, device=device)
     return out
 
 
