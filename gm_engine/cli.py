@@ -257,7 +257,8 @@ def _add_recalibrate(sub: argparse._SubParsersAction) -> None:
                             "(static prior, synthesis offset, mean correction)")
     p.add_argument("--card", required=True, help="model_card.json to update (weights unchanged)")
     p.add_argument("--corpus", required=True, help="the corpus the model was trained on")
-    p.add_argument("--records", type=int, default=20000, help="training records to use")
+    p.add_argument("--records", type=int, default=20000, help="training records for the static prior "
+                   "(the mean correction uses all of them)")
     p.set_defaults(func=_cmd_recalibrate)
 
 

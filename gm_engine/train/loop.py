@@ -62,7 +62,8 @@ WEIGHT_DECAY = 5e-6  # CGM-GM tuning space {1e-6, 5e-6, 1e-5}
 BETA_MAX = 1.0
 GRAD_CLIP = 5.0
 LR_DECAYS = ("none", "cosine")
-#: training records for the static prior and the mean correction (decoder_calibration)
+#: training records for the static prior (decoder_calibration); the mean correction
+#: uses all of them
 CALIBRATION_RECORDS = 20000
 LR_FLOOR = 0.05  # cosine decay ends at this fraction of the initial learning rate
 #: Weight of the prior's own fit to the (stopped-gradient) posterior. With a
@@ -395,13 +396,18 @@ def _load_initial_weights(model: CGMVAE, init: ModelCard, card: ModelCard,
 
 def decoder_calibration(model: CGMVAE, card: ModelCard, env: torch.Tensor, feats: torch.Tensor,
                         tr_idx: np.ndarray, val_idx: np.ndarray, dev: torch.device,
-                        seed: int, n_records: int = CALIBRATION_RECORDS) -> dict[str, Any]:
+                        seed: int, n_records: int = CALIBRATION_RECORDS,
+                        correction_data: tuple[np.ndarray, np.ndarray] | None = None
+                        ) -> dict[str, Any]:
     """The card's ``decoder`` section: the post-training stages of the sampler.
 
     In order, each on top of the previous: the conditional static prior
-    (training records), the synthesis offset (posterior-mean reconstructions
-    of validation records) and the conditional mean correction (prior samples
-    against training records, gm_engine.generator.calibration).
+    (``n_records`` training records), the synthesis offset (posterior-mean
+    reconstructions of validation records) and the conditional mean
+    correction (prior samples against training records,
+    gm_engine.generator.calibration). ``correction_data``: (energy levels,
+    features) of the records the correction is fitted to; by default every
+    training record of ``env``.
     """
     from ..generator.calibration import fit_generator_correction
     from ..generator.model import CGMGenerator
@@ -418,9 +424,35 @@ def decoder_calibration(model: CGMVAE, card: ModelCard, env: torch.Tensor, feats
                 "training records (gm_engine.generator.calibration)"}
     card.decoder = decoder
     gen = CGMGenerator(copy.deepcopy(model).cpu(), card, torch.device("cpu"))
-    idx = tr_idx[:n_records]
-    decoder["mean_correction"] = fit_generator_correction(gen, env[idx], feats[idx].numpy(), seed)
+    if correction_data is None:
+        correction_data = (record_energy(env, tr_idx), feats[tr_idx].numpy())
+    decoder["mean_correction"] = fit_generator_correction(gen, *correction_data, seed)
     return decoder
+
+
+def record_energy(env: torch.Tensor, idx: np.ndarray, block: int = 2048) -> np.ndarray:
+    """Energy levels ``(len(idx), C, K)`` of the envelopes ``env[idx]``, block by block
+    (indexing all 45,000 training envelopes at once copies 1.1 GB)."""
+    from ..generator.calibration import energy_level
+
+    parts = [energy_level(env[torch.as_tensor(idx[i:i + block])])
+             for i in range(0, len(idx), block)]
+    return np.concatenate(parts) if parts else np.empty((0, *env.shape[1:-1]))
+
+
+def corpus_energy(corpus: str | Path, card: ModelCard, rows: np.ndarray,
+                  block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """(energy levels, card features) of corpus records ``rows`` (increasing), read block
+    by block: the mean correction uses every training record, ~2.5 GB of waveforms."""
+    from ..generator.calibration import energy_level
+
+    ecfg = card_envelope(card)
+    energy, feats = [], []
+    for i in range(0, len(rows), block):
+        part = load_corpus(corpus, ecfg.stft, rows=rows[i:i + block])
+        energy.append(energy_level(envelopes(part.waveforms, ecfg)))
+        feats.append(card.features(part.conditions, clamp=True))
+    return np.concatenate(energy), np.concatenate(feats)
 
 
 def card_envelope(card: ModelCard) -> EnvelopeConfig:
@@ -455,16 +487,24 @@ def recalibrate_card(card_path: str | Path, corpus: str | Path, seed: int | None
         part = load_corpus(corpus, ecfg.stft, rows=keep)
         wave, cond = part.waveforms, part.conditions
     env = envelopes(wave, ecfg)
+    del wave
     feats = torch.from_numpy(card.features(cond, clamp=True))
+    if is_csv:
+        tr_env = envelopes(data.waveforms[tr_idx], ecfg)
+        correction_data = (record_energy(tr_env, np.arange(len(tr_idx))),
+                           card.features(data.conditions.iloc[tr_idx], clamp=True))
+    else:
+        correction_data = corpus_energy(corpus, card, tr_idx)
     model = copy.deepcopy(gen.model).float()
     decoder = decoder_calibration(model, card, env, feats,
                                   np.searchsorted(keep, tr_idx[:n_tr]),
                                   np.searchsorted(keep, val_idx[:n_va]), torch.device("cpu"),
-                                  seed, n_records)
+                                  seed, n_records, correction_data)
     d = json.loads(Path(card_path).read_text(encoding="utf-8"))
     d["decoder"] = decoder
     d.setdefault("training", {})["decoder_recalibrated"] = {
         "corpus": str(corpus), "records": int(min(n_records, len(tr_idx))),
+        "mean_correction_records": len(tr_idx),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None}
     Path(card_path).write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")

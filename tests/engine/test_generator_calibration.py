@@ -9,13 +9,15 @@ import pytest
 import torch
 from engine_helpers import make_tiny_model_card
 
+from gm_engine.errors import InputError
 from gm_engine.generator import load_model
 from gm_engine.generator.calibration import (
+    bspline_basis,
+    design_matrix,
     energy_level,
     fit_mean_correction,
     mean_shift,
-    numeric_columns,
-    polynomial_basis,
+    spline_design,
 )
 
 
@@ -26,15 +28,38 @@ def _conditions(n: int, seed: int = 0) -> pd.DataFrame:
                          "mechanism": rng.choice(["SS", "NM", "RV"], n)})
 
 
-def test_basis_terms_and_values():
-    feats = np.array([[0.5, -1.0, 2.0, 0.0, 0.0, 1.0, 0.0]])  # 4 numeric + SS/NM/RV indicators
-    b = polynomial_basis(feats, [0, 1, 2, 3])
-    assert b.shape == (1, 1 + 4 + 10 + 20 + 2)
-    assert b[0, 0] == 1.0 and b[0, 1] == 0.5 and b[0, 3] == 2.0
-    assert b[0, 5] == 0.25 and b[0, 6] == -0.5  # x0^2, x0 x1
-    assert list(b[0, -2:]) == [1.0, 0.0]  # NM, RV indicators; SS is the intercept's
-    b = polynomial_basis(feats, [0, 1, 2], 3, [3])
-    assert b.shape == (1, 1 + 3 + 6 + 10 + 1 + 2) and b[0, -3] == 0.0  # Ztor, linear
+def test_bspline_basis_equals_scipy():
+    from scipy.interpolate import BSpline
+
+    x = np.r_[-1.0, 1.0, 0.3, -0.5, np.random.default_rng(0).uniform(-1, 1, 500)]
+    interior = [-0.6, -0.1, 0.35, 0.8]
+    knots = np.r_[[-1.0] * 4, interior, [1.0] * 4]
+    ref = np.stack([BSpline(knots, np.eye(len(knots) - 4)[i], 3)(x) for i in range(len(knots) - 4)], 1)
+    got = bspline_basis(x, interior)
+    assert got.shape == (len(x), 8)
+    assert np.abs(got - ref).max() < 1e-12
+    assert np.allclose(got.sum(axis=1), 1.0)  # partition of unity: the terms hold the intercept
+    assert np.array_equal(bspline_basis(np.array([1.7, -3.0]), interior), got[[1, 0]])  # clamped
+
+
+def test_design_terms_and_rrup_knots(tmp_path):
+    gen = load_model(str(make_tiny_model_card(tmp_path / "m")), "cpu")
+    design = spline_design(gen.card)
+    names = [[f["condition"] for f in t] for t in design["terms"]]
+    assert names == [["ln_rrup", "magnitude"], ["ln_rrup", "ln_vs30"], ["magnitude", "ln_vs30"],
+                     ["ztor"], ["mechanism"], ["mechanism", "magnitude"],
+                     ["mechanism", "ln_rrup"]]
+    assert design["terms"][4][0]["indicator_columns"] == [5, 6]  # NM, RV; SS is the reference
+    spec = next(s for s in gen.card.conditions if s.name == "ln_rrup")
+    knots = np.asarray(design["terms"][0][0]["interior_knots"])
+    lo, hi = np.log(spec.min), np.log(spec.max)
+    rrup = np.exp(lo + (knots + 1) / 2 * (hi - lo))
+    # uniform in ln(1 + Rrup / 1 km) between the trained limits
+    u = np.log1p(np.r_[spec.min, rrup, spec.max])
+    assert np.allclose(np.diff(u), np.diff(u)[0])
+    feats = gen.card.features(_conditions(7))
+    basis = design_matrix(feats, design)
+    assert basis.shape == (7, 11 * 8 + 6 * 6 + 6 * 6 + 5 + 2 + 2 * 6 + 2 * 6)
 
 
 def test_energy_level_is_the_log_rms_over_frames():
@@ -47,18 +72,31 @@ def test_energy_level_is_the_log_rms_over_frames():
 
 def test_fit_recovers_a_known_conditional_shift():
     rng = np.random.default_rng(1)
-    n, c, k, m = 4000, 3, 5, 6
+    n, c, k = 6000, 3, 5
     feats = np.concatenate([rng.uniform(-1, 1, (n, 4)), np.eye(3)[rng.integers(0, 3, n)]], axis=1)
-    truth = 0.1 + 0.3 * feats[:, 1] - 0.2 * feats[:, 0] * feats[:, 2] ** 2 + 0.05 * feats[:, 6]
-    synth = torch.from_numpy(rng.normal(-2.0, 0.3, (n, c, k, m)))
-    rec = synth + torch.from_numpy(truth)[:, None, None, None] \
-        + torch.from_numpy(rng.normal(0, 0.1, (n, c, k, 1)))
-    corr = fit_mean_correction(rec, synth, feats, [0, 1, 2, 3], ridge=1e-6)
+    design = {"basis": "bspline", "spline_degree": 3,
+              "terms": [[{"column": 1, "interior_knots": [-0.5, 0.0, 0.5]},
+                         {"column": 0, "interior_knots": [0.0]}],
+                        [{"column": 2, "interior_knots": [0.0]}],
+                        [{"column": 3, "interior_knots": []}],
+                        [{"indicator_columns": [5, 6]}]]}
+    x0, x1, x2, x3 = feats[:, :4].T
+    truth = (0.1 + 0.3 * np.sin(3 * x1) * (1 + x0) - 0.2 * x2 ** 2 + 0.05 * x3
+             + 0.05 * feats[:, 6])
+    synth = rng.normal(-2.0, 0.3, (n, c, k))
+    rec = synth + truth[:, None, None] + rng.normal(0, 0.1, (n, c, k))
+    corr = fit_mean_correction(rec, synth, feats, design, ridge=1e-7)
     got = mean_shift(corr, feats)
     assert got.shape == (n, c, k)
-    err = got - truth[:, None, None]  # truth spans about -0.5..+0.6
+    err = got - truth[:, None, None]  # truth spans about -0.6..+0.8
     assert np.sqrt((err ** 2).mean()) < 0.02 and np.abs(err).max() < 0.1
     json.dumps(corr)  # fits in a model card
+
+
+def test_a_polynomial_correction_of_an_older_card_is_refused():
+    with pytest.raises(InputError, match="recalibrate"):
+        mean_shift({"degree": 3, "numeric_columns": [0], "coef_log10": [[[0.0]]]},
+                   np.zeros((1, 1)))
 
 
 def test_generator_applies_the_correction_row_by_row(tmp_path):
@@ -67,13 +105,11 @@ def test_generator_applies_the_correction_row_by_row(tmp_path):
     plain = load_model(str(card_path), "cpu")
     base = plain.generate_independent(cond, seed=4)
     d = json.loads(card_path.read_text())
-    poly, lin = numeric_columns(plain.card)
-    assert (poly, lin) == ([0, 1, 2], [3])  # magnitude, ln Rrup, ln Vs30 cubic; Ztor linear
-    n_terms = polynomial_basis(plain.card.features(cond), poly, 3, lin).shape[1]
+    design = spline_design(plain.card)
+    n_terms = design_matrix(plain.card.features(cond), design).shape[1]
     coef = np.zeros((n_terms, 3, plain.envelope.n_bands))
-    coef[0] = np.log10(2.0)  # a uniform x2 in amplitude
-    d["decoder"]["mean_correction"] = {"degree": 3, "numeric_columns": poly, "linear_columns": lin,
-                                       "coef_log10": coef.tolist()}
+    coef[:11 * 8] = np.log10(2.0)  # a uniform x2 in amplitude: the first term's splines sum to 1
+    d["decoder"]["mean_correction"] = {**design, "coef_log10": coef.tolist()}
     card_path.write_text(json.dumps(d))
     gen = load_model(str(card_path), "cpu")
     doubled = gen.generate_independent(cond, seed=4)
