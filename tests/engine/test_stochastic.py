@@ -21,7 +21,7 @@ from gm_engine.stochastic import (
 )
 from gm_engine.stochastic.calibration import load_table
 from gm_engine.stochastic.response import psa_rotd, significant_duration
-from gm_engine.stochastic.simulator import _shape_noise
+from gm_engine.stochastic.simulator import _shape_noise, _site_arrays, synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,6 +166,24 @@ def test_simulate_shape_dtype_determinism():
     peak = np.abs(a).max(axis=(1, 2))
     assert np.abs(a[:, :, :50]).max() < 0.05 * peak.max()
     assert peak[0] > peak[-1]
+
+
+def test_a_short_record_is_the_start_of_the_long_one_not_a_squeezed_one():
+    # M 8 at 200 km: D5-95 ~ 85 s. A 30 s record is cut from the whole motion;
+    # squeezing the window into it (the old behaviour) raised PSA by ~0.2 ln.
+    cond = _cond(2, magnitude=np.array([8.0, 6.0]), rrup_km=np.array([200.0, 20.0]),
+                 rjb_km=np.array([200.0, 20.0]))
+    short = simulate(cond, np.random.default_rng(5), duration=30.0)
+    long = simulate(cond, np.random.default_rng(5), duration=150.0)[..., :3000]
+    for a, b in zip(short, long):
+        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9999
+        assert abs(np.sqrt((a ** 2).mean() / (b ** 2).mean()) - 1.0) < 1e-3
+    # each record's FFT length is its own: one alone equals the same in the batch
+    site = _site_arrays(cond)
+    both = synthesize(site, [11, 12], dt=0.01, duration=30.0)
+    for i in range(2):
+        one = synthesize({k: v[[i]] for k, v in site.items()}, [11 + i], dt=0.01, duration=30.0)
+        assert np.array_equal(one[0], both[i])
 
 
 def test_random_terms_scale_the_motion():
