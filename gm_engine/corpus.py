@@ -85,10 +85,12 @@ def simulator_identity() -> str:
 
     from . import __version__
     from .stochastic import calibration
+    from .stochastic.simulator import SYNTHESIS_REVISION
 
     table = Path(calibration.__file__).with_name("calibration.npz")
     digest = hashlib.sha256(table.read_bytes()).hexdigest()[:16]
-    return f"GroundShake {__version__}, stochastic calibration.npz sha256 {digest}"
+    return (f"GroundShake {__version__}, synthesis revision {SYNTHESIS_REVISION}, "
+            f"stochastic calibration.npz sha256 {digest}")
 
 
 def write_corpus(out: str | Path, n: int, seed: int, *, dt: float = 0.01, n_samples: int = 4096,

@@ -44,6 +44,9 @@ from . import physics
 from .calibration import CONTROL_PERIODS, Table, load_table
 from .response import psa_rotd
 
+#: Changes whenever the same inputs give other waveforms; corpora record it.
+#: 2: a record shorter than its noise window is cut from the whole motion (was squeezed).
+SYNTHESIS_REVISION = 2
 #: Stream tag of the per-site noise keys (see site_noise_key).
 SITE_NOISE_STREAM = 1
 LEAD_S = 2.0         # quiet time before the S window starts (alignment, not travel time)

@@ -503,7 +503,8 @@ def recalibrate_card(card_path: str | Path, corpus: str | Path, seed: int | None
     d = json.loads(Path(card_path).read_text(encoding="utf-8"))
     d["decoder"] = decoder
     d.setdefault("training", {})["decoder_recalibrated"] = {
-        "corpus": str(corpus), "records": int(min(n_records, len(tr_idx))),
+        "corpus": str(corpus), "data": _describe_data(corpus),
+        "records": int(min(n_records, len(tr_idx))),
         "mean_correction_records": len(tr_idx),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None}

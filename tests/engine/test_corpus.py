@@ -28,6 +28,7 @@ def test_corpus_layout_is_what_the_trainer_loads(tmp_path):
     with h5py.File(path) as f:
         assert f.attrs["format"] == "groundshake-corpus" and f.attrs["version"] == 1
         assert "calibration.npz sha256" in f.attrs["simulator"]
+        assert "synthesis revision 2" in f.attrs["simulator"]
         assert f["waveforms"].shape == (CHUNK + 6, 3, 4096)
         pga = f["ims/PGA"][:]
         cond = f["conditions"][:]
