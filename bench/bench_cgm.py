@@ -22,6 +22,8 @@ Griffin-Lim iterations instead of shaped noise on a few sites. Part C: peak
 memory of the engine for growing site counts (the engine works in chunks of
 gm_engine.engines.CGM_CHUNK site-realizations).
 
+The process keeps freed memory as the CLI does (gm_engine.heap).
+
 Run: python bench/bench_cgm.py [--card CARD] [--sites 1024] [--gl-sites 6]
      [--threads 2] [--memory-sites 2000,8000] [--write]
 """
@@ -51,6 +53,7 @@ from gm_engine.generator.envelope import (  # noqa: E402
     bin_amplitude,
     envelope_to_waveform,
 )
+from gm_engine.heap import retain_freed_memory  # noqa: E402
 from gm_engine.ims import compute_ims  # noqa: E402
 
 PHASE_IMS = ["PGA", "SA(0.1)", "SA(0.3)", "SA(1.0)", "SA(3.0)"]
@@ -141,6 +144,7 @@ def memory_part(card: str, sizes: list[int]) -> list[dict]:
         "import sys, resource, numpy as np, pandas as pd, torch\n"
         "sys.path.insert(0, {root!r})\n"
         "torch.set_num_threads(2)\n"
+        "from gm_engine.heap import retain_freed_memory; retain_freed_memory()\n"
         "from gm_engine.engines import CGMEngine\n"
         "n = int(sys.argv[1]); rng = np.random.default_rng(1)\n"
         "xy = rng.uniform(0, 300, (n, 2))\n"
@@ -218,6 +222,7 @@ def main() -> None:
     ap.add_argument("--note", default="")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
+    retain_freed_memory()  # as the CLI does (gm_engine.heap)
     torch.set_num_threads(1)
     phase_rows = phase_part(args.phase_records, args.gl_iters)
     torch.set_num_threads(args.threads)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import Cancelled, InputError
+from .heap import retain_freed_memory
 
 
 def _add_distances(sub: argparse._SubParsersAction) -> None:
@@ -410,6 +411,7 @@ _EXTRA_COMMANDS.append(_add_run_set)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    retain_freed_memory()  # this process is ours (gm_engine.heap)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # scenario warnings print below
         try:

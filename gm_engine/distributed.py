@@ -70,6 +70,7 @@ from .correlation import DEFAULT_N_FEATURES, draw_fourier_features, evaluate_fie
 from .engines import CGMEngine, add_derived, clip_to_ranges, derived_inputs, engine_for
 from .errors import InputError
 from .geometry import conditions_table, grid_cells, point_sites
+from .heap import retain_freed_memory
 from .io import atomic_dir
 from .runner import (
     STATISTICS,
@@ -487,6 +488,8 @@ def make_client(client: Any, workers: int | None, scheduler: str | None,
                            **LOOPBACK)
     try:
         c = Client(cluster, set_as_default=False)
+        if processes:  # worker processes this run started (gm_engine.heap)
+            c.run(retain_freed_memory)
     except BaseException:
         cluster.close()
         raise

@@ -88,3 +88,16 @@ def test_synthesis_is_deterministic_for_given_noise():
     noise = torch.randn(2, 4096, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     torch.testing.assert_close(envelope_to_waveform(la, noise, cfg),
                                envelope_to_waveform(la, noise.clone(), cfg), rtol=0, atol=0)
+
+
+def test_block_wise_synthesis_equals_the_whole_batch():
+    from gm_engine.generator.envelope import SYNTHESIS_BLOCK, shape_noise
+
+    cfg = EnvelopeConfig()
+    g = torch.Generator().manual_seed(3)
+    n = SYNTHESIS_BLOCK * 2 + 5
+    la = torch.randn(n, 3, cfg.n_bands, cfg.n_frames, generator=g, dtype=torch.float64) * 0.3 - 2
+    wn = torch.randn(n, 3, cfg.stft.n_samples, generator=g, dtype=torch.float64)
+    whole = shape_noise(bin_amplitude(la, cfg), wn, cfg)
+    assert torch.equal(envelope_to_waveform(la, wn, cfg).float(), whole.float())
+
