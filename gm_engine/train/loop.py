@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from ..errors import Cancelled, InputError
+from ..generator.calibration import energy_level
 from ..generator.card import (
     COORDINATE_CONDITIONS,
     MECHANISMS,
@@ -433,8 +434,6 @@ def decoder_calibration(model: CGMVAE, card: ModelCard, env: torch.Tensor, feats
 def record_energy(env: torch.Tensor, idx: np.ndarray, block: int = 2048) -> np.ndarray:
     """Energy levels ``(len(idx), C, K)`` of the envelopes ``env[idx]``, block by block
     (indexing all 45,000 training envelopes at once copies 1.1 GB)."""
-    from ..generator.calibration import energy_level
-
     parts = [energy_level(env[torch.as_tensor(idx[i:i + block])])
              for i in range(0, len(idx), block)]
     return np.concatenate(parts) if parts else np.empty((0, *env.shape[1:-1]))
@@ -444,8 +443,6 @@ def corpus_energy(corpus: str | Path, card: ModelCard, rows: np.ndarray,
                   block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     """(energy levels, card features) of corpus records ``rows`` (increasing), read block
     by block: the mean correction uses every training record, ~2.5 GB of waveforms."""
-    from ..generator.calibration import energy_level
-
     ecfg = card_envelope(card)
     energy, feats = [], []
     for i in range(0, len(rows), block):
@@ -490,8 +487,7 @@ def recalibrate_card(card_path: str | Path, corpus: str | Path, seed: int | None
     del wave
     feats = torch.from_numpy(card.features(cond, clamp=True))
     if is_csv:
-        tr_env = envelopes(data.waveforms[tr_idx], ecfg)
-        correction_data = (record_energy(tr_env, np.arange(len(tr_idx))),
+        correction_data = (energy_level(envelopes(data.waveforms[tr_idx], ecfg)),
                            card.features(data.conditions.iloc[tr_idx], clamp=True))
     else:
         correction_data = corpus_energy(corpus, card, tr_idx)

@@ -274,3 +274,28 @@ def test_records_flatfile_errors(tmp_path):
         "file,magnitude,rrup_km,vs30,ztor_km,mechanism\nx.mseed,6,10,400,0,SS\n")
     with pytest.raises(InputError, match="could be read"):
         load_records(tmp_path / "none.csv")
+
+
+def test_recalibrate_from_a_flatfile_of_records(corpus, tmp_path):
+    obspy = pytest.importorskip("obspy")
+    from gm_engine.train.loop import recalibrate_card
+
+    card_path = _run(corpus, tmp_path / "cal", epochs=1)
+    acc, _ = synthetic_records(12, seed=8, n_samples=4096, dt=0.01)
+    rows = []
+    for i in range(12):
+        st = obspy.Stream([obspy.Trace(acc[i, c].astype(np.float64)) for c in range(3)])
+        for tr, ch in zip(st, ("HNN", "HNE", "HNZ")):
+            tr.stats.update({"network": "XX", "station": f"S{i}", "channel": ch,
+                             "sampling_rate": 100.0})
+        st.write(str(tmp_path / f"r{i}.mseed"), format="MSEED")
+        rows.append(f"r{i}.mseed,XX.S{i},g,{5.5 + 0.1 * i},{10 + 5 * i},{300 + 20 * i},1.0,SS")
+    (tmp_path / "flat.csv").write_text(
+        "file,station,units,magnitude,rrup_km,vs30,ztor_km,mechanism\n" + "\n".join(rows) + "\n")
+    recalibrate_card(card_path, tmp_path / "flat.csv", n_records=8)
+    card = json.loads(card_path.read_text())
+    rec = card["training"]["decoder_recalibrated"]
+    assert rec["mean_correction_records"] == 11 and rec["records"] == 8  # 1 of 12 held out
+    assert card["decoder"]["mean_correction"]["n_records"] == 11
+    assert "flatfile flat.csv" in rec["data"]
+    load_model(str(card_path), device="cpu")
