@@ -46,6 +46,7 @@ from perfdoc import replace_section
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gm_engine.engines import bundled_model_card  # noqa: E402
 from gm_engine.generator import phase as P  # noqa: E402
 from gm_engine.generator.envelope import (  # noqa: E402
     EnvelopeConfig,
@@ -212,7 +213,7 @@ def write(phase_rows, pipe_rows, mem_rows, args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--card", default=str(ROOT / "gm_engine/models/cgm-ca-sim-v2/model_card.json"))
+    ap.add_argument("--card", default=str(bundled_model_card()))
     ap.add_argument("--phase-records", type=int, default=24)
     ap.add_argument("--gl-iters", type=int, default=500)
     ap.add_argument("--sites", type=int, default=1024)

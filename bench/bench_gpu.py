@@ -205,7 +205,9 @@ def section(res: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--card", default=str(ROOT / "gm_engine/models/cgm-ca-sim-v2/model_card.json"))
+    from gm_engine.engines import bundled_model_card
+
+    ap.add_argument("--card", default=str(bundled_model_card()))
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--sites", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--gl-sites", type=int, default=256)

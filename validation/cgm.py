@@ -1,6 +1,6 @@
 """Validate (and calibrate) the generative model against NGA-West2 and its corpus.
 
-    python validation/cgm.py [--card gm_engine/models/cgm-ca-sim-v2/model_card.json]
+    python validation/cgm.py [--card CARD (default: the bundled model)]
                              [--corpus corpus.h5] [--quick] [--calibrate] [--write]
 
 Checks (issue 4), over M 5-8, Rrup 1-200 km, Vs30 200-1000 m/s, SS and RV:
@@ -39,6 +39,7 @@ import torch
 from common import ROOT, as16_d595, conditions, nga_targets
 
 from gm_engine.correlation import jayaram_baker_2009_range
+from gm_engine.engines import bundled_model_card
 from gm_engine.generator import load_model
 from gm_engine.generator.sampling import draw_site_terms
 from gm_engine.ims import compute_ims
@@ -52,7 +53,7 @@ QUICK = dict(mags=[5.5, 7.0], rrups=[5.0, 50.0], vs30s=[400.0])
 SIGMA = dict(mags=[5.5, 7.0], rrups=[10.0, 80.0], vs30s=[300.0, 760.0])
 CORR_DISTANCES = (5.0, 10.0, 20.0)
 OUT_DIR = ROOT / "docs" / "validation"
-DEFAULT_CARD = ROOT / "gm_engine" / "models" / "cgm-ca-sim-v2" / "model_card.json"
+DEFAULT_CARD = bundled_model_card()
 
 
 def grid(spec: dict, mech: str) -> pd.DataFrame:
