@@ -213,7 +213,7 @@ class StochasticEngine:
 
 
 #: The bundled model's card (docs/generator.md, gm_engine/models/README.md).
-BUNDLED_MODEL = "cgm-ca-sim-v2/model_card.json"
+BUNDLED_MODEL = "cgm-ca-sim-v3/model_card.json"
 #: Site-realizations generated per chunk: the IMs of one chunk (3 x 4096
 #: float32 each, 48 kB) hold ~100 MB, whatever the size of the run.
 CGM_CHUNK = 2048

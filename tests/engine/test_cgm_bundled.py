@@ -72,7 +72,7 @@ def test_coarse_medians_follow_nga_west2_and_decay_with_distance(four_cells):
         assert m7_50 > m6_50 + 0.3, im
 
 
-@pytest.mark.xfail(strict=True, reason="known defect of cgm-ca-sim-v2 (docs/validation/cgm.md): "
+@pytest.mark.xfail(strict=True, reason="known defect of the bundled model (docs/validation/cgm.md): "
                    "near-source magnitude scaling too weak (M6 at 10 km too high)")
 def test_near_source_magnitude_scaling(four_cells):
     for im, (ln, nga) in four_cells.items():
