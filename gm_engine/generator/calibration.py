@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from .card import numeric_feature
 from .envelope import batched_band_log_amplitude
 
 RIDGE = 1e-3
@@ -98,8 +99,7 @@ def _interior_knots(spec: Any, intervals: int) -> list[float]:
         return u.tolist()
     lo, hi = np.log1p(spec.min / RRUP_KNOT_KM), np.log1p(spec.max / RRUP_KNOT_KM)
     r = RRUP_KNOT_KM * np.expm1(lo + (u + 1.0) / 2.0 * (hi - lo))
-    ln_lo, ln_hi = np.log(spec.min), np.log(spec.max)
-    return (2.0 * (np.log(r) - ln_lo) / (ln_hi - ln_lo) - 1.0).tolist()
+    return numeric_feature(spec, r).tolist()
 
 
 def spline_design(card: Any) -> dict[str, Any]:

@@ -84,6 +84,13 @@ def _column(df: Any, spec: ConditionSpec) -> np.ndarray:
     return np.asarray(df[spec.column])
 
 
+def numeric_feature(spec: ConditionSpec, v: np.ndarray) -> np.ndarray:
+    """A numeric condition's values in its feature coordinate: the trained range -> [-1, 1]."""
+    lo, hi = _transform(spec, np.array([spec.min, spec.max]))
+    half = max((hi - lo) / 2.0, 1e-6)
+    return (_transform(spec, np.asarray(v)) - (lo + hi) / 2.0) / half
+
+
 def _transform(spec: ConditionSpec, v: np.ndarray) -> np.ndarray:
     v = v.astype(np.float64)
     if spec.transform == "log":
@@ -166,10 +173,7 @@ class ModelCard:
                 x = v.astype(np.float64)
                 if clamp:
                     x = np.clip(x, spec.min, spec.max)
-                lo, hi = _transform(spec, np.array([spec.min, spec.max]))
-                t = _transform(spec, x)
-                half = max((hi - lo) / 2.0, 1e-6)
-                cols.append(((t - (lo + hi) / 2.0) / half)[:, None])
+                cols.append(numeric_feature(spec, x)[:, None])
         feats = np.concatenate(cols, axis=1).astype(np.float32)
         if not np.isfinite(feats).all():
             raise InputError("conditions", "non-finite condition values (NaN, or Rrup/Vs30 <= 0)")
