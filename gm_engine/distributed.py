@@ -29,10 +29,11 @@ number is keyed, never drawn in execution order:
   innovations, then one Fourier-feature field per latent site channel
   (:func:`gm_engine.generator.sampling.keyed_latent_terms`); the per-site
   innovations and noise are keyed by (seed, stream, global site index, r)
-  inside ``CGMGenerator.generate``. Sites are generated and measured in
+  inside ``CGMGenerator.generate``. On the CPU the generator computes in
+  row blocks of a fixed shape; on a GPU sites are generated and measured in
   blocks of ``CGM_TASK_BLOCK`` aligned to the global site index and padded to
-  full size at a chunk's edges, so a site always sits at the same row of a
-  batch of the same shape, whatever the chunk.
+  full size at a chunk's edges. Either way a site's numbers do not depend on
+  which chunk holds it.
 
 The within-event field therefore always uses Fourier features here, whatever
 the number of sites; ``run_scenario`` draws an exact Cholesky field up to
@@ -276,7 +277,8 @@ def card_ranges(card: Any) -> dict[str, tuple[float, float]]:
 #: padded with copies of one of its sites, discarded after), so every site is
 #: computed at the same row of the same batch shape whatever the chunking:
 #: batched arithmetic rounds a row the same way whatever the other rows hold,
-#: but not whatever their number.
+#: but not whatever their number. Only on a GPU: on the CPU the generator
+#: itself computes in fixed-shape row blocks (model.CPU_ROW_BLOCK).
 CGM_TASK_BLOCK = 16
 
 
@@ -296,6 +298,17 @@ def _cgm_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed, n_feat
     names = derived_inputs(ims)
     n, off, size = len(conds), int(site_offset), CGM_TASK_BLOCK
     out = {nm: np.empty((r, n)) for nm in names}
+    if gen.row_block is not None:  # the CPU: shapes are fixed inside the generator
+        per = max(1, gen.default_batch() // max(r, 1))
+        for start in range(0, n, per):
+            _check(is_cancelled)
+            rows = np.arange(start, min(n, start + per))
+            acc = gen.generate(conds.iloc[rows], eps_event, eps_site[rows], seed=int(seed),
+                               site_ids=off + rows)
+            vals = compute_ims(acc.reshape(rows.size * r, 3, -1), gen.dt, names, n_threads=1)
+            for nm in names:
+                out[nm][:, rows] = vals[nm].reshape(rows.size, r).T
+        return add_derived(out, ims), eps_site
     for start in range(off - off % size, off + n, size):  # aligned global blocks
         _check(is_cancelled)
         ids = np.arange(start, start + size)

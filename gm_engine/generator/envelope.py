@@ -118,7 +118,7 @@ def bin_amplitude(log_amp: torch.Tensor, cfg: EnvelopeConfig) -> torch.Tensor:
     shape = torch.pow(10.0, torch.einsum("kb,...bm->...km", interp, log_amp))  # (..., K, M)
     avg = cfg.band_matrix(log_amp.dtype).to(log_amp.device)  # (B, K)
     band_power = torch.einsum("bk,...km->...bm", avg, shape ** 2)
-    scale = amp_b / band_power.clamp_min(1e-300).sqrt()  # (..., B, M)
+    scale = amp_b / band_power.clamp_min(torch.finfo(band_power.dtype).tiny).sqrt()  # (..., B, M)
     owner = torch.as_tensor(_bin_owner(cfg), device=log_amp.device)
     out = shape * scale.index_select(-2, owner)
     assert out.shape[-2] == k

@@ -231,15 +231,33 @@ def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+#: Site-realizations per model call on the CPU (see CGMGenerator.__init__).
+CPU_ROW_BLOCK = 64
+
+
+def _pad_rows(x: Any, pad: int) -> Any:
+    """``x`` (numpy or torch) with its last row repeated ``pad`` more times."""
+    if pad == 0:
+        return x
+    if isinstance(x, np.ndarray):
+        return np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
+    return torch.cat([x, x[-1:].expand(pad, *x.shape[1:])])
+
+
 class CGMGenerator:
     """A trained model plus its card: conditions in, three-component accelerograms out."""
 
     def __init__(self, model: CGMVAE, card: ModelCard, device: torch.device) -> None:
-        # Sampling runs in float64 (except on MPS, which has none): float32
-        # matrix products differ in the last bits with the batch size; in
-        # float64 the float32 output of a site is the same whether it is
-        # generated alone or in a chunk (so a map's site can be regenerated).
-        self.dtype = torch.float32 if device.type == "mps" else torch.float64
+        # A map's site must regenerate alone with the bits it had in the run,
+        # but float32 matrix products round differently with the number of
+        # rows. On the CPU every model and synthesis call therefore takes
+        # exactly CPU_ROW_BLOCK rows (the last block padded), which makes
+        # float32 batch-invariant there and 2.6x (model) to 3.5x (synthesis)
+        # faster than float64 (docs/PERFORMANCE.md). CUDA batches vary in
+        # size, so it keeps float64, whose float32 output is the same alone
+        # or in a chunk; MPS has no float64.
+        self.dtype = torch.float64 if device.type == "cuda" else torch.float32
+        self.row_block = CPU_ROW_BLOCK if device.type == "cpu" else None
         self.model = model.to(device=device, dtype=self.dtype).eval()
         self.card = card
         self.device = device
@@ -326,13 +344,13 @@ class CGMGenerator:
         return out
 
     def default_batch(self) -> int:
-        """Site-realizations per model call: small on the CPU, large on a GPU.
+        """Site-realizations per batch of :meth:`generate_batches`: small on the CPU, large on a GPU.
 
         On the CPU, batches of 256 allocated temporaries above glibc's mmap
         threshold (32 MB) that were page-faulted in again at every call: the
         sampler took 1.11 ms per site at 256, 0.70 at 64 (docs/PERFORMANCE.md).
         """
-        return 64 if self.device.type == "cpu" else 4096
+        return CPU_ROW_BLOCK if self.device.type == "cpu" else 4096
 
     def generate_batches(self, conditions: Any, eps_event: np.ndarray, eps_site: np.ndarray,
                          phase: str = "noise", phase_iters: int = 8, *, seed: int = 0,
@@ -375,21 +393,56 @@ class CGMGenerator:
             eps_g = mix_innovations(ev, si, local_g, self.w_between, self.site_persistent) * temp
             frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * temp
             rows = np.repeat(feats[sl], r, axis=0)
-            cond = torch.from_numpy(rows).to(dev, dt)
-            with torch.no_grad():
-                zg = self.static_latent(cond, eps_g.reshape(nb * r, shp.g_dim))
-            log_amp = self.model.sample(cond, zg, frames.reshape(nb * r, shp.n_frames, shp.z_dim))
-            log_amp = log_amp.to(dt) + self._decoded_shift(rows)
+            wn = None
             if phase == "noise":
                 k_noise = keyed.keys(seed, NOISE_STREAM, site_ids[sl], realization_ids, dev)
-                wn = keyed.keyed_normal(k_noise, (3, t_len), dtype=dt)
-                x = envelope_to_waveform(log_amp, wn.reshape(nb * r, 3, t_len), self.envelope)
-            else:
-                mag = bin_amplitude(log_amp, self.envelope)
-                x = (phase_mod.reconstruct(mag, self.stft_cfg, n_iter=phase_iters)
-                     if phase == "pghi" else
-                     phase_mod.griffin_lim(mag, self.stft_cfg, n_iter=phase_iters))
+                wn = keyed.keyed_normal(k_noise, (3, t_len), dtype=dt).reshape(nb * r, 3, t_len)
+            x = self._waveform_rows(rows, eps_g.reshape(nb * r, shp.g_dim),
+                                    frames.reshape(nb * r, shp.n_frames, shp.z_dim), wn,
+                                    phase, phase_iters)
             yield sl, x.reshape(nb, r, 3, -1).float()
+
+    def _waveform_rows(self, rows: np.ndarray, eps_g: torch.Tensor, frames: torch.Tensor,
+                       noise: torch.Tensor | None, phase: str, phase_iters: int) -> torch.Tensor:
+        """Waveforms ``(n, 3, T)`` of n rows (site-realizations), in row blocks on the CPU.
+
+        Each CPU block has exactly ``row_block`` rows, the last one padded with
+        copies of its last row, so every matrix product has the same shape
+        whichever sites share a block (see ``__init__``).
+        """
+        blk, n = self.row_block, len(rows)
+        if blk is None:
+            return self._waveforms(rows, eps_g, frames, noise, phase, phase_iters)
+        out = []
+        for i in range(0, n, blk):
+            j = min(n, i + blk)
+            pad = blk - (j - i)
+            x = self._waveforms(_pad_rows(rows[i:j], pad), _pad_rows(eps_g[i:j], pad),
+                                _pad_rows(frames[i:j], pad),
+                                None if noise is None else _pad_rows(noise[i:j], pad),
+                                phase, phase_iters, real=j - i)
+            out.append(x)
+        return out[0] if len(out) == 1 else torch.cat(out)
+
+    def _waveforms(self, rows: np.ndarray, eps_g: torch.Tensor, frames: torch.Tensor,
+                   noise: torch.Tensor | None, phase: str, phase_iters: int,
+                   real: int | None = None) -> torch.Tensor:
+        """Conditions + latent innovations (+ white noise for ``phase="noise"``) -> ``(n, 3, T)``.
+
+        Only the first ``real`` rows come back; the iterative phase methods,
+        row-wise and slow, run on those alone.
+        """
+        cond = torch.from_numpy(rows).to(self.device, self.dtype)
+        with torch.no_grad():
+            zg = self.static_latent(cond, eps_g)
+        log_amp = self.model.sample(cond, zg, frames)
+        log_amp = log_amp.to(self.dtype) + self._decoded_shift(rows)
+        if phase == "noise":
+            return envelope_to_waveform(log_amp, noise, self.envelope)[:real]
+        mag = bin_amplitude(log_amp[:real], self.envelope)
+        if phase == "pghi":
+            return phase_mod.reconstruct(mag, self.stft_cfg, n_iter=phase_iters)
+        return phase_mod.griffin_lim(mag, self.stft_cfg, n_iter=phase_iters)
 
     def generate_independent(self, conditions: Any, seed: int,
                              max_batch: int = 256) -> np.ndarray:
@@ -421,14 +474,12 @@ class CGMGenerator:
             eps_g = rng.standard_normal((k, shp.g_dim)) * self.temperature
             eps = rng.standard_normal((k, shp.n_frames, shp.z_dim)) * self.temperature
             noise = rng.standard_normal((k, 3, t_len))
-            cond = torch.from_numpy(feats[i:i + k]).to(self.device, self.dtype)
-            with torch.no_grad():
-                zg = self.static_latent(cond, torch.from_numpy(eps_g).to(self.device, self.dtype))
-            log_amp = self.model.sample(cond, zg, torch.from_numpy(eps).to(self.device, self.dtype))
-            log_amp = log_amp + self._decoded_shift(feats[i:i + k])
-            x = envelope_to_waveform(log_amp, torch.from_numpy(noise).to(self.device, self.dtype),
-                                     self.envelope)
+            x = self._waveform_rows(feats[i:i + k], self._tensor(eps_g), self._tensor(eps),
+                                    self._tensor(noise), "noise", 0)
             yield slice(i, i + k), x.cpu().numpy().astype(np.float32, copy=False)
+
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).to(self.device, self.dtype)
 
 
 def load_model(card_path: str, device: str = "auto") -> CGMGenerator:

@@ -65,6 +65,25 @@ def test_generate_shapes_determinism_and_single_site(tmp_path):
     assert not np.allclose(a, c)  # the local innovations do depend on the seed
 
 
+def test_cpu_float32_site_bits_do_not_depend_on_its_batch(tmp_path):
+    # float32 on the CPU is batch-invariant only because every model call has
+    # CPU_ROW_BLOCK rows: a site past the first block, regenerated alone or
+    # chunked differently, keeps its bits
+    from gm_engine.generator.model import CPU_ROW_BLOCK
+
+    gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
+    assert gen.dtype == torch.float32 and gen.row_block == CPU_ROW_BLOCK
+    n = CPU_ROW_BLOCK + 6
+    df = conditions(n)
+    ev, si = draws(gen, n, 1)
+    a = gen.generate(df, ev, si, seed=3)
+    b = gen.generate(df, ev, si, seed=3, max_batch=7)
+    np.testing.assert_array_equal(a, b)
+    for k in (0, CPU_ROW_BLOCK - 1, n - 2):
+        one = gen.generate(df.iloc[[k]], ev, si[[k]], seed=3, site_ids=[k])
+        np.testing.assert_array_equal(one[0], a[k])
+
+
 def test_event_term_is_shared_per_realization(tmp_path):
     gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
     df = conditions(3)
