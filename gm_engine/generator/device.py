@@ -6,6 +6,9 @@ slower.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from ..errors import InputError
@@ -47,3 +50,18 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
                                        "available on this machine; use 'auto' or 'cpu'")
         return torch.device("mps")
     raise InputError("device", f"unknown device '{device}'; accepted: auto, cpu, cuda, cuda:N, mps")
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``n`` for a block, restored after.
+
+    Threads started inside the block take the setting when they first run
+    a torch operation (torch keeps one process-wide count).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

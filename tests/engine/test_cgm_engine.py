@@ -130,3 +130,33 @@ def test_site_terms_of_another_generator_are_refused(cgm_run):
     np.savez(path, **{k: v for k, v in terms.items() if k != "rng"})
     with pytest.raises(InputError, match="rerun the scenario"):
         site_waveforms(res.out_dir, 0)
+
+
+def test_cpu_threads_give_the_sequential_values_and_cancel(tmp_path, monkeypatch):
+    # batches go to parallel threads: the values must be those of generating
+    # and measuring the sites one batch after another, and a cancel must stop it
+    import gm_engine.engines as E
+    from gm_engine.errors import Cancelled
+    from gm_engine.ims import compute_ims
+
+    card = str(make_tiny_model_card(tmp_path))
+    n, r = 150, 2
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 40, (n, 2))
+    cond = pd.DataFrame({"magnitude": 6.5, "rrup_km": np.hypot(*xy.T) + 1.0,
+                         "vs30": rng.uniform(250, 800, n), "ztor_km": 0.0, "mechanism": "SS"})
+    ims = ["PGA", "SA(1.0)"]
+    monkeypatch.setattr(E, "CGM_CPU_THREADS", 3)
+    engine = E.CGMEngine("cpu", card)
+    seen = []
+    got = engine.realizations(cond, xy, ims, r, 7, progress=lambda f, _m: seen.append(f))
+    assert seen[-1] == 1.0 and len(seen) == -(-n // (64 // r))
+    terms = engine._terms
+    gen = engine.generator()
+    acc = gen.generate(cond, terms["eps_event"], terms["eps_site"], seed=7)
+    ref = compute_ims(acc.reshape(n * r, 3, -1), gen.dt, ims, n_threads=1)
+    for im in ims:
+        np.testing.assert_array_equal(got[im], ref[im].reshape(n, r).T)
+    calls = iter(range(10**6))
+    with pytest.raises(Cancelled):
+        engine.realizations(cond, xy, ims, r, 7, is_cancelled=lambda: next(calls) >= 2)
