@@ -425,6 +425,8 @@ class CGMEngine:
         card = gen.card
         return {"model": card.name, "model_card": str(self.card_path),
                 "weights_sha256": card.sha256, "device": str(gen.device),
+                # what regeneration on another device matches only to rounding
+                "precision": str(gen.dtype).removeprefix("torch."),
                 "dt_s": gen.dt, "duration_s": gen.stft_cfg.n_samples * gen.dt,
                 "phase": "shaped white noise (gm_engine.generator.envelope)",
                 "latent": dict(card.latent),

