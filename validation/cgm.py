@@ -68,15 +68,39 @@ def ln_ims(acc: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- 1 and 4: medians and durations -------------------------------------------
+def simulated_ln_ims(rep: pd.DataFrame, n_samples: int, dt: float, seed: int) -> np.ndarray:
+    """ln RotD50 (N, P) of the training simulator's records at conditions ``rep``, made as
+    the corpus makes them (gm_engine.corpus.write_corpus): each record its own
+    earthquake, cut to the model's record length."""
+    from gm_engine.correlation import baker_jayaram_2008
+    from gm_engine.stochastic.calibration import CONTROL_PERIODS
+    from gm_engine.stochastic.simulator import simulate
+
+    rng = np.random.default_rng([seed, 7])
+    p = CONTROL_PERIODS.size
+    chol = np.linalg.cholesky(baker_jayaram_2008(CONTROL_PERIODS) + 1e-10 * np.eye(p))
+    out = []
+    for i in range(0, len(rep), 256):
+        sub = rep.iloc[i:i + 256].reset_index(drop=True)
+        eta = rng.standard_normal((len(sub), p)) @ chol.T
+        acc = simulate(sub, rng, dt=dt, duration=n_samples * dt, between_event=eta)
+        out.append(ln_ims(acc, dt)[0])
+    return np.concatenate(out)
+
+
 def median_check(gen, spec: dict, n_rec: int, seed: int = 11) -> dict:
+    """Generated medians against NGA-West2, and the training simulator's own medians in
+    the same records: what separates the model's error from its training data's."""
     out = {"cells": []}
     for mech in ("SS", "RV"):
         cond = grid(spec, mech)
         rep = cond.loc[cond.index.repeat(n_rec)].reset_index(drop=True)
         ln, d595 = ln_ims(gen.generate_independent(rep, seed), gen.dt)
         ln = ln.reshape(len(cond), n_rec, -1)
+        ln_sim = simulated_ln_ims(rep, gen.stft_cfg.n_samples, gen.dt, seed).reshape(ln.shape)
         tgt = nga_targets(cond, PERIODS)
         res = ln.mean(axis=1) - tgt["ln_med"]
+        res_sim = ln_sim.mean(axis=1) - tgt["ln_med"]
         sig = ln.std(axis=1, ddof=1)
         d_t = as16_d595(cond)
         ratio = np.exp(np.log(d595.reshape(len(cond), n_rec)).mean(axis=1)) / d_t
@@ -84,11 +108,13 @@ def median_check(gen, spec: dict, n_rec: int, seed: int = 11) -> dict:
             out["cells"].append({"mechanism": mech, "magnitude": row.magnitude,
                                  "rrup_km": row.rrup_km, "vs30": row.vs30,
                                  "residual": np.round(res[i], 4).tolist(),
+                                 "residual_simulator": np.round(res_sim[i], 4).tolist(),
                                  "sigma_total": np.round(sig[i], 4).tolist(),
                                  "sigma_nga": np.round(np.hypot(tgt["tau"][i], tgt["phi"][i]),
                                                        4).tolist(),
                                  "d595_ratio": round(float(ratio[i]), 4)})
     res = np.array([c["residual"] for c in out["cells"]])
+    sim = np.array([c["residual_simulator"] for c in out["cells"]])
     rat = np.array([c["d595_ratio"] for c in out["cells"]])
     dsig = np.array([np.subtract(c["sigma_total"], c["sigma_nga"]) for c in out["cells"]])
     i, j = np.unravel_index(np.abs(res).argmax(), res.shape)
@@ -106,6 +132,12 @@ def median_check(gen, spec: dict, n_rec: int, seed: int = 11) -> dict:
                           if k in ("mechanism", "magnitude", "rrup_km", "vs30")},
                        "im": LABELS[j], "residual": float(res[i, j])},
         "total_sigma_minus_nga_mean_by_im": dict(zip(LABELS, np.round(dsig.mean(0), 3).tolist())),
+        "simulator_fraction_within_0.25": float((np.abs(sim) <= 0.25).mean()),
+        "simulator_rms_residual": float(np.sqrt((sim ** 2).mean())),
+        "simulator_mean_residual_by_im": dict(zip(LABELS, np.round(sim.mean(0), 3).tolist())),
+        "generated_minus_simulator_rms": float(np.sqrt(((res - sim) ** 2).mean())),
+        "generated_minus_simulator_fraction_within_0.25": float((np.abs(res - sim)
+                                                                 <= 0.25).mean()),
         "d595_ratio_min": float(rat.min()), "d595_ratio_max": float(rat.max()),
         "d595_fraction_within_30pct": float(((rat >= 0.7) & (rat <= 1.3)).mean()),
     }
@@ -360,6 +392,7 @@ def main() -> None:
                          + (" --corpus corpus.h5" if args.corpus else "")
                          + f" --records {args.records} --write")
     spec = QUICK if args.quick else FULL
+    result["record_s"] = gen.stft_cfg.n_samples * gen.dt
     result["median"] = median_check(gen, spec, 8 if args.quick else args.records)
     print("median:", json.dumps(result["median"]["summary"], indent=1))
     result["sigma"] = sigma_check(gen, 16 if args.quick else 48, 8 if args.quick else 24)
@@ -456,6 +489,21 @@ def write_report(result: dict, path: Path) -> None:
         + (f"A cell's mean has a sampling standard error of "
            f"{med['standard_error_of_cell_mean']:.2f} ln (total sigma / sqrt(records)): part "
            "of each residual is that noise." if "standard_error_of_cell_mean" in med else ""), "",
+    ]
+    if "simulator_rms_residual" in med:
+        lines += [
+            "Training data or model? The same cells simulated as the corpus was (the "
+            "stochastic engine, each record its own earthquake, cut to the model's "
+            f"{result.get('record_s', 40.96):g} s records; same number of records):", "",
+            head, _row("simulator: mean residual", med["simulator_mean_residual_by_im"]), "",
+            f"The simulator's records are within +-0.25 in "
+            f"{100 * med['simulator_fraction_within_0.25']:.1f} % (RMS "
+            f"{med['simulator_rms_residual']:.3f}); generated minus simulated cell means: "
+            f"RMS {med['generated_minus_simulator_rms']:.3f}, within +-0.25 in "
+            f"{100 * med['generated_minus_simulator_fraction_within_0.25']:.1f} %. Both "
+            "columns carry sampling noise, so the difference has about sqrt(2) times "
+            "a cell's standard error.", ""]
+    lines += [
         "![residuals](cgm_median_residuals.png)", "",
         "![PGA residual versus distance](cgm_pga_residual_vs_distance.png)", "",
         "## 2. Between- and within-event sigma (target +-0.1)", "",
