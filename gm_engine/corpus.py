@@ -93,6 +93,30 @@ def simulator_identity() -> str:
             f"stochastic calibration.npz sha256 {digest}")
 
 
+def between_event_factor() -> np.ndarray:
+    """Cholesky factor of the Baker & Jayaram (2008) correlation at the simulator's
+    control periods: what makes a record's between-event vector."""
+    from .correlation import baker_jayaram_2008
+    from .stochastic.calibration import CONTROL_PERIODS
+
+    p = CONTROL_PERIODS.size
+    return np.linalg.cholesky(baker_jayaram_2008(CONTROL_PERIODS) + 1e-10 * np.eye(p))
+
+
+def simulate_records(cond: pd.DataFrame, rng: np.random.Generator, chol: np.ndarray, *,
+                     dt: float, n_samples: int, device: str = "cpu") -> np.ndarray:
+    """(N, 3, n_samples) records as the corpus makes them: each its own earthquake.
+
+    An independent between-event vector per record, correlated across periods
+    (``chol`` from :func:`between_event_factor`), drawn from ``rng`` before the
+    simulator's own draws; the record is cut from the whole motion.
+    """
+    from .stochastic.simulator import simulate
+
+    eta = rng.standard_normal((len(cond), chol.shape[0])) @ chol.T
+    return simulate(cond, rng, dt=dt, duration=n_samples * dt, between_event=eta, device=device)
+
+
 def write_corpus(out: str | Path, n: int, seed: int, *, dt: float = 0.01, n_samples: int = 4096,
                  ims: tuple[str, ...] = CORPUS_IMS, device: str = "cpu",
                  progress: Callable[[float, str], None] | None = None,
@@ -100,16 +124,12 @@ def write_corpus(out: str | Path, n: int, seed: int, *, dt: float = 0.01, n_samp
     """Simulate ``n`` records into an HDF5 corpus at ``out`` (written atomically)."""
     import h5py
 
-    from .correlation import baker_jayaram_2008
     from .ims import compute_ims
-    from .stochastic.calibration import CONTROL_PERIODS
-    from .stochastic.simulator import simulate
 
     if n < 1:
         raise InputError("n", f"must be at least 1, got {n}")
     cond = draw_conditions(n, np.random.default_rng([seed, 0]))
-    p = CONTROL_PERIODS.size
-    chol = np.linalg.cholesky(baker_jayaram_2008(CONTROL_PERIODS) + 1e-10 * np.eye(p))
+    chol = between_event_factor()
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(format=FORMAT, version=VERSION, seed=seed, dt=dt, n_samples=n_samples,
                        generator="gm_engine.stochastic (calibrated to the NGA-West2 average)",
@@ -127,12 +147,7 @@ def write_corpus(out: str | Path, n: int, seed: int, *, dt: float = 0.01, n_samp
             sl = slice(c0, min(n, c0 + CHUNK))
             rng = np.random.default_rng([seed, 1, c0 // CHUNK])
             sub = cond.iloc[sl].reset_index(drop=True)
-            k = len(sub)
-            # One earthquake per record: an independent between-event vector each,
-            # correlated across periods (Baker & Jayaram 2008).
-            eta = rng.standard_normal((k, p)) @ chol.T
-            acc = simulate(sub, rng, dt=dt, duration=n_samples * dt, between_event=eta,
-                           device=device)
+            acc = simulate_records(sub, rng, chol, dt=dt, n_samples=n_samples, device=device)
             wav[sl] = acc
             vals = compute_ims(acc, dt, list(ims))
             for im in ims:

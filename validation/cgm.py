@@ -70,21 +70,16 @@ def ln_ims(acc: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
 # -- 1 and 4: medians and durations -------------------------------------------
 def simulated_ln_ims(rep: pd.DataFrame, n_samples: int, dt: float, seed: int) -> np.ndarray:
     """ln RotD50 (N, P) of the training simulator's records at conditions ``rep``, made as
-    the corpus makes them (gm_engine.corpus.write_corpus): each record its own
-    earthquake, cut to the model's record length."""
-    from gm_engine.correlation import baker_jayaram_2008
-    from gm_engine.stochastic.calibration import CONTROL_PERIODS
-    from gm_engine.stochastic.simulator import simulate
+    the corpus makes them (gm_engine.corpus.simulate_records), cut to the model's
+    record length."""
+    from gm_engine.corpus import between_event_factor, simulate_records
 
     rng = np.random.default_rng([seed, 7])
-    p = CONTROL_PERIODS.size
-    chol = np.linalg.cholesky(baker_jayaram_2008(CONTROL_PERIODS) + 1e-10 * np.eye(p))
+    chol = between_event_factor()
     out = []
     for i in range(0, len(rep), 256):
         sub = rep.iloc[i:i + 256].reset_index(drop=True)
-        eta = rng.standard_normal((len(sub), p)) @ chol.T
-        acc = simulate(sub, rng, dt=dt, duration=n_samples * dt, between_event=eta)
-        out.append(ln_ims(acc, dt)[0])
+        out.append(ln_ims(simulate_records(sub, rng, chol, dt=dt, n_samples=n_samples), dt)[0])
     return np.concatenate(out)
 
 
