@@ -68,7 +68,14 @@ import pandas as pd
 
 from . import __version__
 from .correlation import DEFAULT_N_FEATURES, draw_fourier_features, evaluate_field
-from .engines import CGMEngine, add_derived, clip_to_ranges, derived_inputs, engine_for
+from .engines import (
+    CGMEngine,
+    add_derived,
+    clip_to_ranges,
+    cpu_batch_ims,
+    derived_inputs,
+    engine_for,
+)
 from .errors import InputError
 from .geometry import conditions_table, grid_cells, point_sites
 from .heap import retain_freed_memory
@@ -303,11 +310,10 @@ def _cgm_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed, n_feat
         for start in range(0, n, per):
             _check(is_cancelled)
             rows = np.arange(start, min(n, start + per))
-            acc = gen.generate(conds.iloc[rows], eps_event, eps_site[rows], seed=int(seed),
-                               site_ids=off + rows)
-            vals = compute_ims(acc.reshape(rows.size * r, 3, -1), gen.dt, names, n_threads=1)
+            vals = cpu_batch_ims(gen, conds.iloc[rows], eps_event, eps_site[rows], int(seed),
+                                 off + rows, names)
             for nm in names:
-                out[nm][:, rows] = vals[nm].reshape(rows.size, r).T
+                out[nm][:, rows] = vals[nm]
         return add_derived(out, ims), eps_site
     for start in range(off - off % size, off + n, size):  # aligned global blocks
         _check(is_cancelled)

@@ -272,6 +272,17 @@ def _measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
             progress(sl.stop / n, f"generated {sl.stop}/{n} sites x {r} realizations")
 
 
+def cpu_batch_ims(gen, conditions: pd.DataFrame, eps_event: np.ndarray, eps_site: np.ndarray,
+                  seed: int, site_ids: np.ndarray, ims: Sequence[str]) -> dict[str, np.ndarray]:
+    """{IM: (R, k)} of k sites generated on the CPU and measured in the calling thread."""
+    from .ims import compute_ims
+
+    k, r = len(conditions), eps_event.shape[0]
+    acc = gen.generate(conditions, eps_event, eps_site, seed=seed, site_ids=site_ids)
+    vals = compute_ims(acc.reshape(k * r, 3, -1), gen.dt, ims, n_threads=1)
+    return {im: vals[im].reshape(k, r).T for im in ims}
+
+
 #: Threads that each generate and measure whole batches on the CPU (at most).
 CGM_CPU_THREADS = 4
 
@@ -295,22 +306,18 @@ def _measure_on_cpu_threads(gen, conditions: pd.DataFrame, eps_event: np.ndarray
 
     from .errors import Cancelled
     from .generator.device import torch_threads
-    from .ims import compute_ims
 
     n, r = len(conditions), eps_event.shape[0]
     per = max(1, gen.default_batch() // max(r, 1))
     threads = max(1, min(CGM_CPU_THREADS, os.cpu_count() or 1, -(-n // per)))
 
     def work(sl: slice) -> tuple[slice, dict[str, np.ndarray]]:
-        acc = gen.generate(conditions.iloc[sl], eps_event, eps_site[sl], seed=seed,
-                           site_ids=np.arange(sl.start, sl.stop))
-        k = sl.stop - sl.start
-        return sl, compute_ims(acc.reshape(k * r, 3, -1), gen.dt, ims, n_threads=1)
+        return sl, cpu_batch_ims(gen, conditions.iloc[sl], eps_event, eps_site[sl], seed,
+                                 np.arange(sl.start, sl.stop), ims)
 
     def collect(sl: slice, vals: dict[str, np.ndarray]) -> None:
-        k = sl.stop - sl.start
         for im in ims:
-            out[im][:, sl] = vals[im].reshape(k, r).T
+            out[im][:, sl] = vals[im]
         if progress is not None:
             progress(sl.stop / n, f"generated {sl.stop}/{n} sites x {r} realizations")
 
