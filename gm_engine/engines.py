@@ -431,7 +431,9 @@ class CGMEngine:
         gen = self.generator()
         card = gen.card
         return {"model": card.name, "model_card": str(self.card_path),
-                "weights_sha256": card.sha256, "device": str(gen.device),
+                "weights_sha256": card.sha256, "sampler_sha256": card.sampler_sha256(),
+                "synthesis_noise": card.synthesis.get("noise", "gaussian"),
+                "device": str(gen.device),
                 # what regeneration on another device matches only to rounding
                 "precision": str(gen.dtype).removeprefix("torch."),
                 "dt_s": gen.dt, "duration_s": gen.stft_cfg.n_samples * gen.dt,

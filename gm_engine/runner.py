@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -345,6 +346,29 @@ def _chosen_realizations(realizations: list[int] | None, n: int) -> list[int]:
     return chosen
 
 
+def _check_same_sampler(info: dict, card: Any) -> None:
+    """Refuse to regenerate a run with a model that would give other waveforms.
+
+    Weights, then the whole sampler (a recalibrated card keeps its weights),
+    then the model's name for runs written before the sampler hash was stored.
+    """
+    sha = card.sha256
+    if info.get("weights_sha256") not in (None, sha):
+        raise InputError("run", "the run was made with another model (weights SHA-256 "
+                                f"{info['weights_sha256'][:12]}..., this one {sha[:12]}...): "
+                                "its waveforms cannot be regenerated exactly")
+    sampler = card.sampler_sha256()
+    if info.get("sampler_sha256") not in (None, sampler):
+        raise InputError("run", f"the run was made with another version of model {card.name} "
+                                "(recalibrated, or another synthesis noise; sampler SHA-256 "
+                                f"{info['sampler_sha256'][:12]}..., this one {sampler[:12]}...): "
+                                "its waveforms cannot be regenerated exactly")
+    if "sampler_sha256" not in info and info.get("model") not in (None, card.name):
+        raise InputError("run", f"the run was made with model {info['model']}, this "
+                                f"GroundShake has {card.name}: rerun the scenario to view "
+                                "its waveforms")
+
+
 def _cgm_site_waveforms(meta: dict, terms: dict[str, np.ndarray], site_index: int,
                         realizations: list[int] | None) -> tuple[np.ndarray, float, list[int]]:
     """A cgm run's site regenerated with the model that made it (checked by SHA-256)."""
@@ -355,11 +379,7 @@ def _cgm_site_waveforms(meta: dict, terms: dict[str, np.ndarray], site_index: in
     if not card or not Path(card).is_file():
         card = str(bundled_model_card())
     engine = CGMEngine(device="cpu", model_card=card)
-    sha = engine.generator().card.sha256
-    if info.get("weights_sha256") not in (None, sha):
-        raise InputError("run", "the run was made with another model (weights SHA-256 "
-                                f"{info['weights_sha256'][:12]}..., this one {sha[:12]}...): "
-                                "its waveforms cannot be regenerated exactly")
+    _check_same_sampler(info, engine.generator().card)
     from .generator.keyed import KEYED_RNG
 
     made_with = str(terms["rng"]) if "rng" in terms else "numpy per-site generators"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..errors import InputError
 
@@ -61,6 +62,10 @@ COORDINATE_CONDITIONS: tuple[ConditionSpec, ...] = (
     ConditionSpec("site_lon", "site_lon", units="deg"),
     ConditionSpec("site_lat", "site_lat", units="deg"),
 )
+
+
+#: Noises a card's decoded envelopes may shape (ModelCard.synthesis).
+SYNTHESIS_NOISES = ("gaussian", "pulse_train")
 
 
 def mechanism_codes(values: Any) -> np.ndarray:
@@ -115,6 +120,10 @@ class ModelCard:
     validation: dict[str, Any] = field(default_factory=dict)
     #: the decoder's Gaussian observation model: ``residual_std_log10`` (C x K)
     decoder: dict[str, Any] = field(default_factory=dict)
+    #: the noise the decoded envelope shapes: ``{"noise": "gaussian"}`` (default) or
+    #: ``{"noise": "pulse_train", "rate": "gm_engine.stochastic"}`` (the training
+    #: simulator's Poisson pulse rate at the record's conditions; docs/generator.md)
+    synthesis: dict[str, Any] = field(default_factory=lambda: {"noise": "gaussian"})
     path: Path | None = None
 
     # -- validity -------------------------------------------------------
@@ -179,6 +188,24 @@ class ModelCard:
             raise InputError("conditions", "non-finite condition values (NaN, or Rrup/Vs30 <= 0)")
         return feats
 
+    def conditions_from_features(self, feats: np.ndarray) -> pd.DataFrame:
+        """The condition table of features ``(N, n_features)``: :meth:`features` inverted
+        (clamped values stay clamped)."""
+        x = np.asarray(feats, dtype=np.float64)
+        out: dict[str, Any] = {}
+        j = 0
+        for spec in self.conditions:
+            if spec.kind == "categorical":
+                k = len(MECHANISMS)
+                out[spec.column] = np.asarray(MECHANISMS)[x[:, j:j + k].argmax(axis=1)]
+            else:
+                k = 1
+                lo, hi = _transform(spec, np.array([spec.min, spec.max]))
+                t = x[:, j] * max((hi - lo) / 2.0, 1e-6) + (lo + hi) / 2.0
+                out[spec.column] = np.exp(t) if spec.transform == "log" else t
+            j += k
+        return pd.DataFrame(out)
+
     # -- I/O ------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -192,9 +219,23 @@ class ModelCard:
             "latent": self.latent,
             "training": self.training,
             "decoder": self.decoder,
+            "synthesis": self.synthesis,
             "validation": self.validation,
             "references": self.references,
         }
+
+    def sampler_sha256(self) -> str:
+        """SHA-256 of everything a generated waveform depends on besides its draws.
+
+        The weights' hash alone misses a recalibrated card (same weights, new
+        latent mixing or decoder correction) or another synthesis noise: a run
+        regenerated with it would show other waveforms than it measured.
+        """
+        d = self.to_dict()
+        keep = {k: d[k] for k in ("architecture", "stft", "conditions", "latent", "decoder",
+                                  "synthesis")}
+        keep["weights_sha256"] = self.sha256
+        return hashlib.sha256(json.dumps(keep, sort_keys=True).encode("utf-8")).hexdigest()
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -235,9 +276,12 @@ def load_card(path: str | Path) -> ModelCard:
                          stft=d["stft"], conditions=conds, latent=d["latent"],
                          training=d.get("training", {}), references=d.get("references", []),
                          validation=d.get("validation", {}), decoder=d.get("decoder", {}),
-                         path=path)
+                         synthesis=d.get("synthesis", {"noise": "gaussian"}), path=path)
     except (KeyError, TypeError) as exc:
         raise InputError("model_card", f"missing or malformed entry: {exc}") from exc
+    if card.synthesis.get("noise") not in SYNTHESIS_NOISES:
+        raise InputError("model_card.synthesis.noise",
+                         f"{card.synthesis.get('noise')!r}; accepted: {', '.join(SYNTHESIS_NOISES)}")
     for c in card.conditions:
         if c.kind == "numeric" and (c.min is None or c.max is None or not c.min <= c.max):
             raise InputError(f"model_card.conditions.{c.name}", "needs a trained range min <= max")

@@ -89,3 +89,9 @@ def keyed_normal(key: torch.Tensor, shape: tuple[int, ...],
     z = torch.stack([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)
     z = z.reshape(*key.shape, -1)[..., :n]
     return z.to(dtype).reshape(*key.shape, *shape)
+
+
+def keyed_uniform(key: torch.Tensor, n: int) -> torch.Tensor:
+    """Uniforms in (0, 1) ``(*key.shape, n)`` float64 from each key's stream (53-bit)."""
+    w = words(key, n)
+    return (_shr(w, 11).to(torch.float64) + 0.5) * 2.0 ** -53

@@ -54,7 +54,7 @@ PHASE_METHODS = ("noise", "pghi", "griffin-lim")
 #: key streams of a site's own draws (gm_engine.generator.keyed): 1 is the white
 #: noise of the waveforms, 2 the static latent's local part, 3 the frame latents'
 #: innovations.
-NOISE_STREAM, STATIC_STREAM, FRAME_STREAM = 1, 2, 3
+NOISE_STREAM, STATIC_STREAM, FRAME_STREAM, PULSE_STREAM = 1, 2, 3, 4
 
 
 @dataclass
@@ -235,6 +235,19 @@ def n_parameters(model: nn.Module) -> int:
 CPU_ROW_BLOCK = 64
 
 
+def pulse_train(noise: torch.Tensor, u: torch.Tensor, p: np.ndarray) -> torch.Tensor:
+    """Unit-variance Gaussian noise ``(n, 3, T)`` -> a Poisson train of Gaussian pulses.
+
+    A sample keeps its value / sqrt(p) where the uniform ``u`` (n, T) is below
+    the row's pulse probability ``p`` (n,) and is zero elsewhere: the same
+    variance, the same pulse times on the three components, as the training
+    simulator draws them (gm_engine.stochastic.simulator).
+    """
+    pt = torch.as_tensor(p, dtype=torch.float64, device=noise.device)[:, None]
+    keep = (u < pt).to(torch.float64) / torch.sqrt(pt)
+    return noise * keep.to(noise.dtype)[:, None, :]
+
+
 def _pad_rows(x: Any, pad: int) -> Any:
     """``x`` (numpy or torch) with its last row repeated ``pad`` more times."""
     if pad == 0:
@@ -287,6 +300,8 @@ class CGMGenerator:
         #: conditional band-energy correction fitted to the training records
         #: (gm_engine.generator.calibration); None: the decoder's envelope as is.
         self.mean_correction = card.decoder.get("mean_correction")
+        #: "gaussian" or "pulse_train" (ModelCard.synthesis)
+        self.noise = card.synthesis.get("noise", "gaussian")
 
     def _decoded_shift(self, feats: np.ndarray) -> torch.Tensor | float:
         """log10 shift ``(B, C, K, 1)`` added to decoded envelopes: synthesis offset + mean correction."""
@@ -382,6 +397,7 @@ class CGMGenerator:
         dev, dt = self.device, self.dtype
         temp = float(self.temperature)
         ev = torch.from_numpy(np.asarray(eps_event, dtype=np.float32)).to(dev, dt)
+        p_pulse = self.pulse_probability(feats) if phase == "noise" else None
         per = max(1, (max_batch or self.default_batch()) // max(r, 1))
         for i in range(0, n, per):
             sl = slice(i, min(n, i + per))
@@ -397,10 +413,24 @@ class CGMGenerator:
             if phase == "noise":
                 k_noise = keyed.keys(seed, NOISE_STREAM, site_ids[sl], realization_ids, dev)
                 wn = keyed.keyed_normal(k_noise, (3, t_len), dtype=dt).reshape(nb * r, 3, t_len)
+                if p_pulse is not None:
+                    k_pulse = keyed.keys(seed, PULSE_STREAM, site_ids[sl], realization_ids, dev)
+                    u = keyed.keyed_uniform(k_pulse, t_len).reshape(nb * r, t_len)
+                    wn = pulse_train(wn, u, np.repeat(p_pulse[sl], r))
             x = self._waveform_rows(rows, eps_g.reshape(nb * r, shp.g_dim),
                                     frames.reshape(nb * r, shp.n_frames, shp.z_dim), wn,
                                     phase, phase_iters)
             yield sl, x.reshape(nb, r, 3, -1).float()
+
+    def pulse_probability(self, feats: np.ndarray) -> np.ndarray | None:
+        """Per-sample pulse probability ``(N,)`` of the noise at features ``feats``, or
+        None for Gaussian noise: the training simulator's calibrated Poisson rate
+        (gm_engine.stochastic.simulator.pulse_probability) for a ``pulse_train`` card."""
+        if self.noise != "pulse_train":
+            return None
+        from ..stochastic.simulator import pulse_probability
+
+        return pulse_probability(self.card.conditions_from_features(feats), self.dt)
 
     def _waveform_rows(self, rows: np.ndarray, eps_g: torch.Tensor, frames: torch.Tensor,
                        noise: torch.Tensor | None, phase: str, phase_iters: int) -> torch.Tensor:
@@ -474,6 +504,10 @@ class CGMGenerator:
             eps_g = rng.standard_normal((k, shp.g_dim)) * self.temperature
             eps = rng.standard_normal((k, shp.n_frames, shp.z_dim)) * self.temperature
             noise = rng.standard_normal((k, 3, t_len))
+            p = self.pulse_probability(feats[i:i + k])
+            if p is not None:
+                noise = pulse_train(torch.from_numpy(noise),
+                                    torch.from_numpy(rng.random((k, t_len))), p).numpy()
             x = self._waveform_rows(feats[i:i + k], self._tensor(eps_g), self._tensor(eps),
                                     self._tensor(noise), "noise", 0)
             yield slice(i, i + k), x.cpu().numpy().astype(np.float32, copy=False)

@@ -257,9 +257,7 @@ def synthesize(site: dict[str, np.ndarray], keys: Sequence[int | Sequence[int]],
     if eta is not None or eps is not None:
         e_b = np.zeros((n, tab.periods.size)) if eta is None else np.broadcast_to(eta, (n, tab.periods.size))
         e_w = np.zeros((n, tab.periods.size)) if eps is None else np.asarray(eps, dtype=float)
-    # Probability that a sample carries a pulse: dt nu = dt / pulse_q^2 (1: Gaussian noise).
-    q = np.maximum(cal["pulse_q"], 0.0)
-    p_pulse = np.where(q > 0.0, np.minimum(1.0, dt / np.maximum(q, 1e-12) ** 2), 1.0)
+    p_pulse = _pulse_probability(cal["pulse_q"], dt)
     out = np.empty((n, 3, n_out), dtype=np.float32)
     for n_int in np.unique(n_ints):
         idx = np.nonzero(n_ints == n_int)[0]
@@ -284,6 +282,24 @@ def synthesize(site: dict[str, np.ndarray], keys: Sequence[int | Sequence[int]],
         amp = np.exp(np.stack([ln_h, ln_h, ln_v], axis=1))  # (n, 3, F)
         out[idx] = _shape_noise(noise, amp, int(n_int), device)[..., :n_out] / dt
     return out
+
+
+def _pulse_probability(pulse_q: np.ndarray, dt: float) -> np.ndarray:
+    """Probability that a sample carries a pulse: dt nu = dt / pulse_q^2 (1: Gaussian noise)."""
+    q = np.maximum(pulse_q, 0.0)
+    return np.where(q > 0.0, np.minimum(1.0, dt / np.maximum(q, 1e-12) ** 2), 1.0)
+
+
+def pulse_probability(conditions: pd.DataFrame, dt: float) -> np.ndarray:
+    """(N,) per-sample pulse probability of this simulator's noise at ``conditions``.
+
+    For generators trained on this simulator's records: shaping noise with the
+    same pulse rate keeps the records' peak factor (docs/generator.md).
+    """
+    site = _site_arrays(conditions)
+    cal = load_table().interpolate(site["magnitude"], site["rrup_km"], site["vs30"],
+                                   site["mechanism"])
+    return _pulse_probability(cal["pulse_q"], float(dt))
 
 
 def _shape_noise(noise: np.ndarray, amp: np.ndarray, n_int: int, device: str) -> np.ndarray:

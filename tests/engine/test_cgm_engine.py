@@ -83,6 +83,28 @@ def test_cgm_refuses_missing_card_and_changed_weights(cgm_run, scenario_dict, tm
         site_waveforms(res.out_dir, 0)
 
 
+def test_cgm_refuses_a_recalibrated_card_or_another_model(cgm_run):
+    # same weights, other waveforms: a recalibrated card (latent mixing, decoder
+    # correction, synthesis noise) must not regenerate the run as if it made it
+    res, card, _ = cgm_run
+    original = json.loads(open(card).read())
+    changed = {**original, "latent": {**original["latent"], "w_between": 0.31}}
+    with open(card, "w") as f:
+        json.dump(changed, f)
+    with pytest.raises(InputError, match="another version of model tiny"):
+        site_waveforms(res.out_dir, 0)
+    with open(card, "w") as f:
+        json.dump(original, f)
+    site_waveforms(res.out_dir, 0)
+    # a run written before the sampler hash was stored: the model's name decides
+    meta = json.loads(res.run_json.read_text())
+    del meta["engine_info"]["sampler_sha256"]
+    meta["engine_info"]["model"] = "tiny-v0"
+    res.run_json.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="made with model tiny-v0"):
+        site_waveforms(res.out_dir, 0)
+
+
 def test_waveforms_command_exports_chosen_sites(cgm_run, tmp_path, capsys):
     from obspy import read
 

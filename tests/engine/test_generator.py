@@ -139,6 +139,80 @@ def test_in_range_flags_and_clamping(tmp_path):
         gen.card.features(bad)
 
 
+def test_conditions_from_features_inverts_features(tmp_path):
+    card = load_card(make_tiny_model_card(tmp_path))
+    df = conditions(12)
+    back = card.conditions_from_features(card.features(df))
+    for col in ("magnitude", "rrup_km", "vs30", "ztor_km"):
+        np.testing.assert_allclose(back[col], df[col], rtol=1e-6, atol=1e-6)  # float32 features
+    assert list(back["mechanism"]) == list(df["mechanism"])
+    far = df.copy()
+    far.loc[0, "magnitude"], far.loc[1, "rrup_km"] = 9.0, 900.0
+    back = card.conditions_from_features(card.features(far, clamp=True))
+    assert back.loc[0, "magnitude"] == pytest.approx(8.0) and back.loc[1, "rrup_km"] == pytest.approx(300.0)
+
+
+PULSES = {"noise": "pulse_train", "rate": "gm_engine.stochastic"}
+
+
+def test_card_synthesis_noise_is_checked_and_defaults_to_gaussian(tmp_path):
+    path = make_tiny_model_card(tmp_path, synthesis=PULSES)
+    assert load_card(path).synthesis == PULSES
+    d = json.loads(path.read_text())
+    d["synthesis"] = {"noise": "laplace"}
+    path.write_text(json.dumps(d))
+    with pytest.raises(InputError, match="pulse_train"):
+        load_card(path)
+    del d["synthesis"]  # a card written before the field: Gaussian noise, as it was made
+    path.write_text(json.dumps(d))
+    assert load_card(path).synthesis == {"noise": "gaussian"}
+
+
+def test_pulse_train_is_bernoulli_gaussian_of_unit_variance():
+    # a sample carries a pulse with probability p, at the same times on the
+    # three components; scaled to unit variance its kurtosis is 3 / p
+    from gm_engine.generator.model import pulse_train
+
+    g = torch.Generator().manual_seed(0)
+    n_t = 200_000
+    p = np.array([1.0, 0.5, 0.2, 0.05])
+    x = pulse_train(torch.randn(4, 3, n_t, generator=g, dtype=torch.float64),
+                    torch.rand(4, n_t, generator=g, dtype=torch.float64), p).numpy()
+    hit = x != 0.0
+    assert (hit == hit[:, :1]).all()  # same pulse times on H1, H2, Z
+    frac = hit[:, 0].mean(axis=1)
+    assert (np.abs(frac - p) <= 5 * np.sqrt(p * (1 - p) / n_t)).all(), frac
+    var = (x ** 2).mean(axis=(1, 2))
+    np.testing.assert_allclose(var, 1.0, rtol=0.05)
+    kurt = (x ** 4).mean(axis=(1, 2)) / var ** 2
+    np.testing.assert_allclose(kurt, 3.0 / p, rtol=0.1)
+
+
+def test_pulse_train_card_regenerates_sites_and_raises_the_peak_factor(tmp_path):
+    gauss = load_model(str(make_tiny_model_card(tmp_path / "g")), device="cpu")
+    pulse = load_model(str(make_tiny_model_card(tmp_path / "p", synthesis=PULSES)), device="cpu")
+    n = 16
+    df = conditions(n)
+    df["vs30"] = 760.0  # the simulator's pulse rate there: 7-60 per second, never Gaussian
+    p = pulse.pulse_probability(pulse.card.features(df))
+    assert gauss.pulse_probability(gauss.card.features(df)) is None
+    assert ((p > 0) & (p < 1)).all()
+    ev, si = draws(pulse, n, 1)
+    a = pulse.generate(df, ev, si, seed=5)
+    for k in (0, n - 1):
+        one = pulse.generate(df.iloc[[k]], ev, si[[k]], seed=5, site_ids=[k])
+        np.testing.assert_array_equal(one[0], a[k])
+    b = gauss.generate(df, ev, si, seed=5)  # same envelope, Gaussian noise
+
+    def peak_factor(x: np.ndarray) -> np.ndarray:
+        h = x[:, 0, :2].astype(np.float64)
+        return np.abs(h).max(axis=-1) / np.sqrt((h ** 2).mean(axis=-1))
+
+    energy = np.log((a.astype(np.float64) ** 2).sum(axis=-1) / (b.astype(np.float64) ** 2).sum(axis=-1))
+    assert abs(energy.mean()) < 0.15  # the envelope keeps the energy
+    assert np.mean(np.log(peak_factor(a) / peak_factor(b))) > 0.1  # pulses are more impulsive
+
+
 def test_default_model_fits_size_budget():
     model = CGMVAE(ModelConfig())
     assert n_parameters(model) * 4 <= 20e6

@@ -297,6 +297,23 @@ def test_pulse_train_makes_the_motion_impulsive():
     assert abs(out[0.45][1] - out[0.0][1]) < 0.15  # same energy (same target FAS)
 
 
+def test_pulse_probability_is_the_tables_rate_at_any_dt():
+    # what a pulse_train generator shapes: the table's pulse rate nu = pulse_q^-2
+    # per second, so p = dt nu halves with dt (and is capped at 1: Gaussian noise)
+    from gm_engine.stochastic.simulator import pulse_probability
+
+    df = pd.DataFrame({"magnitude": [5.0, 6.5, 8.0, 6.0], "rrup_km": [10.0, 50.0, 200.0, 30.0],
+                       "vs30": [760.0, 400.0, 760.0, 1000.0], "mechanism": ["SS", "RV", "NM", "SS"]})
+    cal = load_table().interpolate(df["magnitude"].to_numpy(), df["rrup_km"].to_numpy(),
+                                   df["vs30"].to_numpy(), _site_arrays(df)["mechanism"])
+    nu = np.where(cal["pulse_q"] > 0, 1.0 / np.maximum(cal["pulse_q"], 1e-12) ** 2, np.inf)
+    p1, p2 = pulse_probability(df, 0.01), pulse_probability(df, 0.005)
+    assert_allclose(p1, np.minimum(1.0, 0.01 * nu))
+    slow = p1 < 1.0
+    assert slow.any()
+    assert_allclose(p2[slow], p1[slow] / 2.0)
+
+
 def test_pga_does_not_depend_on_dt():
     # Nothing above the 50 Hz Nyquist of dt = 0.01 s may blow up at a finer dt
     # (the spectrum above 20 Hz is BA18's kappa-shaped one, not a fitted one).
