@@ -437,7 +437,8 @@ class CGMEngine:
                 # what regeneration on another device matches only to rounding
                 "precision": str(gen.dtype).removeprefix("torch."),
                 "dt_s": gen.dt, "duration_s": gen.stft_cfg.n_samples * gen.dt,
-                "phase": "shaped white noise (gm_engine.generator.envelope)",
+                "phase": ("shaped Poisson pulse train" if gen.noise == "pulse_train"
+                          else "shaped white noise") + " (gm_engine.generator.envelope)",
                 "latent": dict(card.latent),
                 "trained_on": card.training.get("data", "see the model card")}
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -358,6 +359,7 @@ def calibrate(gen, n_sites: int, n_real: int) -> dict:
 
 
 def main() -> None:
+    global OUT_DIR
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--card", default=str(DEFAULT_CARD))
     ap.add_argument("--corpus", default=None, help="corpus HDF5 for the held-out checks")
@@ -365,7 +367,11 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=48, help="records per median cell")
     ap.add_argument("--calibrate", action="store_true", help="calibrate the latent mixing first")
     ap.add_argument("--write", action="store_true", help="write results JSON and plots")
+    ap.add_argument("--out", default=str(OUT_DIR),
+                    help="folder of the report, results and plots (another model than the "
+                         "bundled one: its own folder)")
     args = ap.parse_args()
+    OUT_DIR = Path(args.out).resolve()
     torch.set_num_threads(1)
     gen = load_model(args.card, "cpu")
     t0 = time.perf_counter()
@@ -385,7 +391,12 @@ def main() -> None:
             result["calibration"] = kept
     result["command"] = ("python validation/cgm.py" + (" --calibrate" if args.calibrate else "")
                          + (" --corpus corpus.h5" if args.corpus else "")
-                         + f" --records {args.records} --write")
+                         + f" --records {args.records}"
+                         + (f" --out {_shown(OUT_DIR)}" if OUT_DIR != ROOT / "docs" / "validation"
+                            else "")
+                         + (f" --card {_shown(Path(args.card).resolve())}"
+                            if Path(args.card).resolve() != Path(DEFAULT_CARD).resolve() else "")
+                         + " --write")
     spec = QUICK if args.quick else FULL
     result["record_s"] = gen.stft_cfg.n_samples * gen.dt
     result["median"] = median_check(gen, spec, 8 if args.quick else args.records)
@@ -412,7 +423,7 @@ def record_in_card(card_path: Path, result: dict) -> None:
     card = json.loads(card_path.read_text())
     med = result["median"]["summary"]
     card["validation"] = {
-        "script": "validation/cgm.py", "report": "docs/validation/cgm.md",
+        "script": "validation/cgm.py", "report": _shown(OUT_DIR / "cgm.md"),
         "median_fraction_within_0.25_ln": med["fraction_within_0.25"],
         "median_mean_residual_by_im": med["mean_residual_by_im"],
         "median_worst_abs_residual_by_im": med["worst_abs_residual_by_im"],
@@ -427,16 +438,23 @@ def record_in_card(card_path: Path, result: dict) -> None:
     card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
+def _shown(path: Path) -> str:
+    """A path as the report names it: relative to the repository when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _row(label: str, d: dict, fmt: str = "{:+.2f}") -> str:
     return f"| {label} | " + " | ".join(fmt.format(d[k]) for k in LABELS) + " |"
 
 
 def earlier_calibration(gen) -> dict | None:
     """The calibration of the last written results, if the card still holds its values."""
-    path = OUT_DIR / "cgm_results.json"
-    if not path.is_file():
-        return None
-    cal = json.loads(path.read_text()).get("calibration")
+    cal = None
+    for folder in (OUT_DIR, ROOT / "docs" / "validation"):  # a variant of the bundled model
+        path = folder / "cgm_results.json"
+        if path.is_file():
+            cal = json.loads(path.read_text()).get("calibration")
+            break
     keys = ("temperature", "w_between", "site_persistent")
     if not cal or any(abs(float(cal[k]) - float(gen.card.latent.get(k, np.nan))) > 1e-9
                       for k in keys):
@@ -455,7 +473,9 @@ def write_report(result: dict, path: Path) -> None:
         f"(weights SHA-256 `{result['weights_sha256'][:16]}...`). Numbers below are "
         "copied from `cgm_results.json` by the script itself.", "",
         "The model was trained on 50,000 records simulated by GroundShake's stochastic "
-        "engine (calibrated to NGA-West2; [stochastic.md](stochastic.md)), not on recorded "
+        "engine (calibrated to NGA-West2; "
+        f"[stochastic.md]({os.path.relpath(ROOT / 'docs' / 'validation' / 'stochastic.md', OUT_DIR)})"
+        "), not on recorded "
         "data: agreement with NGA-West2 below is agreement of a model of the simulator "
         "with the GMPEs the simulator was calibrated to.", "",
     ]
