@@ -50,6 +50,16 @@ def test_card_says_what_the_model_is(gen):
     assert card["validation"]["report"] == "docs/validation/cgm.md"
 
 
+def test_shipped_pulse_train_variant_uses_the_bundled_weights(gen):
+    # cgm-ca-sim-v4 is a card only: v3's weights, checked by SHA-256 as any card's
+    path = bundled_model_card().parent.parent / "cgm-ca-sim-v4" / "model_card.json"
+    v4 = load_model(str(path), "cpu")
+    assert v4.card.weights_path.resolve() == gen.card.weights_path.resolve()
+    assert v4.noise == "pulse_train" and gen.noise == "gaussian"
+    assert v4.card.sampler_sha256() != gen.card.sampler_sha256()
+    assert v4.card.validation["report"] == "docs/validation/cgm-ca-sim-v4/cgm.md"
+
+
 @pytest.fixture(scope="module")
 def four_cells(gen):
     """Mean ln IM of 24 generated records at M 6 / 7 x Rrup 10 / 50 km, and NGA-West2's."""
