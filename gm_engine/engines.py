@@ -228,6 +228,29 @@ def bundled_model_card():  # -> pathlib.Path
     return Path(__file__).resolve().parent / "models" / BUNDLED_MODEL
 
 
+def shipped_model_cards() -> list[dict[str, Any]]:
+    """The cards in gm_engine/models, the bundled one first: what a user may choose.
+
+    Each: ``path``, ``name``, ``bundled``, ``noise`` and the validation's
+    ``median_fraction_within_0.25_ln`` (None when the card has none). Cards
+    that cannot be read are left out: the chooser must not fail on them.
+    """
+    import json
+
+    bundled = bundled_model_card()
+    out = []
+    for path in sorted(bundled.parent.parent.glob("*/model_card.json")):
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            out.append({"path": path, "name": str(d["name"]), "bundled": path == bundled,
+                        "noise": (d.get("synthesis") or {}).get("noise", "gaussian"),
+                        "median_fraction_within_0.25_ln":
+                            (d.get("validation") or {}).get("median_fraction_within_0.25_ln")})
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return sorted(out, key=lambda c: (not c["bundled"], c["name"]))
+
+
 def torch_ims_support(ims: Sequence[str]) -> bool:
     """Whether gm_engine.ims.torch_ims computes all of ``ims`` (RotD50) on the model's device."""
     from .ims.torch_ims import supports

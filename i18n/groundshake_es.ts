@@ -4,77 +4,77 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/dock.py" line="80"/>
+        <location filename="../plugin/dock.py" line="81"/>
         <source>Strike-slip, right-lateral (rake 180°)</source>
         <translation>Desgarre dextral (rake 180°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="81"/>
+        <location filename="../plugin/dock.py" line="82"/>
         <source>Strike-slip, left-lateral (rake 0°)</source>
         <translation>Desgarre sinistral (rake 0°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="82"/>
+        <location filename="../plugin/dock.py" line="83"/>
         <source>Normal (rake −90°)</source>
         <translation>Normal (rake −90°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="83"/>
+        <location filename="../plugin/dock.py" line="84"/>
         <source>Reverse (rake 90°)</source>
         <translation>Inversa (rake 90°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="84"/>
+        <location filename="../plugin/dock.py" line="85"/>
         <source>Other rake</source>
         <translation>Otro rake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="90"/>
+        <location filename="../plugin/dock.py" line="91"/>
         <source>Conditional generative model (CGM)</source>
         <translation>Modelo generativo condicional (CGM)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="91"/>
+        <location filename="../plugin/dock.py" line="92"/>
         <source>Stochastic simulation</source>
         <translation>Simulación estocástica</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="92"/>
+        <location filename="../plugin/dock.py" line="93"/>
         <source>NGA-West2 ground-motion models (GMPE)</source>
         <translation>Modelos de movimiento del suelo NGA-West2 (GMPE)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="97"/>
+        <location filename="../plugin/dock.py" line="98"/>
         <source>Automatic</source>
         <translation>Automático</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="97"/>
+        <location filename="../plugin/dock.py" line="98"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="97"/>
+        <location filename="../plugin/dock.py" line="98"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="98"/>
+        <location filename="../plugin/dock.py" line="99"/>
         <source>GPU (Apple MPS)</source>
         <translation>GPU (Apple MPS)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="104"/>
+        <location filename="../plugin/dock.py" line="105"/>
         <source>estimating…</source>
         <translation>estimando…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="107"/>
+        <location filename="../plugin/dock.py" line="108"/>
         <source>{m} min {s:02d} s left</source>
         <translation>quedan {m} min {s:02d} s</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="108"/>
+        <location filename="../plugin/dock.py" line="109"/>
         <source>{s} s left</source>
         <translation>quedan {s} s</translation>
     </message>
@@ -84,117 +84,117 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1032"/>
+        <location filename="../plugin/dock.py" line="1079"/>
         <source>Scenario</source>
         <translation>Escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="152"/>
+        <location filename="../plugin/dock.py" line="153"/>
         <source>Name of the scenario and of its layer group</source>
         <translation>Nombre del escenario y de su grupo de capas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="154"/>
+        <location filename="../plugin/dock.py" line="155"/>
         <source>Import…</source>
         <translation>Importar…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="155"/>
+        <location filename="../plugin/dock.py" line="156"/>
         <source>Read a scenario JSON file</source>
         <translation>Leer un archivo JSON de escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="157"/>
+        <location filename="../plugin/dock.py" line="158"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="158"/>
+        <location filename="../plugin/dock.py" line="159"/>
         <source>Write the scenario as a JSON file for the command line</source>
         <translation>Guardar el escenario como archivo JSON para la línea de comandos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="786"/>
+        <location filename="../plugin/dock.py" line="830"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="779"/>
+        <location filename="../plugin/dock.py" line="822"/>
         <source>Fault</source>
         <translation>Falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="171"/>
+        <location filename="../plugin/dock.py" line="172"/>
         <source>Draw on map</source>
         <translation>Dibujar en el mapa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="174"/>
+        <location filename="../plugin/dock.py" line="175"/>
         <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>Haga clic en los vértices de la traza; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="181"/>
+        <location filename="../plugin/dock.py" line="182"/>
         <source>Line layer holding the fault trace</source>
         <translation>Capa de líneas con la traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="183"/>
+        <location filename="../plugin/dock.py" line="184"/>
         <source>Use selected</source>
         <translation>Usar la selección</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="184"/>
+        <location filename="../plugin/dock.py" line="185"/>
         <source>Take the trace from the selected feature of the line layer</source>
         <translation>Tomar la traza del objeto seleccionado de la capa de líneas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="188"/>
+        <location filename="../plugin/dock.py" line="189"/>
         <source>Trace</source>
         <translation>Traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="776"/>
+        <location filename="../plugin/dock.py" line="819"/>
         <source>Dip</source>
         <translation>Buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="198"/>
+        <location filename="../plugin/dock.py" line="199"/>
         <source>Right-hand rule</source>
         <translation>Regla de la mano derecha</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="200"/>
+        <location filename="../plugin/dock.py" line="201"/>
         <source>Dip to the right when walking along the trace</source>
         <translation>Buza hacia la derecha al recorrer la traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="777"/>
+        <location filename="../plugin/dock.py" line="820"/>
         <source>Dip direction</source>
         <translation>Dirección de buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="777"/>
+        <location filename="../plugin/dock.py" line="820"/>
         <source>Top depth</source>
         <translation>Profundidad superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="778"/>
+        <location filename="../plugin/dock.py" line="821"/>
         <source>Bottom depth</source>
         <translation>Profundidad inferior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="778"/>
+        <location filename="../plugin/dock.py" line="821"/>
         <source>Mechanism</source>
         <translation>Mecanismo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="233"/>
+        <location filename="../plugin/dock.py" line="234"/>
         <source>Magnitude</source>
         <translation>Magnitud</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="241"/>
+        <location filename="../plugin/dock.py" line="242"/>
         <source>From the scaling law</source>
         <translation>Según la ley de escala</translation>
     </message>
@@ -204,17 +204,17 @@
         <translation>Magnitud de momento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="780"/>
+        <location filename="../plugin/dock.py" line="823"/>
         <source>Scaling law</source>
         <translation>Ley de escala</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="252"/>
+        <location filename="../plugin/dock.py" line="253"/>
         <source>Use</source>
         <translation>Usar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="253"/>
+        <location filename="../plugin/dock.py" line="254"/>
         <source>Set the magnitude to the scaling-law value</source>
         <translation>Poner la magnitud que da la ley de escala</translation>
     </message>
@@ -224,72 +224,72 @@
         <translation>Sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="272"/>
+        <location filename="../plugin/dock.py" line="273"/>
         <source>Point layer of sites; polygons use their centroids</source>
         <translation>Capa de puntos con los sitios; de los polígonos se usan sus centroides</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="273"/>
+        <location filename="../plugin/dock.py" line="274"/>
         <source>Layer</source>
         <translation>Capa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="782"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Site conditions (Vs30)</source>
         <translation>Condiciones del sitio (Vs30)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="279"/>
+        <location filename="../plugin/dock.py" line="280"/>
         <source>Field of the site layer</source>
         <translation>Campo de la capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="284"/>
+        <location filename="../plugin/dock.py" line="285"/>
         <source>Raster</source>
         <translation>Ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="290"/>
+        <location filename="../plugin/dock.py" line="291"/>
         <source>Default only</source>
         <translation>Solo el valor por defecto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="782"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Raster grid</source>
         <translation>Malla ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="314"/>
+        <location filename="../plugin/dock.py" line="315"/>
         <source>Extent of the sites</source>
         <translation>Extensión de los sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="783"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Resolution</source>
         <translation>Resolución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="322"/>
+        <location filename="../plugin/dock.py" line="323"/>
         <source>Cells</source>
         <translation>Celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="783"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Intensity measures</source>
         <translation>Medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="337"/>
+        <location filename="../plugin/dock.py" line="338"/>
         <source>SA at periods (s)</source>
         <translation>SA en los periodos (s)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="340"/>
+        <location filename="../plugin/dock.py" line="341"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>Periodos de aceleración espectral en segundos, separados por comas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="384"/>
+        <location filename="../plugin/dock.py" line="389"/>
         <source>Run</source>
         <translation>Ejecutar</translation>
     </message>
@@ -304,27 +304,27 @@
         <translation>Realizaciones</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="784"/>
+        <location filename="../plugin/dock.py" line="827"/>
         <source>Seed</source>
         <translation>Semilla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="785"/>
+        <location filename="../plugin/dock.py" line="829"/>
         <source>Device</source>
         <translation>Dispositivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="370"/>
+        <location filename="../plugin/dock.py" line="375"/>
         <source>Looking for devices…</source>
         <translation>Buscando dispositivos…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="375"/>
+        <location filename="../plugin/dock.py" line="380"/>
         <source>Temporary folder</source>
         <translation>Carpeta temporal</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="376"/>
+        <location filename="../plugin/dock.py" line="381"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>Cada ejecución escribe una subcarpeta nueva aquí; nunca se reemplazan archivos existentes</translation>
     </message>
@@ -334,62 +334,62 @@
         <translation>Carpeta de salida</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="385"/>
+        <location filename="../plugin/dock.py" line="390"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="562"/>
+        <location filename="../plugin/dock.py" line="605"/>
         <source>Select one feature of a line layer first.</source>
         <translation>Primero seleccione un objeto de una capa de líneas.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="573"/>
+        <location filename="../plugin/dock.py" line="616"/>
         <source>The selected feature has no line.</source>
         <translation>El objeto seleccionado no tiene ninguna línea.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="616"/>
+        <location filename="../plugin/dock.py" line="659"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>Aún no hay traza: dibújela o tome un objeto seleccionado.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="621"/>
+        <location filename="../plugin/dock.py" line="664"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>{n} vértices, {km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="626"/>
+        <location filename="../plugin/dock.py" line="669"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>Ley de escala: la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="630"/>
+        <location filename="../plugin/dock.py" line="673"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: M {m:.2f} para {area:.0f} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="639"/>
+        <location filename="../plugin/dock.py" line="682"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>La magnitud y el tamaño de la ruptura no concuerdan: {law} da M {m:.2f} para esta ruptura ({area:.0f} km²).</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="698"/>
         <source>Choose a site layer first.</source>
         <translation>Primero elija una capa de sitios.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="676"/>
+        <location filename="../plugin/dock.py" line="719"/>
         <source>no extent</source>
         <translation>sin extensión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="679"/>
+        <location filename="../plugin/dock.py" line="722"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="685"/>
+        <location filename="../plugin/dock.py" line="728"/>
         <source>Found: {detail}</source>
         <translation>Encontrado: {detail}</translation>
     </message>
@@ -399,72 +399,72 @@
         <translation>Traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="781"/>
+        <location filename="../plugin/dock.py" line="824"/>
         <source>Vs30 field</source>
         <translation>Campo de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="781"/>
+        <location filename="../plugin/dock.py" line="824"/>
         <source>Vs30 raster</source>
         <translation>Ráster de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="809"/>
+        <location filename="../plugin/dock.py" line="853"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' no es un periodo en segundos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="812"/>
+        <location filename="../plugin/dock.py" line="856"/>
         <source>periods must be positive, got {t}</source>
         <translation>los periodos deben ser positivos; se recibió {t}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="820"/>
+        <location filename="../plugin/dock.py" line="864"/>
         <source>choose at least one intensity measure</source>
         <translation>elija al menos una medida de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="847"/>
+        <location filename="../plugin/dock.py" line="891"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>dibuje la traza de la falla o tome una línea seleccionada</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="849"/>
+        <location filename="../plugin/dock.py" line="893"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="888"/>
+        <location filename="../plugin/dock.py" line="933"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>elija una capa de sitios de puntos o polígonos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="896"/>
+        <location filename="../plugin/dock.py" line="941"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>elija el campo que contiene Vs30 en m/s</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="899"/>
+        <location filename="../plugin/dock.py" line="944"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>un campo de Vs30 necesita una capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="904"/>
+        <location filename="../plugin/dock.py" line="949"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>elija un ráster de Vs30 guardado en un archivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="910"/>
+        <location filename="../plugin/dock.py" line="955"/>
         <source>set the grid extent</source>
         <translation>defina la extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="919"/>
+        <location filename="../plugin/dock.py" line="964"/>
         <source>use sites, a raster grid or both</source>
         <translation>use sitios, una malla ráster o ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1047"/>
+        <location filename="../plugin/dock.py" line="1094"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
@@ -979,72 +979,72 @@
         <translation>Falló el RotD50 de {site}: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="926"/>
+        <location filename="../plugin/dock.py" line="971"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>el panel acepta semillas de 0 a {hi}; se recibió {seed}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="297"/>
+        <location filename="../plugin/dock.py" line="298"/>
         <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
         <translation>Se usa donde el ráster de Vs30 no tiene valor, y en todos los sitios cuando no se elige ni campo ni ráster (un valor vacío o no válido del campo es un error)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="787"/>
+        <location filename="../plugin/dock.py" line="831"/>
         <source>Execution</source>
         <translation>Ejecución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="444"/>
+        <location filename="../plugin/dock.py" line="486"/>
         <source>This QGIS (single process)</source>
         <translation>Este QGIS (un solo proceso)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="445"/>
+        <location filename="../plugin/dock.py" line="487"/>
         <source>Every engine and device; the run uses this QGIS process only</source>
         <translation>Todos los motores y dispositivos; la ejecución usa solo este proceso de QGIS</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="448"/>
+        <location filename="../plugin/dock.py" line="490"/>
         <source>Local Dask cluster</source>
         <translation>Clúster Dask local</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="452"/>
+        <location filename="../plugin/dock.py" line="494"/>
         <source> workers</source>
         <translation> trabajadores</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="454"/>
+        <location filename="../plugin/dock.py" line="496"/>
         <source>Dask scheduler at</source>
         <translation>Planificador Dask en</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="457"/>
+        <location filename="../plugin/dock.py" line="499"/>
         <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
         <translation>Dirección de un planificador Dask en marcha, tcp://host:puerto o tls://host:puerto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="460"/>
+        <location filename="../plugin/dock.py" line="502"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="461"/>
+        <location filename="../plugin/dock.py" line="503"/>
         <source>Connect to the scheduler and count its workers (in the background)</source>
         <translation>Conecta con el planificador y cuenta sus trabajadores (en segundo plano)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="737"/>
+        <location filename="../plugin/dock.py" line="780"/>
         <source>Connecting to {address}…</source>
         <translation>Conectando con {address}…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="788"/>
+        <location filename="../plugin/dock.py" line="832"/>
         <source>Dask scheduler</source>
         <translation>Planificador Dask</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="789"/>
+        <location filename="../plugin/dock.py" line="833"/>
         <source>Local Dask workers</source>
         <translation>Trabajadores Dask locales</translation>
     </message>
@@ -1149,7 +1149,7 @@
         <translation>{scheduler} y {workers}: indique uno de los dos, no ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="468"/>
+        <location filename="../plugin/dock.py" line="510"/>
         <source>Dask runs support every engine: the CGM uses the chosen device on each worker, the stochastic simulation the workers&apos; CPUs. This QGIS only sends the tasks and writes the outputs.</source>
         <translation>Las ejecuciones con Dask admiten todos los motores: el CGM usa el dispositivo elegido en cada trabajador y la simulación estocástica, las CPU de los trabajadores. Este QGIS solo envía las tareas y escribe los resultados.</translation>
     </message>
@@ -1184,6 +1184,41 @@ Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bl
         <location filename="../plugin/styling.py" line="86"/>
         <source>MMI (Worden et al. 2012)</source>
         <translation>IMM (Worden et al. 2012)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="359"/>
+        <source>The generative model the CGM engine samples</source>
+        <translation>El modelo generativo que muestrea el motor CGM</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="828"/>
+        <source>Model</source>
+        <translation>Modelo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="450"/>
+        <source>Gaussian synthesis noise</source>
+        <translation>Ruido de síntesis gaussiano</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="451"/>
+        <source>the training simulator&apos;s pulse-train noise</source>
+        <translation>el ruido de trenes de pulsos del simulador de entrenamiento</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="457"/>
+        <source>{name} (default)</source>
+        <translation>{name} (predeterminado)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="463"/>
+        <source>{pct:.1f} % of median PGA and PSA within 0.25 ln of NGA-West2 (docs/generator.md)</source>
+        <translation>{pct:.1f} % de las medianas de PGA y PSA a menos de 0,25 ln de NGA-West2 (docs/generator.md)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="470"/>
+        <source>Scenario&apos;s card: {file}</source>
+        <translation>Tarjeta del escenario: {file}</translation>
     </message>
 </context>
 </TS>

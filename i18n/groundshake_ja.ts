@@ -4,77 +4,77 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/dock.py" line="80"/>
+        <location filename="../plugin/dock.py" line="81"/>
         <source>Strike-slip, right-lateral (rake 180°)</source>
         <translation>右横ずれ (すべり角 180°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="81"/>
+        <location filename="../plugin/dock.py" line="82"/>
         <source>Strike-slip, left-lateral (rake 0°)</source>
         <translation>左横ずれ (すべり角 0°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="82"/>
+        <location filename="../plugin/dock.py" line="83"/>
         <source>Normal (rake −90°)</source>
         <translation>正断層 (すべり角 −90°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="83"/>
+        <location filename="../plugin/dock.py" line="84"/>
         <source>Reverse (rake 90°)</source>
         <translation>逆断層 (すべり角 90°)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="84"/>
+        <location filename="../plugin/dock.py" line="85"/>
         <source>Other rake</source>
         <translation>その他のすべり角</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="90"/>
+        <location filename="../plugin/dock.py" line="91"/>
         <source>Conditional generative model (CGM)</source>
         <translation>条件付き生成モデル (CGM)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="91"/>
+        <location filename="../plugin/dock.py" line="92"/>
         <source>Stochastic simulation</source>
         <translation>統計的シミュレーション</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="92"/>
+        <location filename="../plugin/dock.py" line="93"/>
         <source>NGA-West2 ground-motion models (GMPE)</source>
         <translation>NGA-West2 地震動予測式 (GMPE)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="97"/>
+        <location filename="../plugin/dock.py" line="98"/>
         <source>Automatic</source>
         <translation>自動</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="97"/>
+        <location filename="../plugin/dock.py" line="98"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="97"/>
+        <location filename="../plugin/dock.py" line="98"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="98"/>
+        <location filename="../plugin/dock.py" line="99"/>
         <source>GPU (Apple MPS)</source>
         <translation>GPU (Apple MPS)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="104"/>
+        <location filename="../plugin/dock.py" line="105"/>
         <source>estimating…</source>
         <translation>推定中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="107"/>
+        <location filename="../plugin/dock.py" line="108"/>
         <source>{m} min {s:02d} s left</source>
         <translation>残り {m} 分 {s:02d} 秒</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="108"/>
+        <location filename="../plugin/dock.py" line="109"/>
         <source>{s} s left</source>
         <translation>残り {s} 秒</translation>
     </message>
@@ -84,117 +84,117 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1032"/>
+        <location filename="../plugin/dock.py" line="1079"/>
         <source>Scenario</source>
         <translation>シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="152"/>
+        <location filename="../plugin/dock.py" line="153"/>
         <source>Name of the scenario and of its layer group</source>
         <translation>シナリオとそのレイヤグループの名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="154"/>
+        <location filename="../plugin/dock.py" line="155"/>
         <source>Import…</source>
         <translation>インポート…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="155"/>
+        <location filename="../plugin/dock.py" line="156"/>
         <source>Read a scenario JSON file</source>
         <translation>シナリオの JSON ファイルを読み込む</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="157"/>
+        <location filename="../plugin/dock.py" line="158"/>
         <source>Export…</source>
         <translation>エクスポート…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="158"/>
+        <location filename="../plugin/dock.py" line="159"/>
         <source>Write the scenario as a JSON file for the command line</source>
         <translation>コマンドライン用にシナリオを JSON ファイルとして書き出す</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="786"/>
+        <location filename="../plugin/dock.py" line="830"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="779"/>
+        <location filename="../plugin/dock.py" line="822"/>
         <source>Fault</source>
         <translation>断層</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="171"/>
+        <location filename="../plugin/dock.py" line="172"/>
         <source>Draw on map</source>
         <translation>地図上に描く</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="174"/>
+        <location filename="../plugin/dock.py" line="175"/>
         <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>トレースの頂点をクリックします。Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="181"/>
+        <location filename="../plugin/dock.py" line="182"/>
         <source>Line layer holding the fault trace</source>
         <translation>断層トレースを含むラインレイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="183"/>
+        <location filename="../plugin/dock.py" line="184"/>
         <source>Use selected</source>
         <translation>選択を使用</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="184"/>
+        <location filename="../plugin/dock.py" line="185"/>
         <source>Take the trace from the selected feature of the line layer</source>
         <translation>ラインレイヤの選択地物からトレースを取得する</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="188"/>
+        <location filename="../plugin/dock.py" line="189"/>
         <source>Trace</source>
         <translation>トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="776"/>
+        <location filename="../plugin/dock.py" line="819"/>
         <source>Dip</source>
         <translation>傾斜角</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="198"/>
+        <location filename="../plugin/dock.py" line="199"/>
         <source>Right-hand rule</source>
         <translation>右手の法則</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="200"/>
+        <location filename="../plugin/dock.py" line="201"/>
         <source>Dip to the right when walking along the trace</source>
         <translation>トレースに沿って進むとき右側へ傾斜</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="777"/>
+        <location filename="../plugin/dock.py" line="820"/>
         <source>Dip direction</source>
         <translation>傾斜方向</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="777"/>
+        <location filename="../plugin/dock.py" line="820"/>
         <source>Top depth</source>
         <translation>上端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="778"/>
+        <location filename="../plugin/dock.py" line="821"/>
         <source>Bottom depth</source>
         <translation>下端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="778"/>
+        <location filename="../plugin/dock.py" line="821"/>
         <source>Mechanism</source>
         <translation>メカニズム</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="233"/>
+        <location filename="../plugin/dock.py" line="234"/>
         <source>Magnitude</source>
         <translation>マグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="241"/>
+        <location filename="../plugin/dock.py" line="242"/>
         <source>From the scaling law</source>
         <translation>スケーリング則から</translation>
     </message>
@@ -204,17 +204,17 @@
         <translation>モーメントマグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="780"/>
+        <location filename="../plugin/dock.py" line="823"/>
         <source>Scaling law</source>
         <translation>スケーリング則</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="252"/>
+        <location filename="../plugin/dock.py" line="253"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="253"/>
+        <location filename="../plugin/dock.py" line="254"/>
         <source>Set the magnitude to the scaling-law value</source>
         <translation>マグニチュードをスケーリング則の値にする</translation>
     </message>
@@ -224,72 +224,72 @@
         <translation>サイト</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="272"/>
+        <location filename="../plugin/dock.py" line="273"/>
         <source>Point layer of sites; polygons use their centroids</source>
         <translation>サイトのポイントレイヤ (ポリゴンは重心を使用)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="273"/>
+        <location filename="../plugin/dock.py" line="274"/>
         <source>Layer</source>
         <translation>レイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="782"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Site conditions (Vs30)</source>
         <translation>サイト条件 (Vs30)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="279"/>
+        <location filename="../plugin/dock.py" line="280"/>
         <source>Field of the site layer</source>
         <translation>サイトレイヤのフィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="284"/>
+        <location filename="../plugin/dock.py" line="285"/>
         <source>Raster</source>
         <translation>ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="290"/>
+        <location filename="../plugin/dock.py" line="291"/>
         <source>Default only</source>
         <translation>既定値のみ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="782"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Raster grid</source>
         <translation>ラスタグリッド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="314"/>
+        <location filename="../plugin/dock.py" line="315"/>
         <source>Extent of the sites</source>
         <translation>サイトの範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="783"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Resolution</source>
         <translation>解像度</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="322"/>
+        <location filename="../plugin/dock.py" line="323"/>
         <source>Cells</source>
         <translation>セル数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="783"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Intensity measures</source>
         <translation>強度指標</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="337"/>
+        <location filename="../plugin/dock.py" line="338"/>
         <source>SA at periods (s)</source>
         <translation>周期 (秒) ごとの SA</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="340"/>
+        <location filename="../plugin/dock.py" line="341"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>加速度応答スペクトルの周期 (秒、カンマ区切り)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="384"/>
+        <location filename="../plugin/dock.py" line="389"/>
         <source>Run</source>
         <translation>実行</translation>
     </message>
@@ -304,27 +304,27 @@
         <translation>実現数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="784"/>
+        <location filename="../plugin/dock.py" line="827"/>
         <source>Seed</source>
         <translation>シード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="785"/>
+        <location filename="../plugin/dock.py" line="829"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="370"/>
+        <location filename="../plugin/dock.py" line="375"/>
         <source>Looking for devices…</source>
         <translation>デバイスを検索中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="375"/>
+        <location filename="../plugin/dock.py" line="380"/>
         <source>Temporary folder</source>
         <translation>一時フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="376"/>
+        <location filename="../plugin/dock.py" line="381"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>実行ごとにここに新しいサブフォルダを作成します。既存のファイルは置き換えません</translation>
     </message>
@@ -334,62 +334,62 @@
         <translation>出力フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="385"/>
+        <location filename="../plugin/dock.py" line="390"/>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="562"/>
+        <location filename="../plugin/dock.py" line="605"/>
         <source>Select one feature of a line layer first.</source>
         <translation>先にラインレイヤの地物を 1 つ選択してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="573"/>
+        <location filename="../plugin/dock.py" line="616"/>
         <source>The selected feature has no line.</source>
         <translation>選択した地物にラインがありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="616"/>
+        <location filename="../plugin/dock.py" line="659"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>トレースがまだありません。描画するか選択地物から取得してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="621"/>
+        <location filename="../plugin/dock.py" line="664"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>頂点 {n} 個、{km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="626"/>
+        <location filename="../plugin/dock.py" line="669"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>スケーリング則: 下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="630"/>
+        <location filename="../plugin/dock.py" line="673"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: {area:.0f} km² に対して M {m:.2f}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="639"/>
+        <location filename="../plugin/dock.py" line="682"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>マグニチュードと破壊域の大きさが合いません。{law} ではこの破壊域 ({area:.0f} km²) に対して M {m:.2f} です。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="655"/>
+        <location filename="../plugin/dock.py" line="698"/>
         <source>Choose a site layer first.</source>
         <translation>先にサイトレイヤを選んでください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="676"/>
+        <location filename="../plugin/dock.py" line="719"/>
         <source>no extent</source>
         <translation>範囲なし</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="679"/>
+        <location filename="../plugin/dock.py" line="722"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} セル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="685"/>
+        <location filename="../plugin/dock.py" line="728"/>
         <source>Found: {detail}</source>
         <translation>検出: {detail}</translation>
     </message>
@@ -399,72 +399,72 @@
         <translation>断層トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="781"/>
+        <location filename="../plugin/dock.py" line="824"/>
         <source>Vs30 field</source>
         <translation>Vs30 フィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="781"/>
+        <location filename="../plugin/dock.py" line="824"/>
         <source>Vs30 raster</source>
         <translation>Vs30 ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="809"/>
+        <location filename="../plugin/dock.py" line="853"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' は秒単位の周期ではありません</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="812"/>
+        <location filename="../plugin/dock.py" line="856"/>
         <source>periods must be positive, got {t}</source>
         <translation>周期は正の値にしてください (入力値: {t})</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="820"/>
+        <location filename="../plugin/dock.py" line="864"/>
         <source>choose at least one intensity measure</source>
         <translation>強度指標を 1 つ以上選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="847"/>
+        <location filename="../plugin/dock.py" line="891"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>断層トレースを描くか、選択したライン地物を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="849"/>
+        <location filename="../plugin/dock.py" line="893"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="888"/>
+        <location filename="../plugin/dock.py" line="933"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>サイトのポイントまたはポリゴンレイヤを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="896"/>
+        <location filename="../plugin/dock.py" line="941"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>Vs30 (m/s) を持つフィールドを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="899"/>
+        <location filename="../plugin/dock.py" line="944"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>Vs30 フィールドにはサイトレイヤが必要です</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="904"/>
+        <location filename="../plugin/dock.py" line="949"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>ファイルに保存された Vs30 ラスタを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="910"/>
+        <location filename="../plugin/dock.py" line="955"/>
         <source>set the grid extent</source>
         <translation>グリッドの範囲を設定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="919"/>
+        <location filename="../plugin/dock.py" line="964"/>
         <source>use sites, a raster grid or both</source>
         <translation>サイト、ラスタグリッド、またはその両方を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1047"/>
+        <location filename="../plugin/dock.py" line="1094"/>
         <source>Starting…</source>
         <translation>開始中…</translation>
     </message>
@@ -979,72 +979,72 @@
         <translation>{site} の RotD50 の計算に失敗しました: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="926"/>
+        <location filename="../plugin/dock.py" line="971"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>このパネルで使えるシードは 0 から {hi} までです（指定値: {seed}）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="297"/>
+        <location filename="../plugin/dock.py" line="298"/>
         <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
         <translation>Vs30 ラスターに値がない場所、およびフィールドもラスターも選ばれていないときはすべての地点で使用します（フィールドの値が空または無効な場合はエラーになります）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="787"/>
+        <location filename="../plugin/dock.py" line="831"/>
         <source>Execution</source>
         <translation>実行環境</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="444"/>
+        <location filename="../plugin/dock.py" line="486"/>
         <source>This QGIS (single process)</source>
         <translation>この QGIS (単一プロセス)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="445"/>
+        <location filename="../plugin/dock.py" line="487"/>
         <source>Every engine and device; the run uses this QGIS process only</source>
         <translation>すべてのエンジンとデバイスに対応。この QGIS のプロセスだけで実行します</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="448"/>
+        <location filename="../plugin/dock.py" line="490"/>
         <source>Local Dask cluster</source>
         <translation>ローカル Dask クラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="452"/>
+        <location filename="../plugin/dock.py" line="494"/>
         <source> workers</source>
         <translation> ワーカー</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="454"/>
+        <location filename="../plugin/dock.py" line="496"/>
         <source>Dask scheduler at</source>
         <translation>Dask スケジューラ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="457"/>
+        <location filename="../plugin/dock.py" line="499"/>
         <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
         <translation>稼働中の Dask スケジューラのアドレス (tcp://ホスト:ポート または tls://ホスト:ポート)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="460"/>
+        <location filename="../plugin/dock.py" line="502"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="461"/>
+        <location filename="../plugin/dock.py" line="503"/>
         <source>Connect to the scheduler and count its workers (in the background)</source>
         <translation>スケジューラに接続してワーカー数を調べます (バックグラウンドで実行)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="737"/>
+        <location filename="../plugin/dock.py" line="780"/>
         <source>Connecting to {address}…</source>
         <translation>{address} に接続中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="788"/>
+        <location filename="../plugin/dock.py" line="832"/>
         <source>Dask scheduler</source>
         <translation>Dask スケジューラ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="789"/>
+        <location filename="../plugin/dock.py" line="833"/>
         <source>Local Dask workers</source>
         <translation>ローカル Dask ワーカー数</translation>
     </message>
@@ -1149,7 +1149,7 @@
         <translation>{scheduler} と {workers}: どちらか一方だけを指定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="468"/>
+        <location filename="../plugin/dock.py" line="510"/>
         <source>Dask runs support every engine: the CGM uses the chosen device on each worker, the stochastic simulation the workers&apos; CPUs. This QGIS only sends the tasks and writes the outputs.</source>
         <translation>Dask での実行はすべてのエンジンに対応します。CGM は各ワーカーで選択したデバイスを、統計的シミュレーションはワーカーの CPU を使います。この QGIS はタスクを送り、出力を書き出すだけです。</translation>
     </message>
@@ -1184,6 +1184,41 @@ Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on
         <location filename="../plugin/styling.py" line="86"/>
         <source>MMI (Worden et al. 2012)</source>
         <translation>改正メルカリ震度 MMI (Worden et al. 2012)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="359"/>
+        <source>The generative model the CGM engine samples</source>
+        <translation>CGMエンジンがサンプリングする生成モデル</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="828"/>
+        <source>Model</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="450"/>
+        <source>Gaussian synthesis noise</source>
+        <translation>ガウス合成ノイズ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="451"/>
+        <source>the training simulator&apos;s pulse-train noise</source>
+        <translation>学習用シミュレータのパルス列ノイズ</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="457"/>
+        <source>{name} (default)</source>
+        <translation>{name}（既定）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="463"/>
+        <source>{pct:.1f} % of median PGA and PSA within 0.25 ln of NGA-West2 (docs/generator.md)</source>
+        <translation>PGAとPSAの中央値の{pct:.1f} %がNGA-West2から0.25 ln以内（docs/generator.md）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="470"/>
+        <source>Scenario&apos;s card: {file}</source>
+        <translation>シナリオのモデルカード: {file}</translation>
     </message>
 </context>
 </TS>

@@ -7,6 +7,7 @@ checks come from ``gm_engine`` so the plugin, the CLI and Processing agree.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from qgis.core import (
@@ -354,6 +355,10 @@ class GroundShakeDock(QgsDockWidget):
                                           self.cgm_unavailable, Qt.ItemDataRole.ToolTipRole)
         self.engine_combo.setCurrentIndex(self.engine_combo.findData(self.default_engine))
         form.addRow(tr("Engine"), self.engine_combo)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip(tr("The generative model the CGM engine samples"))
+        self._fill_model_combo(None)
+        form.addRow(tr("Model"), self.model_combo)
         self.realizations_spin = QSpinBox()
         self.realizations_spin.setRange(1, MAX_REALIZATIONS)
         self.realizations_spin.setValue(10)
@@ -426,6 +431,7 @@ class GroundShakeDock(QgsDockWidget):
             "realizations": (self.realizations_spin, self.run_group),
             "seed": (self.seed_spin, self.run_group),
             "engine": (self.engine_combo, self.run_group),
+            "model_card": (self.model_combo, self.run_group),
             "device": (self.device_combo, self.run_group),
             "output": (self.output_widget, self.run_group),
             "out": (self.output_widget, self.run_group),
@@ -436,6 +442,42 @@ class GroundShakeDock(QgsDockWidget):
             "scheduler": (self.scheduler_edit, self.execution_group),
             "workers": (self.workers_spin, self.execution_group),
         }
+
+    def _fill_model_combo(self, card: str | None) -> None:
+        """The shipped model cards, plus ``card`` when it is another one; selects ``card``."""
+        from ..gm_engine.engines import shipped_model_cards
+
+        noises = {"gaussian": tr("Gaussian synthesis noise"),
+                  "pulse_train": tr("the training simulator's pulse-train noise")}
+        target = Path(card).resolve() if card else None
+        index = 0  # the bundled model, listed first
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for c in shipped_model_cards():
+            label = tr("{name} (default)").format(name=c["name"]) if c["bundled"] else c["name"]
+            # the bundled card travels as "no model_card", so scenarios stay portable
+            self.model_combo.addItem(label, None if c["bundled"] else str(c["path"]))
+            tip = noises.get(c["noise"], c["noise"])
+            share = c["median_fraction_within_0.25_ln"]
+            if share is not None:
+                tip += "; " + tr("{pct:.1f} % of median PGA and PSA within 0.25 ln of "
+                                 "NGA-West2 (docs/generator.md)").format(pct=100 * share)
+            self.model_combo.setItemData(self.model_combo.count() - 1, tip,
+                                         Qt.ItemDataRole.ToolTipRole)
+            if target is not None and c["path"].resolve() == target:
+                index, target = self.model_combo.count() - 1, None
+        if target is not None:  # a card of the user's own, e.g. from an imported scenario
+            self.model_combo.addItem(tr("Scenario's card: {file}").format(file=target.name),
+                                     str(card))
+            self.model_combo.setItemData(self.model_combo.count() - 1, str(target),
+                                         Qt.ItemDataRole.ToolTipRole)
+            index = self.model_combo.count() - 1
+        self.model_combo.setCurrentIndex(index)
+        self.model_combo.blockSignals(False)
+        self._engine_chosen()
+
+    def _engine_chosen(self, *_: Any) -> None:
+        self.model_combo.setEnabled(self.engine_combo.currentData() == "cgm")
 
     def _build_execution_group(self, outer: QVBoxLayout) -> None:
         """Where runs execute: a machine setting kept in QgsSettings, not in the project."""
@@ -487,6 +529,7 @@ class GroundShakeDock(QgsDockWidget):
         self.from_feature_button.clicked.connect(self.trace_from_selected_feature)
         self.rhr_check.toggled.connect(lambda on: self.dipdir_spin.setEnabled(not on))
         self.mechanism_combo.activated.connect(self._mechanism_chosen)
+        self.engine_combo.currentIndexChanged.connect(self._engine_chosen)
         self.rake_spin.valueChanged.connect(self._rake_changed)
         self.use_law_button.clicked.connect(self.use_law_magnitude)
         self.magnitude_from_law_check.toggled.connect(
@@ -782,6 +825,7 @@ class GroundShakeDock(QgsDockWidget):
             "vs30": tr("Site conditions (Vs30)"), "grid": tr("Raster grid"),
             "grid.spacing": tr("Resolution"), "intensity_measures": tr("Intensity measures"),
             "realizations": tr("Realizations"), "seed": tr("Seed"), "engine": tr("Engine"),
+            "model_card": tr("Model"),
             "device": tr("Device"), "output": tr("Output folder"), "out": tr("Output folder"),
             "name": tr("Name"), "scenario": tr("Scenario"),
             "execution": tr("Execution"), "execution.scheduler": tr("Dask scheduler"),
@@ -879,8 +923,9 @@ class GroundShakeDock(QgsDockWidget):
             "engine": self.engine_combo.currentData(),
             "device": self.device_combo.currentData(),
         }
-        if self.kept_fields.get("model_card"):  # only when set, as the engine writes it
-            doc["model_card"] = self.kept_fields["model_card"]
+        card = self.model_combo.currentData() or self.kept_fields.get("model_card")
+        if card:  # only when set, as the engine writes it: None is the bundled model
+            doc["model_card"] = card
         mode = self.vs30_mode()
         layer = self.sites_layer()
         if self.sites_group.isChecked():
@@ -983,6 +1028,8 @@ class GroundShakeDock(QgsDockWidget):
                 idx = combo.findData(doc.get(key))
                 if idx >= 0:
                     combo.setCurrentIndex(idx)
+            self._fill_model_combo(doc.get("model_card"))
+            self.kept_fields["model_card"] = None  # the combo holds it now
         finally:
             self.update_trace_info()
         self.update_cell_count()

@@ -493,3 +493,30 @@ def test_import_keeps_the_model_card_as_a_full_path(plugin, qgis_new_project, tm
     assert "model_card" not in dock.build_scenario(strict=False)
     dock.restore_state(state)
     assert dock.build_scenario(strict=False)["model_card"] == str(card.resolve())
+
+
+def test_model_combo_offers_the_shipped_cards(plugin, qgis_new_project, site_layer):
+    from groundshake.gm_engine.engines import bundled_model_card, shipped_model_cards
+
+    shipped = shipped_model_cards()
+    assert shipped[0]["bundled"] and shipped[0]["path"] == bundled_model_card()
+    variant = next(c for c in shipped if c["noise"] == "pulse_train")
+    sites = site_layer()
+    qgis_new_project.addMapLayer(sites)
+    dock = plugin.ensure_dock()
+    fill(dock, sites)
+    dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("cgm"))
+    assert dock.model_combo.isEnabled() and dock.model_combo.currentIndex() == 0
+    assert "model_card" not in dock.build_scenario(strict=False)  # bundled: portable
+    dock.model_combo.setCurrentIndex(dock.model_combo.findData(str(variant["path"])))
+    doc = dock.build_scenario(strict=False)
+    assert doc["model_card"] == str(variant["path"])
+    # a project keeps the choice, a new scenario forgets it
+    state = dock.state()
+    dock.reset()
+    assert dock.model_combo.currentIndex() == 0
+    dock.restore_state(state)
+    assert dock.model_combo.currentData() == str(variant["path"])
+    assert dock.model_combo.count() == len(shipped)  # a shipped card is not added twice
+    dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("gmpe"))
+    assert not dock.model_combo.isEnabled()
