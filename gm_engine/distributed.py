@@ -165,26 +165,24 @@ def realization_rng(seed: int, r: int) -> np.random.Generator:
 def _gmpe_chunk(conditions, xy_km, ims, n_realizations, seed, n_features, is_cancelled=None):
     from .gmpe import (
         CONDITION_RANGES,
-        PGV_PROXY_PERIOD,
-        baker_jayaram_2008,
-        im_period,
+        between_event_factor,
+        correlation_periods,
         nga_west2_average,
+        realization_values,
     )
 
     names = derived_inputs(ims)
     res = nga_west2_average(clip_to_ranges(conditions, CONDITION_RANGES), names)
-    corr_t = np.array([PGV_PROXY_PERIOD if im_period(n) < 0 else im_period(n) for n in names])
-    chol = np.linalg.cholesky(baker_jayaram_2008(corr_t) + 1e-10 * np.eye(len(names)))
-    n = len(conditions)
-    out = {nm: np.empty((int(n_realizations), n)) for nm in names}
+    corr_t = correlation_periods(names)
+    chol = between_event_factor(corr_t)
+    out = {nm: np.empty((int(n_realizations), len(conditions))) for nm in names}
     for r in range(int(n_realizations)):
         _check(is_cancelled)
         rng = realization_rng(seed, r)
         eta = chol @ rng.standard_normal(len(names))  # same on every worker: same inputs
         eps = evaluate_field(draw_fourier_features(corr_t, rng, n_features), xy_km)
-        for j, nm in enumerate(names):
-            g = res[nm]
-            out[nm][r] = g.median * np.exp(g.tau * eta[j] + g.phi * eps[:, j])
+        for nm, v in realization_values(res, names, eta, eps).items():
+            out[nm][r] = v
     return add_derived(out, ims)
 
 

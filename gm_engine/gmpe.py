@@ -134,16 +134,32 @@ def gmpe_realizations(conditions: pd.DataFrame, xy_km: np.ndarray, ims: Sequence
         raise InputError("xy_km", f"expected shape ({len(conditions)}, 2), got {xy.shape}")
     names = list(ims)
     res = nga_west2_average(conditions, names)
-    corr_t = np.array([PGV_PROXY_PERIOD if im_period(n) < 0 else im_period(n) for n in names])
-    chol = np.linalg.cholesky(baker_jayaram_2008(corr_t) + 1e-10 * np.eye(len(names)))
+    corr_t = correlation_periods(names)
+    chol = between_event_factor(corr_t)
     out = {n: np.empty((int(n_realizations), len(conditions))) for n in names}
     for r in range(int(n_realizations)):
         eta = chol @ rng.standard_normal(len(names))
         eps = correlated_normal_field(xy, corr_t, rng, vs30_clustered=vs30_clustered)
-        for j, n in enumerate(names):
-            g = res[n]
-            out[n][r] = g.median * np.exp(g.tau * eta[j] + g.phi * eps[:, j])
+        for n, v in realization_values(res, names, eta, eps).items():
+            out[n][r] = v
     return out
+
+
+def correlation_periods(names: Sequence[str]) -> np.ndarray:
+    """Periods (s) that stand for the IMs in the correlation models (PGV: its proxy)."""
+    return np.array([PGV_PROXY_PERIOD if im_period(n) < 0 else im_period(n) for n in names])
+
+
+def between_event_factor(periods: np.ndarray) -> np.ndarray:
+    """Cholesky factor of the Baker & Jayaram (2008) correlation of one event's terms."""
+    return np.linalg.cholesky(baker_jayaram_2008(periods) + 1e-10 * np.eye(len(periods)))
+
+
+def realization_values(res: dict, names: Sequence[str], eta: np.ndarray,
+                       eps: np.ndarray) -> dict[str, np.ndarray]:
+    """ln Y = ln median + tau eta + phi eps for one realization: IM -> (N,)."""
+    return {n: res[n].median * np.exp(res[n].tau * eta[j] + res[n].phi * eps[:, j])
+            for j, n in enumerate(names)}
 
 
 def validate_conditions(conditions: pd.DataFrame,
