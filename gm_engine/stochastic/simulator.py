@@ -46,7 +46,8 @@ from .response import psa_rotd
 
 #: Changes whenever the same inputs give other waveforms; corpora record it.
 #: 2: a record shorter than its noise window is cut from the whole motion (was squeezed).
-SYNTHESIS_REVISION = 2
+#: 3: random terms come with the table's terms_shift (their mean ln PSA is the median's).
+SYNTHESIS_REVISION = 3
 #: Stream tag of the per-site noise keys (see site_noise_key).
 SITE_NOISE_STREAM = 1
 LEAD_S = 2.0         # quiet time before the S window starts (alignment, not travel time)
@@ -266,7 +267,8 @@ def synthesize(site: dict[str, np.ndarray], keys: Sequence[int | Sequence[int]],
         ln_h = physics.ln_fas(freq, m[idx], r[idx], v[idx], mech[idx]) + cal["ln_c"][idx] @ wts
         if e_b is not None:
             phi_fas = np.sqrt(np.maximum(cal["phi"][idx] ** 2 - cal["sigma_int"][idx] ** 2, 0.0))
-            ln_h = ln_h + (tab.sigma_gain * (cal["tau"][idx] * e_b[idx] + phi_fas * e_w[idx])) @ wts
+            ln_h = ln_h + (tab.sigma_gain * (cal["tau"][idx] * e_b[idx] + phi_fas * e_w[idx])
+                           - tab.terms_shift) @ wts
         ln_v = ln_h + cal["ln_vh"][idx] @ wts
         noise = np.zeros((idx.size, 3, int(n_int)))
         for j, i in enumerate(idx):

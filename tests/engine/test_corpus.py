@@ -7,6 +7,7 @@ import pytest
 
 from gm_engine.corpus import CHUNK, CorpusRanges, draw_conditions, write_corpus
 from gm_engine.errors import InputError
+from gm_engine.stochastic.simulator import SYNTHESIS_REVISION
 
 
 def test_conditions_cover_the_requested_ranges():
@@ -28,7 +29,7 @@ def test_corpus_layout_is_what_the_trainer_loads(tmp_path):
     with h5py.File(path) as f:
         assert f.attrs["format"] == "groundshake-corpus" and f.attrs["version"] == 1
         assert "calibration.npz sha256" in f.attrs["simulator"]
-        assert "synthesis revision 2" in f.attrs["simulator"]
+        assert f"synthesis revision {SYNTHESIS_REVISION}" in f.attrs["simulator"]
         assert f["waveforms"].shape == (CHUNK + 6, 3, 4096)
         pga = f["ims/PGA"][:]
         cond = f["conditions"][:]

@@ -314,6 +314,42 @@ def test_pulse_probability_is_the_tables_rate_at_any_dt():
     assert_allclose(p2[slow], p1[slow] / 2.0)
 
 
+def test_terms_shift_applies_with_random_terms_only():
+    # the table is fitted with median motions; a run's median is over realizations
+    # that carry tau eta + phi eps, whose mean ln PSA came out above the median
+    # motion's (Jensen: PSA integrates the perturbed FAS); terms_shift takes it
+    # back, for records with random terms only (validation/stochastic_terms_shift.py)
+    from dataclasses import replace
+
+    from gm_engine.corpus import between_event_factor
+
+    tab = load_table()
+    none = replace(tab, terms_shift=np.zeros_like(tab.terms_shift))
+    assert tab.terms_shift[CONTROL_PERIODS <= 0.1].min() > 0.05
+    n = 12
+    site = {"magnitude": np.full(n, 6.5), "rrup_km": np.full(n, 20.0),
+            "vs30": np.full(n, 400.0), "mechanism": np.array(["SS"] * n)}
+    keys = [(11, k) for k in range(n)]
+    rng = np.random.default_rng(5)
+    chol = between_event_factor()
+    terms = {"eta": rng.standard_normal((n, CONTROL_PERIODS.size)) @ chol.T,
+             "eps": rng.standard_normal((n, CONTROL_PERIODS.size)) @ chol.T}
+
+    def ln_psa(table, **kw):
+        acc = synthesize(site, keys, dt=0.01, duration=40.96, table=table, **kw)
+        return acc, np.log(psa_rotd(acc[:, :2], 0.01, np.array([0.0, 1.0]))[0])
+
+    a, _ = ln_psa(tab)
+    b, _ = ln_psa(none)
+    np.testing.assert_array_equal(a, b)  # median motions: untouched
+    _, with_shift = ln_psa(tab, **terms)
+    _, without = ln_psa(none, **terms)
+    d = (with_shift - without).mean(0)  # same noise, same terms: the shift alone
+    i1 = int(np.flatnonzero(np.isclose(CONTROL_PERIODS, 1.0))[0])
+    assert d[1] == pytest.approx(-tab.terms_shift[i1], abs=0.01)  # PSA(1 s) follows its FAS
+    assert -tab.terms_shift[0] < d[0] < -0.3 * tab.terms_shift[0]  # PGA: a broad band
+
+
 def test_pga_does_not_depend_on_dt():
     # Nothing above the 50 Hz Nyquist of dt = 0.01 s may blow up at a finer dt
     # (the spectrum above 20 Hz is BA18's kappa-shaped one, not a fitted one).
