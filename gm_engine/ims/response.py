@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -121,8 +122,23 @@ def _sdof_filter(acc: np.ndarray, dt: float, period: float, damping: float) -> n
     the record is taken as at rest and the excitation ramps from zero to a_0
     over the step before it (real records start near zero).
     """
-    b, a = sdof_filter_coefficients(period, dt, damping)
+    b, a = _filter_coefficients(period, dt, damping)
     return lfilter(b, a, acc, axis=-1)
+
+
+@lru_cache(maxsize=256)
+def _filter_coefficients(period: float, dt: float, damping: float) -> tuple[np.ndarray, np.ndarray]:
+    """``sdof_filter_coefficients``, computed once per oscillator (read-only arrays).
+
+    Every batch of a run asks for the same few filters, and the LAPACK calls
+    inside ``expm`` woke OpenBLAS's worker threads, which then spin for tens of
+    ms after each call: CPU taken from the cgm engine's other batch thread
+    (bench/bench_cgm.py; ``peaks.matmul_one_thread`` has the same reason).
+    """
+    b, a = sdof_filter_coefficients(period, dt, damping)
+    b.flags.writeable = False
+    a.flags.writeable = False
+    return b, a
 
 
 def _oversampled(acc: np.ndarray, factor: int, tail: int) -> np.ndarray:

@@ -91,7 +91,7 @@ def _probe_threshold(a: np.ndarray, b: np.ndarray, mag2: np.ndarray, m: int) -> 
         axis=1,
     )
     pts = np.stack([a[rows, probes], b[rows, probes]], axis=-1)  # (M, 5, 2)
-    lower = np.abs(pts @ _rotation(a.dtype)).max(axis=1)  # (M, 180)
+    lower = np.abs(np.einsum("mpc,ca->mpa", pts, _rotation(a.dtype))).max(axis=1)  # (M, 180)
     bound = -np.partition(-lower, m - 1, axis=1)[:, m - 1]
     bound2 = bound.astype(np.float64) ** 2
     # The magnitude bound R cos(m/2 deg) of the module docstring is valid too.
@@ -163,7 +163,9 @@ def rotated_peaks(
         pts = np.empty((2, flat.size), dtype=dtype)
         np.take(a[row:stop].ravel(), flat, out=pts[0])
         np.take(b[row:stop].ravel(), flat, out=pts[1])
-        proj = rot_t @ pts  # (180, kept samples): each trace is a contiguous run
+        # (180, kept samples), each trace a contiguous run. einsum, not BLAS: a
+        # threaded BLAS spins its workers after each call (peaks.matmul_one_thread).
+        proj = np.einsum("ac,ck->ak", rot_t, pts)
         np.abs(proj, out=proj)
         starts = np.concatenate(([0], np.cumsum(counts[row:stop])[:-1]))
         if refine:

@@ -226,3 +226,16 @@ def test_mmi_combination_rule() -> None:
         mmi_worden2012(np.array([0.1, 0.2]), np.array([1.0]))
     with pytest.raises(InputError):
         mmi_worden2012(-0.1, 1.0)
+
+
+def test_matmul_one_thread_equals_matmul() -> None:
+    """Row blocks below BLAS's threading threshold give the product of one call."""
+    from gm_engine.ims.peaks import BLAS_ONE_THREAD_MNK, matmul_one_thread
+
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((2, 37, 4096))
+    b = rng.standard_normal((4096, 5))
+    assert BLAS_ONE_THREAD_MNK // (4096 * 5) < 37  # several blocks
+    np.testing.assert_allclose(matmul_one_thread(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    c = rng.standard_normal((3, 5))
+    np.testing.assert_allclose(matmul_one_thread(c, b.T), c @ b.T, rtol=1e-12, atol=1e-12)

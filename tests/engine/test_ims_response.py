@@ -202,3 +202,16 @@ def test_bad_input_raises_input_error(kwargs: dict, field: str) -> None:
     with pytest.raises(InputError) as info:
         response_spectrum(**args)
     assert info.value.field == field
+
+
+def test_cached_filter_coefficients_equal_the_computed_ones() -> None:
+    """The per-oscillator cache returns the same (read-only) coefficients."""
+    from gm_engine.ims.response import _filter_coefficients
+
+    for period, dt in [(0.1, 0.0025), (1.0, 0.01), (3.0, 0.01)]:
+        b, a = _filter_coefficients(period, dt, 0.05)
+        b_ref, a_ref = sdof_filter_coefficients(period, dt, 0.05)
+        assert np.array_equal(b, b_ref) and np.array_equal(a, a_ref)
+        assert _filter_coefficients(period, dt, 0.05)[0] is b
+        with pytest.raises(ValueError):
+            b[0] = 1.0
