@@ -193,26 +193,25 @@ def _refined_block(
     # Low bits hold the complemented position, so ties go to the earliest sample.
     keys |= 0xFFFFFFFF - np.arange(flat.size, dtype=np.int64)
     best = 0xFFFFFFFF - (np.maximum.reduceat(keys, starts, axis=1) & 0xFFFFFFFF)
-    pos = flat[best]  # flat sample index within the block
-    rows, t_peak = np.divmod(pos, n_t)
-    cos = np.cos(_RAD)[:, None]
-    sin = np.sin(_RAD)[:, None]
-
-    def value(t: np.ndarray) -> np.ndarray:
-        t = np.clip(t, 0, n_t - 1)
-        return np.abs(a[rows, t] * cos + b[rows, t] * sin)
-
-    mid, left, right = value(t_peak), value(t_peak - 1), value(t_peak + 1)
+    rows, t_peak = np.divmod(flat[best], n_t)  # flat indexes the block's samples
+    # The float64 series at offsets -2..2 of each peak sample (clamped to the
+    # trace), gathered at once: the parabola's three and one step either way.
+    t5 = np.clip(t_peak + np.arange(-2, 3)[:, None, None], 0, n_t - 1)
+    idx = rows * n_t + t5
+    vals = np.abs(np.take(a.ravel(), idx) * np.cos(_RAD)[:, None]
+                  + np.take(b.ravel(), idx) * np.sin(_RAD)[:, None])  # (5, 180, traces)
+    left, mid, right = vals[1], vals[2], vals[3]
     # The float32 arg-max may land next to the float64 one when two samples
     # tie to float32 rounding; the parabola then saw no local maximum and the
     # peak lost its refinement (up to 1e-4 of SA, seen when the projections'
-    # rounding changed). A step or two uphill in float64 finds the sample.
-    for _ in range(2):
-        step = np.where((right > mid) & (right >= left), 1, np.where(left > mid, -1, 0))
-        if not step.any():
-            break
-        t_peak = np.clip(t_peak + step, 0, n_t - 1)
-        mid, left, right = value(t_peak), value(t_peak - 1), value(t_peak + 1)
+    # rounding changed). One step uphill in float64 finds the sample.
+    step = np.where((right > mid) & (right >= left), 1, np.where(left > mid, -1, 0))
+    if step.any():
+        centre = (2 + step)[None]
+        left = np.take_along_axis(vals, centre - 1, axis=0)[0]
+        mid = np.take_along_axis(vals, centre, axis=0)[0]
+        right = np.take_along_axis(vals, centre + 1, axis=0)[0]
+        t_peak = t_peak + step
     interior = (t_peak > 0) & (t_peak < n_t - 1)
     return parabola_peak(left, mid, right, interior)
 
