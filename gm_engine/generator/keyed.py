@@ -69,24 +69,46 @@ def keys(seed: int, stream: int, site_ids: np.ndarray, realization_ids: np.ndarr
     return mix64(h ^ (real[None, :] + g))
 
 
+def _mix64_(z: torch.Tensor) -> torch.Tensor:
+    """:func:`mix64` in place on a tensor the caller owns, bit for bit the same.
+
+    The words of the white noise are most of a CPU batch's keyed draws; the
+    out-of-place chain allocated ~10 temporaries of their size.
+    """
+    for shift, mult in ((30, _signed(_M1)), (27, _signed(_M2)), (31, None)):
+        t = z >> shift
+        t &= (1 << (64 - shift)) - 1
+        z ^= t
+        if mult is not None:
+            z *= mult
+    return z
+
+
 def words(key: torch.Tensor, n_words: int) -> torch.Tensor:
     """SplitMix64 words ``(*key.shape, n_words)`` of each key's stream."""
     c = torch.arange(1, n_words + 1, dtype=torch.int64, device=key.device)
-    return mix64(key[..., None] + c * _signed(GOLDEN_GAMMA))
+    return _mix64_(key[..., None] + c * _signed(GOLDEN_GAMMA))
 
 
 def keyed_normal(key: torch.Tensor, shape: tuple[int, ...],
                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Standard normals ``(*key.shape, *shape)`` from each key's stream (Box-Muller)."""
+    """Standard normals ``(*key.shape, *shape)`` from each key's stream (Box-Muller).
+
+    In place where the operands are temporaries (same operations in the same
+    order, so the same bits as the out-of-place form; 18.5 -> 10.4 ms for the
+    white noise of 64 sites on one CPU core).
+    """
     n = math.prod(shape)
     w = words(key, (n + 1) // 2)
     scale = 2.0 ** -32
-    u1 = (_shr(w, 32).to(torch.float64) + 0.5) * scale
-    u2 = ((w & 0xFFFFFFFF).to(torch.float64) + 0.5) * scale
+    u1 = (w >> 32).bitwise_and_(0xFFFFFFFF).to(torch.float64).add_(0.5).mul_(scale)
+    u2 = (w & 0xFFFFFFFF).to(torch.float64).add_(0.5).mul_(scale)
     del w
-    r = torch.sqrt(-2.0 * torch.log(u1))
-    theta = (2.0 * math.pi) * u2
-    z = torch.stack([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)
+    r = u1.log_().mul_(-2.0).sqrt_()  # sqrt(-2 ln u1)
+    theta = u2.mul_(2.0 * math.pi)
+    z = torch.empty(*r.shape, 2, dtype=r.dtype, device=r.device)
+    torch.mul(r, torch.cos(theta), out=z[..., 0])
+    torch.mul(r, theta.sin_(), out=z[..., 1])
     z = z.reshape(*key.shape, -1)[..., :n]
     return z.to(dtype).reshape(*key.shape, *shape)
 

@@ -73,3 +73,22 @@ def test_cuda_draws_equal_cpu_draws():
     gpu = keyed_normal(k.cuda(), (3, 4096)).cpu()
     assert torch.equal(words(k, 50), words(k.cuda(), 50).cpu())
     assert torch.allclose(cpu, gpu, rtol=1e-6, atol=1e-6)
+
+
+def _normals_out_of_place(key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """keyed_normal as first written (no in-place operations): the bits runs were made with."""
+    n = int(np.prod(shape))
+    w = words(key, (n + 1) // 2)
+    u1 = (((w >> 32) & 0xFFFFFFFF).to(torch.float64) + 0.5) * 2.0 ** -32
+    u2 = ((w & 0xFFFFFFFF).to(torch.float64) + 0.5) * 2.0 ** -32
+    r = torch.sqrt(-2.0 * torch.log(u1))
+    theta = (2.0 * np.pi) * u2
+    z = torch.stack([r * torch.cos(theta), r * torch.sin(theta)], dim=-1)
+    return z.reshape(*key.shape, -1)[..., :n].float().reshape(*key.shape, *shape)
+
+
+@pytest.mark.parametrize("shape", [(3, 4096), (65, 16), (5,)])
+def test_in_place_normals_keep_the_bits(shape):
+    """The in-place Box-Muller of keyed_normal gives the same float32 bits as the plain one."""
+    k = keys(11, 1, np.array([0, 4, 10 ** 6]), np.array([0, 2]))
+    assert torch.equal(keyed_normal(k, shape), _normals_out_of_place(k, shape))
