@@ -259,7 +259,9 @@ def _chunk_ims(
     if spectral:
         periods = np.array(sorted({float(s.period) for s in spectral}))  # type: ignore[arg-type]
         peak_u = np.empty((periods.size, acc.shape[0]))
-        for j, disp, dt_k in iter_sdof_displacement(comps, dt, periods, damping, min_samples):
+        # float32 records: float32 displacements by blocks (response._sdof_filter_f32).
+        for j, disp, dt_k in iter_sdof_displacement(comps, dt, periods, damping, min_samples,
+                                                     float32=acc.dtype == np.float32):
             peak_u[j] = _combine_peaks(
                 disp.astype(acc.dtype, copy=False), scalar_mode, pct, refine=True,
                 samples_per_period=float(periods[j]) / dt_k,

@@ -280,7 +280,8 @@ def rotd(
     omega2 = (2.0 * np.pi / per) ** 2
     both = np.stack([a, b], axis=0)
     out = {_key(p): np.empty((*a.shape[:-1], per.size)) for p in pct}
-    for j, disp, dt_k in iter_sdof_displacement(both, dt, per, damping, min_samples_per_period):
+    for j, disp, dt_k in iter_sdof_displacement(both, dt, per, damping, min_samples_per_period,
+                                                 float32=a.dtype == np.float32):
         disp = disp.astype(a.dtype, copy=False)
         peaks = rotated_peaks(disp[0], disp[1], min(pct), refine=refine,
                               samples_per_period=float(per[j]) / dt_k)
