@@ -90,10 +90,52 @@ def istft(spec: torch.Tensor, cfg: STFTConfig) -> torch.Tensor:
     lead = spec.shape[:-2]
     flat = spec.reshape(-1, spec.shape[-2], spec.shape[-1])
     real_dtype = torch.float64 if flat.dtype == torch.complex128 else torch.float32
+    if flat.device.type == "cpu" and cfg.n_fft % cfg.hop == 0:
+        return _istft_cpu(flat, cfg, real_dtype).reshape(*lead, cfg.n_samples)
     x = torch.istft(flat, n_fft=cfg.n_fft, hop_length=cfg.hop, win_length=cfg.n_fft,
                     window=window(cfg, flat.device, real_dtype), center=True,
                     normalized=False, onesided=True, length=cfg.n_samples)
     return x.reshape(*lead, cfg.n_samples)
+
+
+_ENVELOPES: dict[tuple[int, int, int, str], torch.Tensor] = {}
+
+
+def _istft_cpu(flat: torch.Tensor, cfg: STFTConfig, real_dtype: torch.dtype) -> torch.Tensor:
+    """``torch.istft`` of ``flat`` (n, n_bins, n_frames) on the CPU, bit for bit, faster.
+
+    torch.istft overlap-adds the windowed frames with ``unfold_backward``
+    (~half of its time on the CPU). Here the frames are cut into
+    n_fft / hop pieces of one hop and added piece by piece onto a grid of
+    hops, in the order of the frames as torch adds them, so the float sums
+    are the same (tests/engine/test_generator.py); 13.3 -> 9.5 ms for the
+    192 traces of a 64-site batch.
+    """
+    n, m = flat.shape[0], flat.shape[-1]
+    hop, r = cfg.hop, cfg.n_fft // cfg.hop
+    w = window(cfg, flat.device, real_dtype)
+    frames = torch.fft.irfft(flat.transpose(1, 2), n=cfg.n_fft, dim=-1)  # (n, m, n_fft)
+    frames *= w
+    pieces = frames.reshape(n, m, r, hop)
+    out = torch.zeros(n, m + r - 1, hop, dtype=frames.dtype)
+    for j in reversed(range(r)):  # frame k - j before frame k - j + 1
+        out[:, j:j + m] += pieces[:, :, j]
+    start = cfg.n_fft // 2  # center=True
+    key = (cfg.n_fft, hop, m, str(real_dtype))
+    env = _ENVELOPES.get(key)
+    if env is None:
+        grid = torch.zeros(m + r - 1, hop, dtype=real_dtype)
+        w2 = (w * w).reshape(r, hop)
+        for j in reversed(range(r)):
+            grid[j:j + m] += w2[j]
+        env = grid.reshape(-1)
+        _ENVELOPES[key] = env
+    stop = start + cfg.n_samples
+    if stop > env.numel() or bool((env[start:stop].abs() < 1e-11).any()):
+        return torch.istft(flat, n_fft=cfg.n_fft, hop_length=hop, win_length=cfg.n_fft,
+                           window=w, center=True, normalized=False, onesided=True,
+                           length=cfg.n_samples)
+    return out.reshape(n, -1)[:, start:stop] / env[start:stop]
 
 
 def log_magnitude(x: torch.Tensor, cfg: STFTConfig) -> torch.Tensor:
