@@ -125,3 +125,23 @@ def test_generator_applies_the_correction_row_by_row(tmp_path):
     alone = gen.generate(cond.iloc[[3]].reset_index(drop=True), ev, si[[3]], seed=9,
                          site_ids=np.array([3]))
     assert np.array_equal(batch[3], alone[0])
+
+
+def test_mean_shift_sums_every_term_in_order(tmp_path):
+    """Skipping the basis columns that are zero on every row (and the coefficients
+    as an array, as the generator holds them) gives the plain loop's bits."""
+    card_path = make_tiny_model_card(tmp_path / "m")
+    gen = load_model(str(card_path), "cpu")
+    design = spline_design(gen.card)
+    cond = _conditions(40, seed=3)
+    cond["magnitude"] = 6.1  # shared, as in a run: many zero columns
+    feats = gen.card.features(cond)
+    basis = design_matrix(feats, design)
+    coef = np.random.default_rng(5).standard_normal((basis.shape[1], 3, 4))
+    ref = np.zeros((len(feats), 3, 4))
+    for p in range(basis.shape[1]):
+        ref += basis[:, p, None, None] * coef[p]
+    assert (basis == 0).all(axis=0).any()
+    for c in (coef, coef.tolist()):
+        got = mean_shift({**design, "coef_log10": c}, feats)
+        assert np.array_equal(got, ref)
