@@ -297,11 +297,16 @@ def _measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
 
 def cpu_batch_ims(gen, conditions: pd.DataFrame, eps_event: np.ndarray, eps_site: np.ndarray,
                   seed: int, site_ids: np.ndarray, ims: Sequence[str]) -> dict[str, np.ndarray]:
-    """{IM: (R, k)} of k sites generated on the CPU and measured in the calling thread."""
+    """{IM: (R, k)} of k sites generated on the CPU and measured in the calling thread.
+
+    The IMs are RotD50 of the horizontals, so Z is not synthesised
+    (``vertical=False``: a third of the synthesis; H1 and H2 keep their bits).
+    """
     from .ims import compute_ims
 
     k, r = len(conditions), eps_event.shape[0]
-    acc = gen.generate(conditions, eps_event, eps_site, seed=seed, site_ids=site_ids)
+    acc = gen.generate(conditions, eps_event, eps_site, seed=seed, site_ids=site_ids,
+                       vertical=False)
     vals = compute_ims(acc.reshape(k * r, 3, -1), gen.dt, ims, n_threads=1)
     return {im: vals[im].reshape(k, r).T for im in ims}
 

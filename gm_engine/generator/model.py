@@ -338,7 +338,7 @@ class CGMGenerator:
                  phase: str = "noise", phase_iters: int = 8, *, seed: int = 0,
                  site_ids: np.ndarray | None = None,
                  realization_ids: np.ndarray | None = None,
-                 max_batch: int | None = None) -> np.ndarray:
+                 max_batch: int | None = None, vertical: bool = True) -> np.ndarray:
         """Waveforms ``(N, R, 3, T)`` float32 in g for N sites x R realizations.
 
         ``eps_event`` (R, n_frames, z_dim) and ``eps_site`` (N, R, z_dim) are the
@@ -351,15 +351,18 @@ class CGMGenerator:
         fast Griffin-Lim iterations) or "griffin-lim" (``phase_iters``
         random-start iterations, the CGM-GM way with 500). Conditions outside
         the trained ranges are clamped to them and a warning says how many;
-        the runner flags such sites with ``card.in_range``.
+        the runner flags such sites with ``card.in_range``. ``vertical=False``
+        leaves Z at zero, unsynthesised: for IMs of the horizontals (H1 and H2
+        are the same bits either way, see ``_shaped_noise``).
         """
         n, r = len(conditions), eps_event.shape[0]
-        out = np.empty((n, r, 3, self.stft_cfg.n_samples), dtype=np.float32)
+        shape = (n, r, 3, self.stft_cfg.n_samples)
+        out = np.empty(shape, dtype=np.float32) if vertical else np.zeros(shape, dtype=np.float32)
         for sl, x in self.generate_batches(conditions, eps_event, eps_site, phase, phase_iters,
                                            seed=seed, site_ids=site_ids,
                                            realization_ids=realization_ids,
-                                           max_batch=max_batch):
-            out[sl] = x.cpu().numpy()
+                                           max_batch=max_batch, vertical=vertical):
+            out[sl, :, :x.shape[2]] = x.cpu().numpy()
         return out
 
     def default_batch(self) -> int:
@@ -375,10 +378,11 @@ class CGMGenerator:
                          phase: str = "noise", phase_iters: int = 8, *, seed: int = 0,
                          site_ids: np.ndarray | None = None,
                          realization_ids: np.ndarray | None = None,
-                         max_batch: int | None = None
+                         max_batch: int | None = None, vertical: bool = True
                          ) -> Iterator[tuple[slice, torch.Tensor]]:
         """:meth:`generate` batch by batch: (site slice, ``(n, R, 3, T)`` float32 on the
-        model's device), so a GPU caller computes IMs without copying waveforms back."""
+        model's device), so a GPU caller computes IMs without copying waveforms back.
+        With ``vertical=False`` the batches hold H1 and H2 only, ``(n, R, 2, T)``."""
         from .sampling import mix_innovations
 
         if phase not in PHASE_METHODS:
@@ -415,16 +419,22 @@ class CGMGenerator:
             rows = np.repeat(feats[sl], r, axis=0)
             wn = None
             if phase == "noise":
+                # A key's stream starts with H1's then H2's normals: without the
+                # vertical, the first two components' draws are the same.
                 k_noise = keyed.keys(seed, NOISE_STREAM, site_ids[sl], realization_ids, dev)
-                wn = keyed.keyed_normal(k_noise, (3, t_len), dtype=dt).reshape(nb * r, 3, t_len)
-                if p_pulse is not None:
+                comps = 3 if vertical else 2
+                wn = keyed.keyed_normal(k_noise, (comps, t_len), dtype=dt
+                                        ).reshape(nb * r, comps, t_len)
+                if p_pulse is not None:  # the same pulse times on every component
                     k_pulse = keyed.keys(seed, PULSE_STREAM, site_ids[sl], realization_ids, dev)
                     u = keyed.keyed_uniform(k_pulse, t_len).reshape(nb * r, t_len)
                     wn = pulse_train(wn, u, np.repeat(p_pulse[sl], r))
             x = self._waveform_rows(rows, eps_g.reshape(nb * r, shp.g_dim),
                                     frames.reshape(nb * r, shp.n_frames, shp.z_dim), wn,
-                                    phase, phase_iters)
-            yield sl, x.reshape(nb, r, 3, -1).float()
+                                    phase, phase_iters, vertical)
+            if not vertical:
+                x = x[:, :2]
+            yield sl, x.reshape(nb, r, x.shape[1], -1).float()
 
     def pulse_probability(self, feats: np.ndarray) -> np.ndarray | None:
         """Per-sample pulse probability ``(N,)`` of the noise at features ``feats``, or
@@ -437,7 +447,8 @@ class CGMGenerator:
         return pulse_probability(self.card.conditions_from_features(feats), self.dt)
 
     def _waveform_rows(self, rows: np.ndarray, eps_g: torch.Tensor, frames: torch.Tensor,
-                       noise: torch.Tensor | None, phase: str, phase_iters: int) -> torch.Tensor:
+                       noise: torch.Tensor | None, phase: str, phase_iters: int,
+                       vertical: bool = True) -> torch.Tensor:
         """Waveforms ``(n, 3, T)`` of n rows (site-realizations), in row blocks on the CPU.
 
         Each CPU block has exactly ``row_block`` rows, the last one padded with
@@ -446,7 +457,8 @@ class CGMGenerator:
         """
         blk, n = self.row_block, len(rows)
         if blk is None:
-            return self._waveforms(rows, eps_g, frames, noise, phase, phase_iters)
+            return self._waveforms(rows, eps_g, frames, noise, phase, phase_iters,
+                                   vertical=vertical)
         out = []
         for i in range(0, n, blk):
             j = min(n, i + blk)
@@ -454,13 +466,13 @@ class CGMGenerator:
             x = self._waveforms(_pad_rows(rows[i:j], pad), _pad_rows(eps_g[i:j], pad),
                                 _pad_rows(frames[i:j], pad),
                                 None if noise is None else _pad_rows(noise[i:j], pad),
-                                phase, phase_iters, real=j - i)
+                                phase, phase_iters, real=j - i, vertical=vertical)
             out.append(x)
         return out[0] if len(out) == 1 else torch.cat(out)
 
     def _waveforms(self, rows: np.ndarray, eps_g: torch.Tensor, frames: torch.Tensor,
                    noise: torch.Tensor | None, phase: str, phase_iters: int,
-                   real: int | None = None) -> torch.Tensor:
+                   real: int | None = None, vertical: bool = True) -> torch.Tensor:
         """Conditions + latent innovations (+ white noise for ``phase="noise"``) -> ``(n, 3, T)``.
 
         Only the first ``real`` rows come back; the iterative phase methods,
@@ -472,11 +484,31 @@ class CGMGenerator:
         log_amp = self.model.sample(cond, zg, frames)
         log_amp = log_amp.to(self.dtype) + self._decoded_shift(rows)
         if phase == "noise":
-            return envelope_to_waveform(log_amp, noise, self.envelope)[:real]
+            return self._shaped_noise(log_amp, noise, vertical)[:real]
         mag = bin_amplitude(log_amp[:real], self.envelope)
         if phase == "pghi":
             return phase_mod.reconstruct(mag, self.stft_cfg, n_iter=phase_iters)
         return phase_mod.griffin_lim(mag, self.stft_cfg, n_iter=phase_iters)
+
+    def _shaped_noise(self, log_amp: torch.Tensor, noise: torch.Tensor,
+                      vertical: bool) -> torch.Tensor:
+        """Shaped-noise waveforms; on the CPU H1 and H2 in one call and Z in another.
+
+        Why: the cgm engine's IMs are of the horizontals, and leaving out Z
+        saves a third of the synthesis. Float32 products round according to
+        their shapes (see ``__init__``), so H1 and H2 are always made in a
+        call of the same shape, with or without Z: their bits do not depend
+        on ``vertical``, and a site regenerated for the viewer keeps the bits
+        its IMs were computed from. Without ``vertical`` ``noise`` holds H1
+        and H2 only.
+        """
+        if self.row_block is None or log_amp.shape[1] != 3:
+            return envelope_to_waveform(log_amp[:, :noise.shape[1]], noise, self.envelope)
+        horizontal = envelope_to_waveform(log_amp[:, :2], noise[:, :2], self.envelope)
+        if not vertical:
+            return horizontal
+        z = envelope_to_waveform(log_amp[:, 2:], noise[:, 2:], self.envelope)
+        return torch.cat([horizontal, z], dim=1)
 
     def generate_independent(self, conditions: Any, seed: int,
                              max_batch: int = 256) -> np.ndarray:

@@ -84,6 +84,30 @@ def test_cpu_float32_site_bits_do_not_depend_on_its_batch(tmp_path):
         np.testing.assert_array_equal(one[0], a[k])
 
 
+def test_horizontals_without_the_vertical_keep_their_bits(tmp_path):
+    """vertical=False (the cgm engine's IMs) gives the same H1, H2 as the full
+    waveforms a site is regenerated with, and Z left at zero."""
+    from gm_engine.engines import cpu_batch_ims
+    from gm_engine.ims import compute_ims
+
+    gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
+    n, r = 70, 2
+    df = conditions(n)
+    ev, si = draws(gen, n, r)
+    full = gen.generate(df, ev, si, seed=5)
+    horizontal = gen.generate(df, ev, si, seed=5, vertical=False)
+    np.testing.assert_array_equal(horizontal[:, :, :2], full[:, :, :2])
+    assert not horizontal[:, :, 2].any() and full[:, :, 2].any()
+    k = 66
+    one = gen.generate(df.iloc[[k]], ev, si[[k]], seed=5, site_ids=[k], vertical=False)
+    np.testing.assert_array_equal(one[0], horizontal[k])
+    ims = ["PGA", "PGV", "SA(1.0)"]
+    got = cpu_batch_ims(gen, df, ev, si, 5, np.arange(n), ims)
+    ref = compute_ims(full.reshape(n * r, 3, -1), gen.dt, ims, n_threads=1)
+    for im in ims:
+        np.testing.assert_array_equal(got[im], ref[im].reshape(n, r).T)
+
+
 def test_event_term_is_shared_per_realization(tmp_path):
     gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
     df = conditions(3)
