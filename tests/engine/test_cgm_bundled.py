@@ -50,14 +50,18 @@ def test_card_says_what_the_model_is(gen):
     assert card["validation"]["report"] == "docs/validation/cgm.md"
 
 
-def test_shipped_pulse_train_variant_uses_the_bundled_weights(gen):
-    # cgm-ca-sim-v4 is a card only: v3's weights, checked by SHA-256 as any card's
-    path = bundled_model_card().parent.parent / "cgm-ca-sim-v4" / "model_card.json"
-    v4 = load_model(str(path), "cpu")
-    assert v4.card.weights_path.resolve() == gen.card.weights_path.resolve()
-    assert v4.noise == "pulse_train" and gen.noise == "gaussian"
-    assert v4.card.sampler_sha256() != gen.card.sampler_sha256()
+def test_shipped_cards_load_and_differ_where_they_say(gen):
+    # v5 (bundled) and v4 shape the pulse train, v3 Gaussian noise; v4 is a card
+    # only, on v3's weights, checked by SHA-256 as any card's
+    models = bundled_model_card().parent.parent
+    v3 = load_model(str(models / "cgm-ca-sim-v3" / "model_card.json"), "cpu")
+    v4 = load_model(str(models / "cgm-ca-sim-v4" / "model_card.json"), "cpu")
+    assert v4.card.weights_path.resolve() == v3.card.weights_path.resolve()
+    assert gen.noise == v4.noise == "pulse_train" and v3.noise == "gaussian"
+    assert len({g.card.sampler_sha256() for g in (gen, v3, v4)}) == 3
+    assert v3.card.validation["report"] == "docs/validation/cgm-ca-sim-v3/cgm.md"
     assert v4.card.validation["report"] == "docs/validation/cgm-ca-sim-v4/cgm.md"
+    assert "synthesis revision 3" in gen.card.training["data"]
 
 
 @pytest.fixture(scope="module")

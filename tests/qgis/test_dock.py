@@ -500,7 +500,7 @@ def test_model_combo_offers_the_shipped_cards(plugin, qgis_new_project, site_lay
 
     shipped = shipped_model_cards()
     assert shipped[0]["bundled"] and shipped[0]["path"] == bundled_model_card()
-    variant = next(c for c in shipped if c["noise"] == "pulse_train")
+    variant = next(c for c in shipped if not c["bundled"])
     sites = site_layer()
     qgis_new_project.addMapLayer(sites)
     dock = plugin.ensure_dock()
