@@ -289,13 +289,11 @@ def main() -> None:
                 polish=np.array(args.polish), fas_model=np.array("BA18"))
     if args.sigma_only or args.normal_only:
         table = Table.load(TABLE_PATH)
-        with np.load(TABLE_PATH) as z:
-            keep = {k: z[k] for k in z.files if k not in Table.__dataclass_fields__}
         if args.sigma_only:
             table.sigma_gain = fit_sigma_gain(table)
             print("sigma gain", np.round(table.sigma_gain, 3))
         table = add_normal_row(table)
-        table.save(TABLE_PATH, **keep)
+        table.save_keeping_settings(TABLE_PATH)
         print(f"wrote {TABLE_PATH} in {time.time() - t0:.0f} s")
         return
     shape = (len(MECH_ROWS), MAGS.size, RRUPS.size, VS30S.size)

@@ -32,7 +32,7 @@ import pandas as pd
 from common import ROOT, conditions
 from nga_west2 import run_set
 
-from gm_engine.stochastic.calibration import CONTROL_PERIODS, TABLE_PATH, Table, load_table
+from gm_engine.stochastic.calibration import CONTROL_PERIODS, TABLE_PATH, load_table
 
 CELLS = dict(mags=[5.0, 6.0, 7.0, 8.0], rrups=[2.0, 10.0, 40.0, 150.0], vs30s=[250.0, 760.0])
 #: the control periods, PSA(0.01 s) measured as PGA (calibration.CONTROL_PERIODS)
@@ -132,9 +132,7 @@ def main() -> None:
     print("terms_shift", np.round(table.terms_shift, 3))
     print("check (new seed), remaining mean shift", np.round(check.mean(0), 3))
     if args.write:
-        with np.load(TABLE_PATH) as z:
-            keep = {k: z[k] for k in z.files if k not in Table.__dataclass_fields__}
-        table.save(TABLE_PATH, **keep)
+        table.save_keeping_settings(TABLE_PATH)
         OUT.write_text(json.dumps({"runs": [*runs, result]}, indent=1) + "\n")
         print(f"wrote {TABLE_PATH} and {OUT}")
 

@@ -104,6 +104,16 @@ class Table:
         np.savez_compressed(path, **{k: getattr(self, k) for k in self.__dataclass_fields__},
                             **meta)
 
+    def save_keeping_settings(self, path: Path | str = TABLE_PATH) -> None:
+        """Save over ``path``, keeping the calibration script's settings stored there.
+
+        For scripts that refit one field of an existing table (sigma_gain, the
+        NM row, terms_shift): the settings of the full calibration stay its record.
+        """
+        with np.load(path, allow_pickle=False) as z:
+            settings = {k: z[k] for k in z.files if k not in self.__dataclass_fields__}
+        self.save(path, **settings)
+
     def interpolate(self, mag: np.ndarray, rrup_km: np.ndarray, vs30: np.ndarray,
                     mechanism: np.ndarray) -> dict[str, np.ndarray]:
         """Multilinear interpolation per site (inputs clipped to the grid): (N, P) / (N,) arrays."""

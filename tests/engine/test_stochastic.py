@@ -350,6 +350,25 @@ def test_terms_shift_applies_with_random_terms_only():
     assert -tab.terms_shift[0] < d[0] < -0.3 * tab.terms_shift[0]  # PGA: a broad band
 
 
+def test_refitting_one_field_keeps_the_calibration_settings(tmp_path):
+    import shutil
+
+    from gm_engine.stochastic.calibration import TABLE_PATH, Table
+
+    path = tmp_path / "calibration.npz"
+    shutil.copy(TABLE_PATH, path)
+    table = Table.load(path)
+    table.terms_shift = table.terms_shift + 0.5
+    table.save_keeping_settings(path)
+    with np.load(TABLE_PATH) as old, np.load(path) as new:
+        assert sorted(old.files) == sorted(new.files)
+        settings = [k for k in old.files if k not in Table.__dataclass_fields__]
+        assert "records" in settings
+        for k in settings:
+            np.testing.assert_array_equal(new[k], old[k])
+    assert_allclose(Table.load(path).terms_shift, load_table().terms_shift + 0.5)
+
+
 def test_pga_does_not_depend_on_dt():
     # Nothing above the 50 Hz Nyquist of dt = 0.01 s may blow up at a finer dt
     # (the spectrum above 20 Hz is BA18's kappa-shaped one, not a fitted one).
