@@ -120,9 +120,10 @@ def main() -> None:
         pairs.append((table.terms_shift.copy(), mean))
         table.terms_shift = next_shift(pairs)
     check = measure(args.records, args.seed + 100)
-    by_m = {f"M{m:g}": np.round(check[cells()["magnitude"].to_numpy() == m].mean(0), 3).tolist()
+    cond = cells()
+    by_m = {f"M{m:g}": np.round(check[cond["magnitude"].to_numpy() == m].mean(0), 3).tolist()
             for m in CELLS["mags"]}
-    by_r = {f"R{r:g}": np.round(check[cells()["rrup_km"].to_numpy() == r].mean(0), 3).tolist()
+    by_r = {f"R{r:g}": np.round(check[cond["rrup_km"].to_numpy() == r].mean(0), 3).tolist()
             for r in CELLS["rrups"]}
     result = {"periods": CONTROL_PERIODS.tolist(), "cells": CELLS, "records": args.records,
               "terms_shift": np.round(table.terms_shift, 4).tolist(), "iterations": log,
