@@ -84,117 +84,117 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1079"/>
+        <location filename="../plugin/dock.py" line="1081"/>
         <source>Scenario</source>
         <translation>Escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="153"/>
+        <location filename="../plugin/dock.py" line="157"/>
         <source>Name of the scenario and of its layer group</source>
         <translation>Nombre del escenario y de su grupo de capas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="155"/>
+        <location filename="../plugin/dock.py" line="159"/>
         <source>Import…</source>
         <translation>Importar…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="156"/>
+        <location filename="../plugin/dock.py" line="160"/>
         <source>Read a scenario JSON file</source>
         <translation>Leer un archivo JSON de escenario</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="158"/>
+        <location filename="../plugin/dock.py" line="162"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="159"/>
+        <location filename="../plugin/dock.py" line="163"/>
         <source>Write the scenario as a JSON file for the command line</source>
         <translation>Guardar el escenario como archivo JSON para la línea de comandos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="830"/>
+        <location filename="../plugin/dock.py" line="832"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="822"/>
+        <location filename="../plugin/dock.py" line="824"/>
         <source>Fault</source>
         <translation>Falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="172"/>
+        <location filename="../plugin/dock.py" line="176"/>
         <source>Draw on map</source>
         <translation>Dibujar en el mapa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="175"/>
+        <location filename="../plugin/dock.py" line="179"/>
         <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>Haga clic en los vértices de la traza; Retroceso borra el último, el clic derecho termina y Esc cancela</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="182"/>
+        <location filename="../plugin/dock.py" line="186"/>
         <source>Line layer holding the fault trace</source>
         <translation>Capa de líneas con la traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="184"/>
+        <location filename="../plugin/dock.py" line="188"/>
         <source>Use selected</source>
         <translation>Usar la selección</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="185"/>
+        <location filename="../plugin/dock.py" line="189"/>
         <source>Take the trace from the selected feature of the line layer</source>
         <translation>Tomar la traza del objeto seleccionado de la capa de líneas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="189"/>
+        <location filename="../plugin/dock.py" line="193"/>
         <source>Trace</source>
         <translation>Traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="819"/>
+        <location filename="../plugin/dock.py" line="821"/>
         <source>Dip</source>
         <translation>Buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="199"/>
+        <location filename="../plugin/dock.py" line="203"/>
         <source>Right-hand rule</source>
         <translation>Regla de la mano derecha</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="201"/>
+        <location filename="../plugin/dock.py" line="205"/>
         <source>Dip to the right when walking along the trace</source>
         <translation>Buza hacia la derecha al recorrer la traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="820"/>
+        <location filename="../plugin/dock.py" line="822"/>
         <source>Dip direction</source>
         <translation>Dirección de buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="820"/>
+        <location filename="../plugin/dock.py" line="822"/>
         <source>Top depth</source>
         <translation>Profundidad superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="821"/>
+        <location filename="../plugin/dock.py" line="823"/>
         <source>Bottom depth</source>
         <translation>Profundidad inferior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="821"/>
+        <location filename="../plugin/dock.py" line="823"/>
         <source>Mechanism</source>
         <translation>Mecanismo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="234"/>
+        <location filename="../plugin/dock.py" line="238"/>
         <source>Magnitude</source>
         <translation>Magnitud</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="242"/>
+        <location filename="../plugin/dock.py" line="246"/>
         <source>From the scaling law</source>
         <translation>Según la ley de escala</translation>
     </message>
@@ -204,17 +204,17 @@
         <translation>Magnitud de momento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="823"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Scaling law</source>
         <translation>Ley de escala</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="253"/>
+        <location filename="../plugin/dock.py" line="257"/>
         <source>Use</source>
         <translation>Usar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="254"/>
+        <location filename="../plugin/dock.py" line="258"/>
         <source>Set the magnitude to the scaling-law value</source>
         <translation>Poner la magnitud que da la ley de escala</translation>
     </message>
@@ -224,72 +224,72 @@
         <translation>Sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="273"/>
+        <location filename="../plugin/dock.py" line="277"/>
         <source>Point layer of sites; polygons use their centroids</source>
         <translation>Capa de puntos con los sitios; de los polígonos se usan sus centroides</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="274"/>
+        <location filename="../plugin/dock.py" line="278"/>
         <source>Layer</source>
         <translation>Capa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="825"/>
+        <location filename="../plugin/dock.py" line="827"/>
         <source>Site conditions (Vs30)</source>
         <translation>Condiciones del sitio (Vs30)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="280"/>
+        <location filename="../plugin/dock.py" line="284"/>
         <source>Field of the site layer</source>
         <translation>Campo de la capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="285"/>
+        <location filename="../plugin/dock.py" line="289"/>
         <source>Raster</source>
         <translation>Ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="291"/>
+        <location filename="../plugin/dock.py" line="295"/>
         <source>Default only</source>
         <translation>Solo el valor por defecto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="825"/>
+        <location filename="../plugin/dock.py" line="827"/>
         <source>Raster grid</source>
         <translation>Malla ráster</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="315"/>
+        <location filename="../plugin/dock.py" line="319"/>
         <source>Extent of the sites</source>
         <translation>Extensión de los sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="826"/>
+        <location filename="../plugin/dock.py" line="828"/>
         <source>Resolution</source>
         <translation>Resolución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="323"/>
+        <location filename="../plugin/dock.py" line="327"/>
         <source>Cells</source>
         <translation>Celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="826"/>
+        <location filename="../plugin/dock.py" line="828"/>
         <source>Intensity measures</source>
         <translation>Medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="338"/>
+        <location filename="../plugin/dock.py" line="342"/>
         <source>SA at periods (s)</source>
         <translation>SA en los periodos (s)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="341"/>
+        <location filename="../plugin/dock.py" line="345"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>Periodos de aceleración espectral en segundos, separados por comas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="389"/>
+        <location filename="../plugin/dock.py" line="393"/>
         <source>Run</source>
         <translation>Ejecutar</translation>
     </message>
@@ -304,27 +304,27 @@
         <translation>Realizaciones</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="827"/>
+        <location filename="../plugin/dock.py" line="829"/>
         <source>Seed</source>
         <translation>Semilla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="829"/>
+        <location filename="../plugin/dock.py" line="831"/>
         <source>Device</source>
         <translation>Dispositivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="375"/>
+        <location filename="../plugin/dock.py" line="379"/>
         <source>Looking for devices…</source>
         <translation>Buscando dispositivos…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="380"/>
+        <location filename="../plugin/dock.py" line="384"/>
         <source>Temporary folder</source>
         <translation>Carpeta temporal</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="381"/>
+        <location filename="../plugin/dock.py" line="385"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>Cada ejecución escribe una subcarpeta nueva aquí; nunca se reemplazan archivos existentes</translation>
     </message>
@@ -334,62 +334,62 @@
         <translation>Carpeta de salida</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="390"/>
+        <location filename="../plugin/dock.py" line="394"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="605"/>
+        <location filename="../plugin/dock.py" line="607"/>
         <source>Select one feature of a line layer first.</source>
         <translation>Primero seleccione un objeto de una capa de líneas.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="616"/>
+        <location filename="../plugin/dock.py" line="618"/>
         <source>The selected feature has no line.</source>
         <translation>El objeto seleccionado no tiene ninguna línea.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="659"/>
+        <location filename="../plugin/dock.py" line="661"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>Aún no hay traza: dibújela o tome un objeto seleccionado.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="664"/>
+        <location filename="../plugin/dock.py" line="666"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>{n} vértices, {km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="669"/>
+        <location filename="../plugin/dock.py" line="671"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>Ley de escala: la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="673"/>
+        <location filename="../plugin/dock.py" line="675"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: M {m:.2f} para {area:.0f} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="682"/>
+        <location filename="../plugin/dock.py" line="684"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>La magnitud y el tamaño de la ruptura no concuerdan: {law} da M {m:.2f} para esta ruptura ({area:.0f} km²).</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="698"/>
+        <location filename="../plugin/dock.py" line="700"/>
         <source>Choose a site layer first.</source>
         <translation>Primero elija una capa de sitios.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="719"/>
+        <location filename="../plugin/dock.py" line="721"/>
         <source>no extent</source>
         <translation>sin extensión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="722"/>
+        <location filename="../plugin/dock.py" line="724"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="728"/>
+        <location filename="../plugin/dock.py" line="730"/>
         <source>Found: {detail}</source>
         <translation>Encontrado: {detail}</translation>
     </message>
@@ -399,72 +399,72 @@
         <translation>Traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="824"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Vs30 field</source>
         <translation>Campo de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="824"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Vs30 raster</source>
         <translation>Ráster de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="853"/>
+        <location filename="../plugin/dock.py" line="855"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' no es un periodo en segundos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="856"/>
+        <location filename="../plugin/dock.py" line="858"/>
         <source>periods must be positive, got {t}</source>
         <translation>los periodos deben ser positivos; se recibió {t}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="864"/>
+        <location filename="../plugin/dock.py" line="866"/>
         <source>choose at least one intensity measure</source>
         <translation>elija al menos una medida de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="891"/>
+        <location filename="../plugin/dock.py" line="893"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>dibuje la traza de la falla o tome una línea seleccionada</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="893"/>
+        <location filename="../plugin/dock.py" line="895"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="933"/>
+        <location filename="../plugin/dock.py" line="935"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>elija una capa de sitios de puntos o polígonos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="941"/>
+        <location filename="../plugin/dock.py" line="943"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>elija el campo que contiene Vs30 en m/s</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="944"/>
+        <location filename="../plugin/dock.py" line="946"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>un campo de Vs30 necesita una capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="949"/>
+        <location filename="../plugin/dock.py" line="951"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>elija un ráster de Vs30 guardado en un archivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="955"/>
+        <location filename="../plugin/dock.py" line="957"/>
         <source>set the grid extent</source>
         <translation>defina la extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="964"/>
+        <location filename="../plugin/dock.py" line="966"/>
         <source>use sites, a raster grid or both</source>
         <translation>use sitios, una malla ráster o ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1094"/>
+        <location filename="../plugin/dock.py" line="1096"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
@@ -979,72 +979,72 @@
         <translation>Falló el RotD50 de {site}: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="971"/>
+        <location filename="../plugin/dock.py" line="973"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>el panel acepta semillas de 0 a {hi}; se recibió {seed}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="298"/>
+        <location filename="../plugin/dock.py" line="302"/>
         <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
         <translation>Se usa donde el ráster de Vs30 no tiene valor, y en todos los sitios cuando no se elige ni campo ni ráster (un valor vacío o no válido del campo es un error)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="831"/>
+        <location filename="../plugin/dock.py" line="833"/>
         <source>Execution</source>
         <translation>Ejecución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="486"/>
+        <location filename="../plugin/dock.py" line="488"/>
         <source>This QGIS (single process)</source>
         <translation>Este QGIS (un solo proceso)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="487"/>
+        <location filename="../plugin/dock.py" line="489"/>
         <source>Every engine and device; the run uses this QGIS process only</source>
         <translation>Todos los motores y dispositivos; la ejecución usa solo este proceso de QGIS</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="490"/>
+        <location filename="../plugin/dock.py" line="492"/>
         <source>Local Dask cluster</source>
         <translation>Clúster Dask local</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="494"/>
+        <location filename="../plugin/dock.py" line="496"/>
         <source> workers</source>
         <translation> trabajadores</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="496"/>
+        <location filename="../plugin/dock.py" line="498"/>
         <source>Dask scheduler at</source>
         <translation>Planificador Dask en</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="499"/>
+        <location filename="../plugin/dock.py" line="501"/>
         <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
         <translation>Dirección de un planificador Dask en marcha, tcp://host:puerto o tls://host:puerto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="502"/>
+        <location filename="../plugin/dock.py" line="504"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="503"/>
+        <location filename="../plugin/dock.py" line="505"/>
         <source>Connect to the scheduler and count its workers (in the background)</source>
         <translation>Conecta con el planificador y cuenta sus trabajadores (en segundo plano)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="780"/>
+        <location filename="../plugin/dock.py" line="782"/>
         <source>Connecting to {address}…</source>
         <translation>Conectando con {address}…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="832"/>
+        <location filename="../plugin/dock.py" line="834"/>
         <source>Dask scheduler</source>
         <translation>Planificador Dask</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="833"/>
+        <location filename="../plugin/dock.py" line="835"/>
         <source>Local Dask workers</source>
         <translation>Trabajadores Dask locales</translation>
     </message>
@@ -1149,7 +1149,7 @@
         <translation>{scheduler} y {workers}: indique uno de los dos, no ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="510"/>
+        <location filename="../plugin/dock.py" line="512"/>
         <source>Dask runs support every engine: the CGM uses the chosen device on each worker, the stochastic simulation the workers&apos; CPUs. This QGIS only sends the tasks and writes the outputs.</source>
         <translation>Las ejecuciones con Dask admiten todos los motores: el CGM usa el dispositivo elegido en cada trabajador y la simulación estocástica, las CPU de los trabajadores. Este QGIS solo envía las tareas y escribe los resultados.</translation>
     </message>
@@ -1186,37 +1186,37 @@ Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bl
         <translation>IMM (Worden et al. 2012)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="359"/>
+        <location filename="../plugin/dock.py" line="363"/>
         <source>The generative model the CGM engine samples</source>
         <translation>El modelo generativo que muestrea el motor CGM</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="828"/>
+        <location filename="../plugin/dock.py" line="830"/>
         <source>Model</source>
         <translation>Modelo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="450"/>
+        <location filename="../plugin/dock.py" line="452"/>
         <source>Gaussian synthesis noise</source>
         <translation>Ruido de síntesis gaussiano</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="451"/>
+        <location filename="../plugin/dock.py" line="453"/>
         <source>the training simulator&apos;s pulse-train noise</source>
         <translation>el ruido de trenes de pulsos del simulador de entrenamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="457"/>
+        <location filename="../plugin/dock.py" line="459"/>
         <source>{name} (default)</source>
         <translation>{name} (predeterminado)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="463"/>
+        <location filename="../plugin/dock.py" line="465"/>
         <source>{pct:.1f} % of median PGA and PSA within 0.25 ln of NGA-West2 (docs/generator.md)</source>
         <translation>{pct:.1f} % de las medianas de PGA y PSA a menos de 0,25 ln de NGA-West2 (docs/generator.md)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="470"/>
+        <location filename="../plugin/dock.py" line="472"/>
         <source>Scenario&apos;s card: {file}</source>
         <translation>Tarjeta del escenario: {file}</translation>
     </message>

@@ -84,117 +84,117 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1079"/>
+        <location filename="../plugin/dock.py" line="1081"/>
         <source>Scenario</source>
         <translation>シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="153"/>
+        <location filename="../plugin/dock.py" line="157"/>
         <source>Name of the scenario and of its layer group</source>
         <translation>シナリオとそのレイヤグループの名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="155"/>
+        <location filename="../plugin/dock.py" line="159"/>
         <source>Import…</source>
         <translation>インポート…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="156"/>
+        <location filename="../plugin/dock.py" line="160"/>
         <source>Read a scenario JSON file</source>
         <translation>シナリオの JSON ファイルを読み込む</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="158"/>
+        <location filename="../plugin/dock.py" line="162"/>
         <source>Export…</source>
         <translation>エクスポート…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="159"/>
+        <location filename="../plugin/dock.py" line="163"/>
         <source>Write the scenario as a JSON file for the command line</source>
         <translation>コマンドライン用にシナリオを JSON ファイルとして書き出す</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="830"/>
+        <location filename="../plugin/dock.py" line="832"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="822"/>
+        <location filename="../plugin/dock.py" line="824"/>
         <source>Fault</source>
         <translation>断層</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="172"/>
+        <location filename="../plugin/dock.py" line="176"/>
         <source>Draw on map</source>
         <translation>地図上に描く</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="175"/>
+        <location filename="../plugin/dock.py" line="179"/>
         <source>Click the trace&apos;s vertices; Backspace removes the last one, right click finishes, Esc cancels</source>
         <translation>トレースの頂点をクリックします。Backspace で最後の頂点を削除、右クリックで終了、Esc で取り消し</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="182"/>
+        <location filename="../plugin/dock.py" line="186"/>
         <source>Line layer holding the fault trace</source>
         <translation>断層トレースを含むラインレイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="184"/>
+        <location filename="../plugin/dock.py" line="188"/>
         <source>Use selected</source>
         <translation>選択を使用</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="185"/>
+        <location filename="../plugin/dock.py" line="189"/>
         <source>Take the trace from the selected feature of the line layer</source>
         <translation>ラインレイヤの選択地物からトレースを取得する</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="189"/>
+        <location filename="../plugin/dock.py" line="193"/>
         <source>Trace</source>
         <translation>トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="819"/>
+        <location filename="../plugin/dock.py" line="821"/>
         <source>Dip</source>
         <translation>傾斜角</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="199"/>
+        <location filename="../plugin/dock.py" line="203"/>
         <source>Right-hand rule</source>
         <translation>右手の法則</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="201"/>
+        <location filename="../plugin/dock.py" line="205"/>
         <source>Dip to the right when walking along the trace</source>
         <translation>トレースに沿って進むとき右側へ傾斜</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="820"/>
+        <location filename="../plugin/dock.py" line="822"/>
         <source>Dip direction</source>
         <translation>傾斜方向</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="820"/>
+        <location filename="../plugin/dock.py" line="822"/>
         <source>Top depth</source>
         <translation>上端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="821"/>
+        <location filename="../plugin/dock.py" line="823"/>
         <source>Bottom depth</source>
         <translation>下端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="821"/>
+        <location filename="../plugin/dock.py" line="823"/>
         <source>Mechanism</source>
         <translation>メカニズム</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="234"/>
+        <location filename="../plugin/dock.py" line="238"/>
         <source>Magnitude</source>
         <translation>マグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="242"/>
+        <location filename="../plugin/dock.py" line="246"/>
         <source>From the scaling law</source>
         <translation>スケーリング則から</translation>
     </message>
@@ -204,17 +204,17 @@
         <translation>モーメントマグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="823"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Scaling law</source>
         <translation>スケーリング則</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="253"/>
+        <location filename="../plugin/dock.py" line="257"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="254"/>
+        <location filename="../plugin/dock.py" line="258"/>
         <source>Set the magnitude to the scaling-law value</source>
         <translation>マグニチュードをスケーリング則の値にする</translation>
     </message>
@@ -224,72 +224,72 @@
         <translation>サイト</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="273"/>
+        <location filename="../plugin/dock.py" line="277"/>
         <source>Point layer of sites; polygons use their centroids</source>
         <translation>サイトのポイントレイヤ (ポリゴンは重心を使用)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="274"/>
+        <location filename="../plugin/dock.py" line="278"/>
         <source>Layer</source>
         <translation>レイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="825"/>
+        <location filename="../plugin/dock.py" line="827"/>
         <source>Site conditions (Vs30)</source>
         <translation>サイト条件 (Vs30)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="280"/>
+        <location filename="../plugin/dock.py" line="284"/>
         <source>Field of the site layer</source>
         <translation>サイトレイヤのフィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="285"/>
+        <location filename="../plugin/dock.py" line="289"/>
         <source>Raster</source>
         <translation>ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="291"/>
+        <location filename="../plugin/dock.py" line="295"/>
         <source>Default only</source>
         <translation>既定値のみ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="825"/>
+        <location filename="../plugin/dock.py" line="827"/>
         <source>Raster grid</source>
         <translation>ラスタグリッド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="315"/>
+        <location filename="../plugin/dock.py" line="319"/>
         <source>Extent of the sites</source>
         <translation>サイトの範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="826"/>
+        <location filename="../plugin/dock.py" line="828"/>
         <source>Resolution</source>
         <translation>解像度</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="323"/>
+        <location filename="../plugin/dock.py" line="327"/>
         <source>Cells</source>
         <translation>セル数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="826"/>
+        <location filename="../plugin/dock.py" line="828"/>
         <source>Intensity measures</source>
         <translation>強度指標</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="338"/>
+        <location filename="../plugin/dock.py" line="342"/>
         <source>SA at periods (s)</source>
         <translation>周期 (秒) ごとの SA</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="341"/>
+        <location filename="../plugin/dock.py" line="345"/>
         <source>Spectral acceleration periods in seconds, separated by commas</source>
         <translation>加速度応答スペクトルの周期 (秒、カンマ区切り)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="389"/>
+        <location filename="../plugin/dock.py" line="393"/>
         <source>Run</source>
         <translation>実行</translation>
     </message>
@@ -304,27 +304,27 @@
         <translation>実現数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="827"/>
+        <location filename="../plugin/dock.py" line="829"/>
         <source>Seed</source>
         <translation>シード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="829"/>
+        <location filename="../plugin/dock.py" line="831"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="375"/>
+        <location filename="../plugin/dock.py" line="379"/>
         <source>Looking for devices…</source>
         <translation>デバイスを検索中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="380"/>
+        <location filename="../plugin/dock.py" line="384"/>
         <source>Temporary folder</source>
         <translation>一時フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="381"/>
+        <location filename="../plugin/dock.py" line="385"/>
         <source>Each run writes a new sub-folder here; existing files are never replaced</source>
         <translation>実行ごとにここに新しいサブフォルダを作成します。既存のファイルは置き換えません</translation>
     </message>
@@ -334,62 +334,62 @@
         <translation>出力フォルダ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="390"/>
+        <location filename="../plugin/dock.py" line="394"/>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="605"/>
+        <location filename="../plugin/dock.py" line="607"/>
         <source>Select one feature of a line layer first.</source>
         <translation>先にラインレイヤの地物を 1 つ選択してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="616"/>
+        <location filename="../plugin/dock.py" line="618"/>
         <source>The selected feature has no line.</source>
         <translation>選択した地物にラインがありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="659"/>
+        <location filename="../plugin/dock.py" line="661"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>トレースがまだありません。描画するか選択地物から取得してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="664"/>
+        <location filename="../plugin/dock.py" line="666"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>頂点 {n} 個、{km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="669"/>
+        <location filename="../plugin/dock.py" line="671"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>スケーリング則: 下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="673"/>
+        <location filename="../plugin/dock.py" line="675"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: {area:.0f} km² に対して M {m:.2f}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="682"/>
+        <location filename="../plugin/dock.py" line="684"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>マグニチュードと破壊域の大きさが合いません。{law} ではこの破壊域 ({area:.0f} km²) に対して M {m:.2f} です。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="698"/>
+        <location filename="../plugin/dock.py" line="700"/>
         <source>Choose a site layer first.</source>
         <translation>先にサイトレイヤを選んでください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="719"/>
+        <location filename="../plugin/dock.py" line="721"/>
         <source>no extent</source>
         <translation>範囲なし</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="722"/>
+        <location filename="../plugin/dock.py" line="724"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} セル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="728"/>
+        <location filename="../plugin/dock.py" line="730"/>
         <source>Found: {detail}</source>
         <translation>検出: {detail}</translation>
     </message>
@@ -399,72 +399,72 @@
         <translation>断層トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="824"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Vs30 field</source>
         <translation>Vs30 フィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="824"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Vs30 raster</source>
         <translation>Vs30 ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="853"/>
+        <location filename="../plugin/dock.py" line="855"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' は秒単位の周期ではありません</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="856"/>
+        <location filename="../plugin/dock.py" line="858"/>
         <source>periods must be positive, got {t}</source>
         <translation>周期は正の値にしてください (入力値: {t})</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="864"/>
+        <location filename="../plugin/dock.py" line="866"/>
         <source>choose at least one intensity measure</source>
         <translation>強度指標を 1 つ以上選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="891"/>
+        <location filename="../plugin/dock.py" line="893"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>断層トレースを描くか、選択したライン地物を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="893"/>
+        <location filename="../plugin/dock.py" line="895"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="933"/>
+        <location filename="../plugin/dock.py" line="935"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>サイトのポイントまたはポリゴンレイヤを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="941"/>
+        <location filename="../plugin/dock.py" line="943"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>Vs30 (m/s) を持つフィールドを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="944"/>
+        <location filename="../plugin/dock.py" line="946"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>Vs30 フィールドにはサイトレイヤが必要です</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="949"/>
+        <location filename="../plugin/dock.py" line="951"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>ファイルに保存された Vs30 ラスタを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="955"/>
+        <location filename="../plugin/dock.py" line="957"/>
         <source>set the grid extent</source>
         <translation>グリッドの範囲を設定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="964"/>
+        <location filename="../plugin/dock.py" line="966"/>
         <source>use sites, a raster grid or both</source>
         <translation>サイト、ラスタグリッド、またはその両方を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1094"/>
+        <location filename="../plugin/dock.py" line="1096"/>
         <source>Starting…</source>
         <translation>開始中…</translation>
     </message>
@@ -979,72 +979,72 @@
         <translation>{site} の RotD50 の計算に失敗しました: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="971"/>
+        <location filename="../plugin/dock.py" line="973"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>このパネルで使えるシードは 0 から {hi} までです（指定値: {seed}）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="298"/>
+        <location filename="../plugin/dock.py" line="302"/>
         <source>Used where the Vs30 raster has no value, and for every site when neither a field nor a raster is chosen (an empty or invalid field value is an error)</source>
         <translation>Vs30 ラスターに値がない場所、およびフィールドもラスターも選ばれていないときはすべての地点で使用します（フィールドの値が空または無効な場合はエラーになります）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="831"/>
+        <location filename="../plugin/dock.py" line="833"/>
         <source>Execution</source>
         <translation>実行環境</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="486"/>
+        <location filename="../plugin/dock.py" line="488"/>
         <source>This QGIS (single process)</source>
         <translation>この QGIS (単一プロセス)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="487"/>
+        <location filename="../plugin/dock.py" line="489"/>
         <source>Every engine and device; the run uses this QGIS process only</source>
         <translation>すべてのエンジンとデバイスに対応。この QGIS のプロセスだけで実行します</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="490"/>
+        <location filename="../plugin/dock.py" line="492"/>
         <source>Local Dask cluster</source>
         <translation>ローカル Dask クラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="494"/>
+        <location filename="../plugin/dock.py" line="496"/>
         <source> workers</source>
         <translation> ワーカー</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="496"/>
+        <location filename="../plugin/dock.py" line="498"/>
         <source>Dask scheduler at</source>
         <translation>Dask スケジューラ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="499"/>
+        <location filename="../plugin/dock.py" line="501"/>
         <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
         <translation>稼働中の Dask スケジューラのアドレス (tcp://ホスト:ポート または tls://ホスト:ポート)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="502"/>
+        <location filename="../plugin/dock.py" line="504"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="503"/>
+        <location filename="../plugin/dock.py" line="505"/>
         <source>Connect to the scheduler and count its workers (in the background)</source>
         <translation>スケジューラに接続してワーカー数を調べます (バックグラウンドで実行)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="780"/>
+        <location filename="../plugin/dock.py" line="782"/>
         <source>Connecting to {address}…</source>
         <translation>{address} に接続中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="832"/>
+        <location filename="../plugin/dock.py" line="834"/>
         <source>Dask scheduler</source>
         <translation>Dask スケジューラ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="833"/>
+        <location filename="../plugin/dock.py" line="835"/>
         <source>Local Dask workers</source>
         <translation>ローカル Dask ワーカー数</translation>
     </message>
@@ -1149,7 +1149,7 @@
         <translation>{scheduler} と {workers}: どちらか一方だけを指定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="510"/>
+        <location filename="../plugin/dock.py" line="512"/>
         <source>Dask runs support every engine: the CGM uses the chosen device on each worker, the stochastic simulation the workers&apos; CPUs. This QGIS only sends the tasks and writes the outputs.</source>
         <translation>Dask での実行はすべてのエンジンに対応します。CGM は各ワーカーで選択したデバイスを、統計的シミュレーションはワーカーの CPU を使います。この QGIS はタスクを送り、出力を書き出すだけです。</translation>
     </message>
@@ -1186,37 +1186,37 @@ Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on
         <translation>改正メルカリ震度 MMI (Worden et al. 2012)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="359"/>
+        <location filename="../plugin/dock.py" line="363"/>
         <source>The generative model the CGM engine samples</source>
         <translation>CGMエンジンがサンプリングする生成モデル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="828"/>
+        <location filename="../plugin/dock.py" line="830"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="450"/>
+        <location filename="../plugin/dock.py" line="452"/>
         <source>Gaussian synthesis noise</source>
         <translation>ガウス合成ノイズ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="451"/>
+        <location filename="../plugin/dock.py" line="453"/>
         <source>the training simulator&apos;s pulse-train noise</source>
         <translation>学習用シミュレータのパルス列ノイズ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="457"/>
+        <location filename="../plugin/dock.py" line="459"/>
         <source>{name} (default)</source>
         <translation>{name}（既定）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="463"/>
+        <location filename="../plugin/dock.py" line="465"/>
         <source>{pct:.1f} % of median PGA and PSA within 0.25 ln of NGA-West2 (docs/generator.md)</source>
         <translation>PGAとPSAの中央値の{pct:.1f} %がNGA-West2から0.25 ln以内（docs/generator.md）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="470"/>
+        <location filename="../plugin/dock.py" line="472"/>
         <source>Scenario&apos;s card: {file}</source>
         <translation>シナリオのモデルカード: {file}</translation>
     </message>

@@ -138,6 +138,10 @@ class GroundShakeDock(QgsDockWidget):
         self.default_engine = FALLBACK_ENGINE if self.cgm_unavailable else PREFERRED_ENGINE
         self.error_field = ""
         self.found_devices: list[str] = []
+        from ..gm_engine.engines import shipped_model_cards
+
+        #: the cards in gm_engine/models, read once: every reset and import lists them
+        self.shipped_cards = shipped_model_cards()
         self._build_ui()
         self._connect()
         self.update_trace_info()
@@ -445,15 +449,13 @@ class GroundShakeDock(QgsDockWidget):
 
     def _fill_model_combo(self, card: str | None) -> None:
         """The shipped model cards, plus ``card`` when it is another one; selects ``card``."""
-        from ..gm_engine.engines import shipped_model_cards
-
         noises = {"gaussian": tr("Gaussian synthesis noise"),
                   "pulse_train": tr("the training simulator's pulse-train noise")}
         target = Path(card).resolve() if card else None
         index = 0  # the bundled model, listed first
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        for c in shipped_model_cards():
+        for c in self.shipped_cards:
             label = tr("{name} (default)").format(name=c["name"]) if c["bundled"] else c["name"]
             # the bundled card travels as "no model_card", so scenarios stay portable
             self.model_combo.addItem(label, None if c["bundled"] else str(c["path"]))
