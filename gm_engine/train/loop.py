@@ -452,6 +452,17 @@ def corpus_energy(corpus: str | Path, card: ModelCard, rows: np.ndarray,
     return np.concatenate(energy), np.concatenate(feats)
 
 
+def command_line() -> str | None:
+    """The command that runs this process, as a user types it: ``python -m gm_engine ...``
+    rather than the path of gm_engine/__main__.py that ``sys.argv[0]`` holds."""
+    if not sys.argv or not sys.argv[0]:
+        return None
+    head = sys.argv[0]
+    if Path(head).name == "__main__.py" and Path(head).parent.name == "gm_engine":
+        head = "python -m gm_engine"
+    return " ".join([head, *sys.argv[1:]])
+
+
 def card_envelope(card: ModelCard) -> EnvelopeConfig:
     return EnvelopeConfig.from_dict(card.stft)
 
@@ -503,7 +514,7 @@ def recalibrate_card(card_path: str | Path, corpus: str | Path, seed: int | None
         "records": int(min(n_records, len(tr_idx))),
         "mean_correction_records": len(tr_idx),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None}
+        "command": command_line()}
     Path(card_path).write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
     return Path(card_path)
 
@@ -633,7 +644,7 @@ def _export(out, card, state, corpus, n_train, n_val, history, best_val, stopped
     card.sha256 = sha256_file(wpath)
     card.training = {
         "corpus": str(corpus), "data": _describe_data(corpus),
-        "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None,
+        "command": command_line(),
         "hardware": hardware_description(dev),
         "wall_time_s": round(sum(h.get("seconds", 0.0) for h in history), 1),
         "n_train": n_train, "n_val": n_val,

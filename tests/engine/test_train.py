@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -299,3 +301,15 @@ def test_recalibrate_from_a_flatfile_of_records(corpus, tmp_path):
     assert card["decoder"]["mean_correction"]["n_records"] == 11
     assert "flatfile flat.csv" in rec["data"]
     load_model(str(card_path), device="cpu")
+
+
+def test_command_line_is_written_as_typed(monkeypatch):
+    from gm_engine.train.loop import command_line
+
+    main = str(Path(__file__).resolve().parents[2] / "gm_engine" / "__main__.py")
+    monkeypatch.setattr(sys, "argv", [main, "recalibrate", "--card", "C.json"])
+    assert command_line() == "python -m gm_engine recalibrate --card C.json"
+    monkeypatch.setattr(sys, "argv", ["train.py", "--x"])
+    assert command_line() == "train.py --x"
+    monkeypatch.setattr(sys, "argv", [""])
+    assert command_line() is None
