@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 from common import ROOT, as16_d595, conditions, nga_targets
 
+from gm_engine.corpus import CorpusRanges
 from gm_engine.correlation import jayaram_baker_2009_range
 from gm_engine.engines import bundled_model_card
 from gm_engine.generator import load_model
@@ -84,14 +85,26 @@ def simulated_ln_ims(rep: pd.DataFrame, n_samples: int, dt: float, seed: int) ->
     return np.concatenate(out)
 
 
-def median_check(gen, spec: dict, n_rec: int, seed: int = 11) -> dict:
+def median_check(gen, spec: dict, n_rec: int, seed: int = 11, ztor: str = "0") -> dict:
     """Generated medians against NGA-West2, and the training simulator's own medians in
-    the same records: what separates the model's error from its training data's."""
+    the same records: what separates the model's error from its training data's.
+
+    ``ztor``: the generated records' Ztor (km; the cells and NGA-West2 have Ztor 0),
+    or "corpus" for Ztor drawn as the corpus draws it (uniform 0-10 km, at most
+    Rrup). The corpus's simulator ignores Ztor, so this shows what the network's
+    learnt Ztor dependence does to the medians (docs/generator.md)."""
     out = {"cells": []}
+    rng = np.random.default_rng([seed, 13])
     for mech in ("SS", "RV"):
         cond = grid(spec, mech)
         rep = cond.loc[cond.index.repeat(n_rec)].reset_index(drop=True)
-        ln, d595 = ln_ims(gen.generate_independent(rep, seed), gen.dt)
+        gen_rep = rep.copy()
+        if ztor == "corpus":
+            lo, hi = CorpusRanges().ztor_km
+            gen_rep["ztor_km"] = np.minimum(rng.uniform(lo, hi, len(rep)), rep["rrup_km"])
+        else:
+            gen_rep["ztor_km"] = np.minimum(float(ztor), rep["rrup_km"])
+        ln, d595 = ln_ims(gen.generate_independent(gen_rep, seed), gen.dt)
         ln = ln.reshape(len(cond), n_rec, -1)
         ln_sim = simulated_ln_ims(rep, gen.stft_cfg.n_samples, gen.dt, seed).reshape(ln.shape)
         tgt = nga_targets(cond, PERIODS)
@@ -115,7 +128,7 @@ def median_check(gen, spec: dict, n_rec: int, seed: int = 11) -> dict:
     dsig = np.array([np.subtract(c["sigma_total"], c["sigma_nga"]) for c in out["cells"]])
     i, j = np.unravel_index(np.abs(res).argmax(), res.shape)
     out["summary"] = {
-        "n_cells": len(out["cells"]), "records_per_cell": n_rec,
+        "n_cells": len(out["cells"]), "records_per_cell": n_rec, "ztor_generated": ztor,
         # sampling noise of a cell's mean ln: total sigma / sqrt(records)
         "standard_error_of_cell_mean": float(np.mean([c["sigma_total"] for c in out["cells"]])
                                              / np.sqrt(n_rec)),
@@ -366,6 +379,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="the coarse version the test runs")
     ap.add_argument("--records", type=int, default=48, help="records per median cell")
     ap.add_argument("--calibrate", action="store_true", help="calibrate the latent mixing first")
+    ap.add_argument("--median-ztor", default="0",
+                    help="Ztor (km) of the generated records of the median check, or 'corpus' "
+                         "(drawn as in the training corpus); the cells' NGA-West2 Ztor stays 0")
     ap.add_argument("--write", action="store_true", help="write results JSON and plots")
     ap.add_argument("--out", default=str(OUT_DIR),
                     help="folder of the report, results and plots (another model than the "
@@ -392,6 +408,8 @@ def main() -> None:
     result["command"] = ("python validation/cgm.py" + (" --calibrate" if args.calibrate else "")
                          + (" --corpus corpus.h5" if args.corpus else "")
                          + f" --records {args.records}"
+                         + (f" --median-ztor {args.median_ztor}" if args.median_ztor != "0"
+                            else "")
                          + (f" --out {_shown(OUT_DIR)}" if OUT_DIR != ROOT / "docs" / "validation"
                             else "")
                          + (f" --card {_shown(Path(args.card).resolve())}"
@@ -399,7 +417,8 @@ def main() -> None:
                          + " --write")
     spec = QUICK if args.quick else FULL
     result["record_s"] = gen.stft_cfg.n_samples * gen.dt
-    result["median"] = median_check(gen, spec, 8 if args.quick else args.records)
+    result["median"] = median_check(gen, spec, 8 if args.quick else args.records,
+                                    ztor=args.median_ztor)
     print("median:", json.dumps(result["median"]["summary"], indent=1))
     result["sigma"] = sigma_check(gen, 16 if args.quick else 48, 8 if args.quick else 24)
     print("sigma:", json.dumps(result["sigma"]["summary"], indent=1))
@@ -462,6 +481,15 @@ def earlier_calibration(gen) -> dict | None:
     return {**cal, "carried_over": True}
 
 
+def _ztor_note(median: dict) -> str:
+    z = median.get("ztor_generated", "0")
+    if z == "0":
+        return ""
+    if z == "corpus":
+        return " (generated with Ztor drawn as in the corpus, uniform 0-10 km and at most Rrup)"
+    return f" (generated with Ztor {z} km, at most Rrup)"
+
+
 def write_report(result: dict, path: Path) -> None:
     """docs/validation/cgm.md from the results (rerunning the script rewrites it)."""
     med, sig, cor = result["median"]["summary"], result["sigma"]["summary"], result["correlation"]
@@ -492,9 +520,9 @@ def write_report(result: dict, path: Path) -> None:
     lines += [
         "## 1. Median RotD50 versus the NGA-West2 average (target |ln residual| <= 0.25)", "",
         f"{med['n_cells']} cells: M {FULL['mags']}, Rrup {FULL['rrups']} km, Vs30 "
-        f"{FULL['vs30s']} m/s, SS and RV; {med['records_per_cell']} generated records per "
-        "cell, each its own earthquake. Residual = mean ln(generated) - ln(NGA-West2 "
-        "average median).", "", head,
+        f"{FULL['vs30s']} m/s, SS and RV, Ztor 0; {med['records_per_cell']} generated records "
+        "per cell, each its own earthquake" + _ztor_note(med) + ". Residual = mean "
+        "ln(generated) - ln(NGA-West2 average median).", "", head,
         _row("mean residual", med["mean_residual_by_im"]),
         _row("worst abs residual", med["worst_abs_residual_by_im"], "{:.2f}"),
         _row("total sigma - NGA", med["total_sigma_minus_nga_mean_by_im"]), "",

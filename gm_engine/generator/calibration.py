@@ -46,13 +46,17 @@ from .envelope import batched_band_log_amplitude
 
 RIDGE = 1e-3
 SPLINE_DEGREE = 3
+#: (condition name, knot intervals) factors of each tensor-product term.
+SplineTerms = tuple[tuple[tuple[str, int], ...], ...]
 #: The basis's tensor-product terms: (condition name, knot intervals) per factor;
 #: a categorical factor (mechanism) enters as its indicators, the first category
 #: the reference. Chosen on held-out corpus records (the mean square error of the
 #: fit), never on NGA-West2: more intervals than these did not lower it; the
 #: mechanism interactions did (the sampler's magnitude scaling is off by
-#: mechanism, most at M 8).
-SPLINE_TERMS: tuple[tuple[tuple[str, int], ...], ...] = (
+#: mechanism, most at M 8). ln Rrup x Ztor lowered it a little but changed
+#: nothing in validation/cgm.py, and a new basis would stop the bundled card's
+#: recalibrate command from reproducing it (validation/mean_correction_basis.py).
+SPLINE_TERMS: SplineTerms = (
     (("ln_rrup", 8), ("magnitude", 5)),
     (("ln_rrup", 3), ("ln_vs30", 3)),
     (("magnitude", 3), ("ln_vs30", 3)),
@@ -102,10 +106,11 @@ def _interior_knots(spec: Any, intervals: int) -> list[float]:
     return numeric_feature(spec, r).tolist()
 
 
-def spline_design(card: Any) -> dict[str, Any]:
+def spline_design(card: Any, spline_terms: SplineTerms | None = None) -> dict[str, Any]:
     """The basis of a card's correction: a list of terms, each a list of factors,
     a factor a numeric feature column with its interior knots or a set of
-    indicator columns."""
+    indicator columns. ``spline_terms``: another basis than SPLINE_TERMS, to
+    compare bases on held-out records (validation/mean_correction_basis.py)."""
     factor, i = {}, 0
     for spec in card.conditions:
         if spec.kind == "numeric":
@@ -122,7 +127,7 @@ def spline_design(card: Any) -> dict[str, Any]:
                 "interior_knots": _interior_knots(spec, intervals)}
 
     terms, named = [], set()
-    for term in SPLINE_TERMS:
+    for term in SPLINE_TERMS if spline_terms is None else spline_terms:
         if all(name in factor for name, _ in term):
             terms.append([make(name, n) for name, n in term])
             named.update(name for name, _ in term)

@@ -49,6 +49,11 @@ def test_design_terms_and_rrup_knots(tmp_path):
     assert names == [["ln_rrup", "magnitude"], ["ln_rrup", "ln_vs30"], ["magnitude", "ln_vs30"],
                      ["ztor"], ["mechanism"], ["mechanism", "magnitude"],
                      ["mechanism", "ln_rrup"]]
+    other = spline_design(gen.card, ((("ztor", 2),), (("mechanism", 0),)))
+    # conditions no term names enter alone, with OTHER_INTERVALS (3) knot intervals
+    assert [[f["condition"] for f in t] for t in other["terms"]] == [
+        ["ztor"], ["mechanism"], ["magnitude"], ["ln_rrup"], ["ln_vs30"]]
+    assert design_matrix(gen.card.features(_conditions(5)), other).shape == (5, 5 + 2 + 3 * 6)
     assert design["terms"][4][0]["indicator_columns"] == [5, 6]  # NM, RV; SS is the reference
     spec = next(s for s in gen.card.conditions if s.name == "ln_rrup")
     knots = np.asarray(design["terms"][0][0]["interior_knots"])
