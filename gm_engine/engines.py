@@ -468,6 +468,9 @@ class CGMEngine:
                 "phase": ("shaped Poisson pulse train" if gen.noise == "pulse_train"
                           else "shaped white noise") + " (gm_engine.generator.envelope)",
                 "latent": dict(card.latent),
+                # conditions drawn from their training distribution, not the sites'
+                **({"marginalised_conditions": sorted(card.marginalised)}
+                   if card.marginalised else {}),
                 "trained_on": card.training.get("data", "see the model card")}
 
 

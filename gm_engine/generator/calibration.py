@@ -219,7 +219,7 @@ def synthesised_energy(gen: Any, feats: np.ndarray, seed: int) -> np.ndarray:
     try:  # batch by batch: 20,000 waveforms at once held 1 GB
         return np.concatenate(
             [energy_level(batched_band_log_amplitude(x, gen.envelope))
-             for _, x in gen.iter_independent_waveforms(feats, seed)])
+             for _, x in gen.iter_independent_waveforms(feats, seed, marginalise=False)])
     finally:
         gen.mean_correction = saved
 

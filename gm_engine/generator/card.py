@@ -124,13 +124,23 @@ class ModelCard:
     #: ``{"noise": "pulse_train", "rate": "gm_engine.stochastic"}`` (the training
     #: simulator's Poisson pulse rate at the record's conditions; docs/generator.md)
     synthesis: dict[str, Any] = field(default_factory=lambda: {"noise": "gaussian"})
+    #: conditions the training data do not depend on, drawn per site and
+    #: realization from their training distribution instead of taken from the
+    #: site: ``{name: {"distribution": "uniform", "low": a, "high": b,
+    #: "at_most": column (optional), "why": text}}`` (docs/generator.md, "Ztor")
+    marginalised: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
 
     # -- validity -------------------------------------------------------
+    def site_conditions(self) -> list[ConditionSpec]:
+        """The conditions taken from the sites: all but the marginalised ones."""
+        return [c for c in self.conditions if c.name not in self.marginalised]
+
     def in_range(self, conditions: Any) -> np.ndarray:
-        """Bool per row: every condition finite and inside its trained range."""
+        """Bool per row: every site condition finite and inside its trained range
+        (a marginalised condition's value is not used, so it is not checked)."""
         ok = np.ones(len(conditions), dtype=bool)
-        for spec in self.conditions:
+        for spec in self.site_conditions():
             v = _column(conditions, spec)
             if spec.kind == "categorical":
                 codes = mechanism_codes(v)
@@ -144,7 +154,7 @@ class ModelCard:
     def describe_out_of_range(self, conditions: Any) -> list[str]:
         """Human-readable reasons, one per offending condition (for warnings)."""
         msgs = []
-        for spec in self.conditions:
+        for spec in self.site_conditions():
             v = _column(conditions, spec)
             if spec.kind == "categorical":
                 bad = ~np.isin(mechanism_codes(v), [MECHANISMS.index(c) for c in spec.categories])
@@ -220,6 +230,7 @@ class ModelCard:
             "training": self.training,
             "decoder": self.decoder,
             "synthesis": self.synthesis,
+            **({"marginalised": self.marginalised} if self.marginalised else {}),
             "validation": self.validation,
             "references": self.references,
         }
@@ -235,6 +246,8 @@ class ModelCard:
         keep = {k: d[k] for k in ("architecture", "stft", "conditions", "latent", "decoder",
                                   "synthesis")}
         keep["weights_sha256"] = self.sha256
+        if self.marginalised:  # absent from older cards: their hashes stay the same
+            keep["marginalised"] = self.marginalised
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode("utf-8")).hexdigest()
 
     def save(self, path: str | Path) -> Path:
@@ -276,7 +289,8 @@ def load_card(path: str | Path) -> ModelCard:
                          stft=d["stft"], conditions=conds, latent=d["latent"],
                          training=d.get("training", {}), references=d.get("references", []),
                          validation=d.get("validation", {}), decoder=d.get("decoder", {}),
-                         synthesis=d.get("synthesis", {"noise": "gaussian"}), path=path)
+                         synthesis=d.get("synthesis", {"noise": "gaussian"}),
+                         marginalised=d.get("marginalised", {}), path=path)
     except (KeyError, TypeError) as exc:
         raise InputError("model_card", f"missing or malformed entry: {exc}") from exc
     if card.synthesis.get("noise") not in SYNTHESIS_NOISES:
@@ -285,7 +299,30 @@ def load_card(path: str | Path) -> ModelCard:
     for c in card.conditions:
         if c.kind == "numeric" and (c.min is None or c.max is None or not c.min <= c.max):
             raise InputError(f"model_card.conditions.{c.name}", "needs a trained range min <= max")
+    check_marginalised(card)
     return card
+
+
+def check_marginalised(card: ModelCard) -> None:
+    """InputError naming the entry unless every marginalised condition is a numeric
+    condition of the card with a uniform distribution the sampler can draw."""
+    numeric = {c.name: c for c in card.conditions if c.kind == "numeric"}
+    columns = {c.column for c in numeric.values()}
+    for name, m in card.marginalised.items():
+        where = f"model_card.marginalised.{name}"
+        if name not in numeric:
+            raise InputError(where, f"not a numeric condition of this card ({', '.join(numeric)})")
+        if not isinstance(m, dict) or m.get("distribution") != "uniform":
+            raise InputError(where, "needs 'distribution': 'uniform' (the only one supported)")
+        try:
+            low, high = float(m["low"]), float(m["high"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(where, "needs numeric 'low' and 'high'") from exc
+        if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+            raise InputError(where, f"needs finite low <= high, got {low}, {high}")
+        if m.get("at_most") is not None and m["at_most"] not in columns:
+            raise InputError(where, f"'at_most' must name a numeric condition's column "
+                                    f"({', '.join(sorted(columns))}), got {m['at_most']!r}")
 
 
 def verify_weights(card: ModelCard) -> Path:

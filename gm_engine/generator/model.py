@@ -42,7 +42,7 @@ from torch import nn
 from . import keyed
 from . import phase as phase_mod
 from .calibration import mean_shift
-from .card import ModelCard, load_card, verify_weights
+from .card import ModelCard, load_card, numeric_feature, verify_weights
 from .device import resolve_device
 from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
 
@@ -54,7 +54,7 @@ PHASE_METHODS = ("noise", "pghi", "griffin-lim")
 #: key streams of a site's own draws (gm_engine.generator.keyed): 1 is the white
 #: noise of the waveforms, 2 the static latent's local part, 3 the frame latents'
 #: innovations.
-NOISE_STREAM, STATIC_STREAM, FRAME_STREAM, PULSE_STREAM = 1, 2, 3, 4
+NOISE_STREAM, STATIC_STREAM, FRAME_STREAM, PULSE_STREAM, MARGINAL_STREAM = 1, 2, 3, 4, 5
 
 
 @dataclass
@@ -417,6 +417,10 @@ class CGMGenerator:
             eps_g = mix_innovations(ev, si, local_g, self.w_between, self.site_persistent) * temp
             frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * temp
             rows = np.repeat(feats[sl], r, axis=0)
+            if self.card.marginalised:
+                k_marg = keyed.keys(seed, MARGINAL_STREAM, site_ids[sl], realization_ids)
+                u = keyed.keyed_uniform(k_marg, len(self.card.marginalised))
+                rows = self.marginalised_features(rows, u.reshape(nb * r, -1).numpy())
             wn = None
             if phase == "noise":
                 # A key's stream starts with H1's then H2's normals: without the
@@ -435,6 +439,35 @@ class CGMGenerator:
             if not vertical:
                 x = x[:, :2]
             yield sl, x.reshape(nb, r, x.shape[1], -1).float()
+
+    def marginalised_features(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """``rows`` (n, F) features with each marginalised condition (card order of
+        ``marginalised``) replaced by a draw from its training distribution, given
+        uniforms ``u`` (n, n_marginalised) in (0, 1).
+
+        Why: a condition the training records do not depend on (Ztor for the
+        bundled model, whose simulator ignores it) still moves the network's
+        output, spuriously and most at the edge of its range, where the mean
+        correction, fitted on average over that condition, does not reach
+        (docs/generator.md). Drawing it as the corpus did makes every site the
+        average the correction was fitted to.
+        """
+        out = np.array(rows, copy=True)
+        cond = self.card.conditions_from_features(rows)
+        col = 0
+        at = {}
+        for spec in self.card.conditions:
+            at[spec.name] = (spec, col)
+            col += spec.n_features
+        for j, (name, m) in enumerate(self.card.marginalised.items()):
+            spec, c = at[name]
+            low = float(m["low"])
+            high = np.full(len(rows), float(m["high"]))
+            if m.get("at_most") is not None:
+                high = np.minimum(high, cond[m["at_most"]].to_numpy(dtype=np.float64))
+            value = low + u[:, j] * np.maximum(high - low, 0.0)
+            out[:, c] = numeric_feature(spec, np.clip(value, spec.min, spec.max))
+        return out
 
     def pulse_probability(self, feats: np.ndarray) -> np.ndarray | None:
         """Per-sample pulse probability ``(N,)`` of the noise at features ``feats``, or
@@ -529,11 +562,21 @@ class CGMGenerator:
             out[sl] = x
         return out
 
-    def iter_independent_waveforms(self, feats: np.ndarray, seed: int, max_batch: int = 256
+    def iter_independent_waveforms(self, feats: np.ndarray, seed: int, max_batch: int = 256,
+                                   marginalise: bool = True
                                    ) -> Iterator[tuple[slice, np.ndarray]]:
-        """:meth:`independent_waveforms` batch by batch, for callers that reduce each batch."""
+        """:meth:`independent_waveforms` batch by batch, for callers that reduce each batch.
+
+        ``marginalise=False`` keeps the records' own values of the card's
+        marginalised conditions (the calibration compares prior samples with
+        the training records at their own conditions).
+        """
         shp = self.latent_shape
         rng = np.random.default_rng([int(seed), 2])
+        if marginalise and self.card.marginalised:
+            u = np.random.default_rng([int(seed), MARGINAL_STREAM]).random(
+                (len(feats), len(self.card.marginalised)))
+            feats = self.marginalised_features(feats, u)
         n, t_len = len(feats), self.stft_cfg.n_samples
         for i in range(0, n, max_batch):
             k = min(n, i + max_batch) - i

@@ -17,7 +17,8 @@ TINY_RANGES = {"magnitude": (5.0, 8.0), "rrup_km": (1.0, 300.0), "vs30": (150.0,
                "ztor_km": (0.0, 20.0)}
 
 
-def make_tiny_model_card(folder: Path, seed: int = 0, synthesis: dict | None = None) -> Path:
+def make_tiny_model_card(folder: Path, seed: int = 0, synthesis: dict | None = None,
+                         marginalised: dict | None = None) -> Path:
     """Card + safetensors weights of an untrained tiny CGM in ``folder``; returns the card."""
     import torch
     from safetensors.torch import save_file
@@ -50,4 +51,6 @@ def make_tiny_model_card(folder: Path, seed: int = 0, synthesis: dict | None = N
                      conditions=specs, latent={"w_between": 0.3, "site_persistent": 0.5})
     if synthesis is not None:
         card.synthesis = synthesis
+    if marginalised is not None:
+        card.marginalised = marginalised
     return card.save(folder / "card.json")

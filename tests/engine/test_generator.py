@@ -237,6 +237,66 @@ def test_pulse_train_card_regenerates_sites_and_raises_the_peak_factor(tmp_path)
     assert np.mean(np.log(peak_factor(a) / peak_factor(b))) > 0.1  # pulses are more impulsive
 
 
+ZTOR_MARGINAL = {"ztor": {"distribution": "uniform", "low": 0.0, "high": 10.0,
+                          "at_most": "rrup_km", "why": "test"}}
+
+
+def test_marginalised_condition_is_drawn_per_site_and_realization(tmp_path):
+    plain = load_model(str(make_tiny_model_card(tmp_path / "a")), device="cpu")
+    gen = load_model(str(make_tiny_model_card(tmp_path / "b", marginalised=ZTOR_MARGINAL)),
+                     device="cpu")
+    n, r = 6, 2
+    df = conditions(n)
+    df.loc[0, "rrup_km"] = 3.0  # Ztor is drawn in [0, min(10, Rrup)]
+    ev, si = draws(gen, n, r)
+    a = gen.generate(df, ev, si, seed=4)
+    other = df.assign(ztor_km=7.5 - df["ztor_km"])
+    np.testing.assert_array_equal(gen.generate(other, ev, si, seed=4), a)  # the site's Ztor is unused
+    assert not np.array_equal(plain.generate(other, ev, si, seed=4), plain.generate(df, ev, si, seed=4))
+    # records made "each its own earthquake" (validation) marginalise too
+    np.testing.assert_array_equal(gen.generate_independent(other, 3), gen.generate_independent(df, 3))
+    k = n - 1
+    one = gen.generate(df.iloc[[k]], ev, si[[k]], seed=4, site_ids=[k])
+    np.testing.assert_array_equal(one[0], a[k])  # regenerated alone: identical
+    # the drawn values: uniform on [0, min(10, Rrup)], one per site and realization
+    feats = np.repeat(gen.card.features(df), 4000, axis=0)
+    u = np.random.default_rng(0).random((len(feats), 1))
+    z = gen.card.conditions_from_features(gen.marginalised_features(feats, u))["ztor_km"]
+    z = z.to_numpy().reshape(n, 4000)
+    top = np.minimum(10.0, df["rrup_km"].to_numpy())
+    np.testing.assert_allclose(z, u.reshape(n, 4000) * top[:, None], atol=1e-5)
+    np.testing.assert_allclose(z.mean(axis=1), top / 2, rtol=0.05)
+    others = gen.card.conditions_from_features(gen.marginalised_features(feats, u))
+    np.testing.assert_allclose(others["magnitude"].to_numpy(), np.repeat(df["magnitude"], 4000),
+                               rtol=1e-5)  # the other conditions are the sites' own
+
+
+def test_marginalised_condition_is_not_range_checked_and_enters_the_sampler_hash(tmp_path):
+    plain = load_card(make_tiny_model_card(tmp_path / "a"))
+    card = load_card(make_tiny_model_card(tmp_path / "b", marginalised=ZTOR_MARGINAL))
+    df = conditions(3).assign(ztor_km=[1.0, 50.0, np.nan])
+    assert card.in_range(df).all() and not plain.in_range(df)[1:].any()
+    assert card.describe_out_of_range(df) == []
+    assert card.sampler_sha256() != plain.sampler_sha256()
+    assert "marginalised" not in plain.to_dict()  # older cards keep their hash
+
+
+@pytest.mark.parametrize("entry, match", [
+    ({"mechanism": {"distribution": "uniform", "low": 0, "high": 1}}, "not a numeric condition"),
+    ({"ztor": {"distribution": "normal", "low": 0, "high": 1}}, "uniform"),
+    ({"ztor": {"distribution": "uniform", "low": 2, "high": 1}}, "low <= high"),
+    ({"ztor": {"distribution": "uniform", "high": 1}}, "numeric 'low'"),
+    ({"ztor": {"distribution": "uniform", "low": 0, "high": 1, "at_most": "rjb"}}, "at_most"),
+])
+def test_bad_marginalised_entries_raise(tmp_path, entry, match):
+    path = make_tiny_model_card(tmp_path)
+    d = json.loads(path.read_text())
+    d["marginalised"] = entry
+    path.write_text(json.dumps(d))
+    with pytest.raises(InputError, match=match):
+        load_card(path)
+
+
 def test_default_model_fits_size_budget():
     model = CGMVAE(ModelConfig())
     assert n_parameters(model) * 4 <= 20e6
