@@ -393,6 +393,8 @@ def main() -> None:
     t0 = time.perf_counter()
     result: dict = {"card": str(args.card), "model": gen.card.name,
                     "weights_sha256": gen.card.sha256}
+    if gen.card.marginalised:
+        result["marginalised"] = list(gen.card.marginalised)
     if args.calibrate:
         cal = calibrate(gen, 24 if args.quick else 48, 12 if args.quick else 24)
         result["calibration"] = cal
@@ -467,18 +469,19 @@ def _row(label: str, d: dict, fmt: str = "{:+.2f}") -> str:
 
 
 def earlier_calibration(gen) -> dict | None:
-    """The calibration of the last written results, if the card still holds its values."""
-    cal = None
-    for folder in (OUT_DIR, ROOT / "docs" / "validation"):  # a variant of the bundled model
-        path = folder / "cgm_results.json"
-        if path.is_file():
-            cal = json.loads(path.read_text()).get("calibration")
-            break
+    """The calibration of written results whose values the card still holds: this
+    folder's, the bundled model's, then any shipped model's report (a card that
+    carries over an earlier model's latent mixing)."""
     keys = ("temperature", "w_between", "site_persistent")
-    if not cal or any(abs(float(cal[k]) - float(gen.card.latent.get(k, np.nan))) > 1e-9
-                      for k in keys):
-        return None
-    return {**cal, "carried_over": True}
+    folders = [OUT_DIR, ROOT / "docs" / "validation",
+               *sorted(p.parent for p in (ROOT / "docs" / "validation").glob("*/cgm_results.json"))]
+    for folder in folders:
+        path = folder / "cgm_results.json"
+        cal = json.loads(path.read_text()).get("calibration") if path.is_file() else None
+        if cal and all(abs(float(cal[k]) - float(gen.card.latent.get(k, np.nan))) <= 1e-9
+                       for k in keys):
+            return {**cal, "carried_over": True}
+    return None
 
 
 def _ztor_note(median: dict) -> str:
@@ -507,6 +510,12 @@ def write_report(result: dict, path: Path) -> None:
         "data: agreement with NGA-West2 below is agreement of a model of the simulator "
         "with the GMPEs the simulator was calibrated to.", "",
     ]
+    if result.get("marginalised"):
+        lines += [
+            "The model marginalises " + ", ".join(result["marginalised"]) + " (its card's "
+            "`marginalised`): every generated record draws it from the training corpus's "
+            "distribution and ignores the value of its cell, because the training simulator "
+            "does not depend on it (docs/generator.md).", ""]
     if "calibration" in result:
         c = result["calibration"]
         how = (" Set by an earlier `--calibrate` run; the card still holds these values."

@@ -51,16 +51,24 @@ def test_card_says_what_the_model_is(gen):
 
 
 def test_shipped_cards_load_and_differ_where_they_say(gen):
-    # v5 (bundled) and v4 shape the pulse train, v3 Gaussian noise; v4 is a card
-    # only, on v3's weights, checked by SHA-256 as any card's
+    # v6 (bundled), v5 and v4 shape the pulse train, v3 Gaussian noise; v4 and v6
+    # are cards only, on v3's and v5's weights, checked by SHA-256 as any card's;
+    # v6 is v5 with Ztor marginalised
     models = bundled_model_card().parent.parent
-    v3 = load_model(str(models / "cgm-ca-sim-v3" / "model_card.json"), "cpu")
-    v4 = load_model(str(models / "cgm-ca-sim-v4" / "model_card.json"), "cpu")
+    v3, v4, v5 = (load_model(str(models / f"cgm-ca-sim-{v}" / "model_card.json"), "cpu")
+                  for v in ("v3", "v4", "v5"))
+    assert bundled_model_card().parent.name == "cgm-ca-sim-v6"
     assert v4.card.weights_path.resolve() == v3.card.weights_path.resolve()
-    assert gen.noise == v4.noise == "pulse_train" and v3.noise == "gaussian"
-    assert len({g.card.sampler_sha256() for g in (gen, v3, v4)}) == 3
-    assert v3.card.validation["report"] == "docs/validation/cgm-ca-sim-v3/cgm.md"
-    assert v4.card.validation["report"] == "docs/validation/cgm-ca-sim-v4/cgm.md"
+    assert gen.card.weights_path.resolve() == v5.card.weights_path.resolve()
+    assert gen.noise == v5.noise == v4.noise == "pulse_train" and v3.noise == "gaussian"
+    assert gen.card.decoder == v5.card.decoder
+    assert set(gen.card.marginalised) == {"ztor"} and not v5.card.marginalised
+    # older cards' sampler hashes are those their runs stored (runner refuses others)
+    assert v5.card.sampler_sha256() == (
+        "bf9d7270811b0c21656dbe524e66fe7c69aef1f3a01217753a006fcefcd1f365")
+    assert len({g.card.sampler_sha256() for g in (gen, v3, v4, v5)}) == 4
+    for v, g in (("v3", v3), ("v4", v4), ("v5", v5)):
+        assert g.card.validation["report"] == f"docs/validation/cgm-ca-sim-{v}/cgm.md"
     assert "synthesis revision 3" in gen.card.training["data"]
 
 
