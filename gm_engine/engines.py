@@ -231,7 +231,8 @@ def bundled_model_card():  # -> pathlib.Path
 def shipped_model_cards() -> list[dict[str, Any]]:
     """The cards in gm_engine/models, the bundled one first: what a user may choose.
 
-    Each: ``path``, ``name``, ``bundled``, ``noise`` and the validation's
+    Each: ``path``, ``name``, ``bundled``, ``noise``, ``marginalised`` (the
+    conditions it draws instead of taking them from the sites) and the validation's
     ``median_fraction_within_0.25_ln`` (None when the card has none). Cards
     that cannot be read are left out: the chooser must not fail on them.
     """
@@ -244,6 +245,7 @@ def shipped_model_cards() -> list[dict[str, Any]]:
             d = json.loads(path.read_text(encoding="utf-8"))
             out.append({"path": path, "name": str(d["name"]), "bundled": path == bundled,
                         "noise": (d.get("synthesis") or {}).get("noise", "gaussian"),
+                        "marginalised": sorted(d.get("marginalised") or {}),
                         "median_fraction_within_0.25_ln":
                             (d.get("validation") or {}).get("median_fraction_within_0.25_ln")})
         except (OSError, ValueError, KeyError, TypeError):

@@ -84,7 +84,7 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1081"/>
+        <location filename="../plugin/dock.py" line="1084"/>
         <source>Scenario</source>
         <translation>Escenario</translation>
     </message>
@@ -114,12 +114,12 @@
         <translation>Guardar el escenario como archivo JSON para la línea de comandos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="832"/>
+        <location filename="../plugin/dock.py" line="835"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="824"/>
+        <location filename="../plugin/dock.py" line="827"/>
         <source>Fault</source>
         <translation>Falla</translation>
     </message>
@@ -154,7 +154,7 @@
         <translation>Traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="821"/>
+        <location filename="../plugin/dock.py" line="824"/>
         <source>Dip</source>
         <translation>Buzamiento</translation>
     </message>
@@ -169,22 +169,22 @@
         <translation>Buza hacia la derecha al recorrer la traza</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="822"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Dip direction</source>
         <translation>Dirección de buzamiento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="822"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Top depth</source>
         <translation>Profundidad superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="823"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Bottom depth</source>
         <translation>Profundidad inferior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="823"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Mechanism</source>
         <translation>Mecanismo</translation>
     </message>
@@ -204,7 +204,7 @@
         <translation>Magnitud de momento</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="825"/>
+        <location filename="../plugin/dock.py" line="828"/>
         <source>Scaling law</source>
         <translation>Ley de escala</translation>
     </message>
@@ -234,7 +234,7 @@
         <translation>Capa</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="827"/>
+        <location filename="../plugin/dock.py" line="830"/>
         <source>Site conditions (Vs30)</source>
         <translation>Condiciones del sitio (Vs30)</translation>
     </message>
@@ -254,7 +254,7 @@
         <translation>Solo el valor por defecto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="827"/>
+        <location filename="../plugin/dock.py" line="830"/>
         <source>Raster grid</source>
         <translation>Malla ráster</translation>
     </message>
@@ -264,7 +264,7 @@
         <translation>Extensión de los sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="828"/>
+        <location filename="../plugin/dock.py" line="831"/>
         <source>Resolution</source>
         <translation>Resolución</translation>
     </message>
@@ -274,7 +274,7 @@
         <translation>Celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="828"/>
+        <location filename="../plugin/dock.py" line="831"/>
         <source>Intensity measures</source>
         <translation>Medidas de intensidad</translation>
     </message>
@@ -304,12 +304,12 @@
         <translation>Realizaciones</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="829"/>
+        <location filename="../plugin/dock.py" line="832"/>
         <source>Seed</source>
         <translation>Semilla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="831"/>
+        <location filename="../plugin/dock.py" line="834"/>
         <source>Device</source>
         <translation>Dispositivo</translation>
     </message>
@@ -339,57 +339,57 @@
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="607"/>
+        <location filename="../plugin/dock.py" line="610"/>
         <source>Select one feature of a line layer first.</source>
         <translation>Primero seleccione un objeto de una capa de líneas.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="618"/>
+        <location filename="../plugin/dock.py" line="621"/>
         <source>The selected feature has no line.</source>
         <translation>El objeto seleccionado no tiene ninguna línea.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="661"/>
+        <location filename="../plugin/dock.py" line="664"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>Aún no hay traza: dibújela o tome un objeto seleccionado.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="666"/>
+        <location filename="../plugin/dock.py" line="669"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>{n} vértices, {km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="671"/>
+        <location filename="../plugin/dock.py" line="674"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>Ley de escala: la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="675"/>
+        <location filename="../plugin/dock.py" line="678"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: M {m:.2f} para {area:.0f} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="684"/>
+        <location filename="../plugin/dock.py" line="687"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>La magnitud y el tamaño de la ruptura no concuerdan: {law} da M {m:.2f} para esta ruptura ({area:.0f} km²).</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="700"/>
+        <location filename="../plugin/dock.py" line="703"/>
         <source>Choose a site layer first.</source>
         <translation>Primero elija una capa de sitios.</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="721"/>
+        <location filename="../plugin/dock.py" line="724"/>
         <source>no extent</source>
         <translation>sin extensión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="724"/>
+        <location filename="../plugin/dock.py" line="727"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} celdas</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="730"/>
+        <location filename="../plugin/dock.py" line="733"/>
         <source>Found: {detail}</source>
         <translation>Encontrado: {detail}</translation>
     </message>
@@ -399,72 +399,72 @@
         <translation>Traza de la falla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="826"/>
+        <location filename="../plugin/dock.py" line="829"/>
         <source>Vs30 field</source>
         <translation>Campo de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="826"/>
+        <location filename="../plugin/dock.py" line="829"/>
         <source>Vs30 raster</source>
         <translation>Ráster de Vs30</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="855"/>
+        <location filename="../plugin/dock.py" line="858"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' no es un periodo en segundos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="858"/>
+        <location filename="../plugin/dock.py" line="861"/>
         <source>periods must be positive, got {t}</source>
         <translation>los periodos deben ser positivos; se recibió {t}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="866"/>
+        <location filename="../plugin/dock.py" line="869"/>
         <source>choose at least one intensity measure</source>
         <translation>elija al menos una medida de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="893"/>
+        <location filename="../plugin/dock.py" line="896"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>dibuje la traza de la falla o tome una línea seleccionada</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="895"/>
+        <location filename="../plugin/dock.py" line="898"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>la profundidad inferior debe ser mayor que la superior</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="935"/>
+        <location filename="../plugin/dock.py" line="938"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>elija una capa de sitios de puntos o polígonos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="943"/>
+        <location filename="../plugin/dock.py" line="946"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>elija el campo que contiene Vs30 en m/s</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="946"/>
+        <location filename="../plugin/dock.py" line="949"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>un campo de Vs30 necesita una capa de sitios</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="951"/>
+        <location filename="../plugin/dock.py" line="954"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>elija un ráster de Vs30 guardado en un archivo</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="957"/>
+        <location filename="../plugin/dock.py" line="960"/>
         <source>set the grid extent</source>
         <translation>defina la extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="966"/>
+        <location filename="../plugin/dock.py" line="969"/>
         <source>use sites, a raster grid or both</source>
         <translation>use sitios, una malla ráster o ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1096"/>
+        <location filename="../plugin/dock.py" line="1099"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
@@ -979,7 +979,7 @@
         <translation>Falló el RotD50 de {site}: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="973"/>
+        <location filename="../plugin/dock.py" line="976"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>el panel acepta semillas de 0 a {hi}; se recibió {seed}</translation>
     </message>
@@ -989,62 +989,62 @@
         <translation>Se usa donde el ráster de Vs30 no tiene valor, y en todos los sitios cuando no se elige ni campo ni ráster (un valor vacío o no válido del campo es un error)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="833"/>
+        <location filename="../plugin/dock.py" line="836"/>
         <source>Execution</source>
         <translation>Ejecución</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="488"/>
+        <location filename="../plugin/dock.py" line="491"/>
         <source>This QGIS (single process)</source>
         <translation>Este QGIS (un solo proceso)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="489"/>
+        <location filename="../plugin/dock.py" line="492"/>
         <source>Every engine and device; the run uses this QGIS process only</source>
         <translation>Todos los motores y dispositivos; la ejecución usa solo este proceso de QGIS</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="492"/>
+        <location filename="../plugin/dock.py" line="495"/>
         <source>Local Dask cluster</source>
         <translation>Clúster Dask local</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="496"/>
+        <location filename="../plugin/dock.py" line="499"/>
         <source> workers</source>
         <translation> trabajadores</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="498"/>
+        <location filename="../plugin/dock.py" line="501"/>
         <source>Dask scheduler at</source>
         <translation>Planificador Dask en</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="501"/>
+        <location filename="../plugin/dock.py" line="504"/>
         <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
         <translation>Dirección de un planificador Dask en marcha, tcp://host:puerto o tls://host:puerto</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="504"/>
+        <location filename="../plugin/dock.py" line="507"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="505"/>
+        <location filename="../plugin/dock.py" line="508"/>
         <source>Connect to the scheduler and count its workers (in the background)</source>
         <translation>Conecta con el planificador y cuenta sus trabajadores (en segundo plano)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="782"/>
+        <location filename="../plugin/dock.py" line="785"/>
         <source>Connecting to {address}…</source>
         <translation>Conectando con {address}…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="834"/>
+        <location filename="../plugin/dock.py" line="837"/>
         <source>Dask scheduler</source>
         <translation>Planificador Dask</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="835"/>
+        <location filename="../plugin/dock.py" line="838"/>
         <source>Local Dask workers</source>
         <translation>Trabajadores Dask locales</translation>
     </message>
@@ -1149,7 +1149,7 @@
         <translation>{scheduler} y {workers}: indique uno de los dos, no ambos</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="512"/>
+        <location filename="../plugin/dock.py" line="515"/>
         <source>Dask runs support every engine: the CGM uses the chosen device on each worker, the stochastic simulation the workers&apos; CPUs. This QGIS only sends the tasks and writes the outputs.</source>
         <translation>Las ejecuciones con Dask admiten todos los motores: el CGM usa el dispositivo elegido en cada trabajador y la simulación estocástica, las CPU de los trabajadores. Este QGIS solo envía las tareas y escribe los resultados.</translation>
     </message>
@@ -1191,7 +1191,7 @@ Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bl
         <translation>El modelo generativo que muestrea el motor CGM</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="830"/>
+        <location filename="../plugin/dock.py" line="833"/>
         <source>Model</source>
         <translation>Modelo</translation>
     </message>
@@ -1211,14 +1211,19 @@ Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bl
         <translation>{name} (predeterminado)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="465"/>
+        <location filename="../plugin/dock.py" line="468"/>
         <source>{pct:.1f} % of median PGA and PSA within 0.25 ln of NGA-West2 (docs/generator.md)</source>
         <translation>{pct:.1f} % de las medianas de PGA y PSA a menos de 0,25 ln de NGA-West2 (docs/generator.md)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="472"/>
+        <location filename="../plugin/dock.py" line="475"/>
         <source>Scenario&apos;s card: {file}</source>
         <translation>Tarjeta del escenario: {file}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="464"/>
+        <source>does not use the scenario&apos;s {names}: drawn per site as in its training data</source>
+        <translation>no usa el {names} del escenario: se sortea por sitio como en sus datos de entrenamiento</translation>
     </message>
 </context>
 </TS>

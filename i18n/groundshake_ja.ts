@@ -84,7 +84,7 @@
         <translation>GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1081"/>
+        <location filename="../plugin/dock.py" line="1084"/>
         <source>Scenario</source>
         <translation>シナリオ</translation>
     </message>
@@ -114,12 +114,12 @@
         <translation>コマンドライン用にシナリオを JSON ファイルとして書き出す</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="832"/>
+        <location filename="../plugin/dock.py" line="835"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="824"/>
+        <location filename="../plugin/dock.py" line="827"/>
         <source>Fault</source>
         <translation>断層</translation>
     </message>
@@ -154,7 +154,7 @@
         <translation>トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="821"/>
+        <location filename="../plugin/dock.py" line="824"/>
         <source>Dip</source>
         <translation>傾斜角</translation>
     </message>
@@ -169,22 +169,22 @@
         <translation>トレースに沿って進むとき右側へ傾斜</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="822"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Dip direction</source>
         <translation>傾斜方向</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="822"/>
+        <location filename="../plugin/dock.py" line="825"/>
         <source>Top depth</source>
         <translation>上端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="823"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Bottom depth</source>
         <translation>下端深さ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="823"/>
+        <location filename="../plugin/dock.py" line="826"/>
         <source>Mechanism</source>
         <translation>メカニズム</translation>
     </message>
@@ -204,7 +204,7 @@
         <translation>モーメントマグニチュード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="825"/>
+        <location filename="../plugin/dock.py" line="828"/>
         <source>Scaling law</source>
         <translation>スケーリング則</translation>
     </message>
@@ -234,7 +234,7 @@
         <translation>レイヤ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="827"/>
+        <location filename="../plugin/dock.py" line="830"/>
         <source>Site conditions (Vs30)</source>
         <translation>サイト条件 (Vs30)</translation>
     </message>
@@ -254,7 +254,7 @@
         <translation>既定値のみ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="827"/>
+        <location filename="../plugin/dock.py" line="830"/>
         <source>Raster grid</source>
         <translation>ラスタグリッド</translation>
     </message>
@@ -264,7 +264,7 @@
         <translation>サイトの範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="828"/>
+        <location filename="../plugin/dock.py" line="831"/>
         <source>Resolution</source>
         <translation>解像度</translation>
     </message>
@@ -274,7 +274,7 @@
         <translation>セル数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="828"/>
+        <location filename="../plugin/dock.py" line="831"/>
         <source>Intensity measures</source>
         <translation>強度指標</translation>
     </message>
@@ -304,12 +304,12 @@
         <translation>実現数</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="829"/>
+        <location filename="../plugin/dock.py" line="832"/>
         <source>Seed</source>
         <translation>シード</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="831"/>
+        <location filename="../plugin/dock.py" line="834"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
@@ -339,57 +339,57 @@
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="607"/>
+        <location filename="../plugin/dock.py" line="610"/>
         <source>Select one feature of a line layer first.</source>
         <translation>先にラインレイヤの地物を 1 つ選択してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="618"/>
+        <location filename="../plugin/dock.py" line="621"/>
         <source>The selected feature has no line.</source>
         <translation>選択した地物にラインがありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="661"/>
+        <location filename="../plugin/dock.py" line="664"/>
         <source>No trace yet: draw it or take a selected feature.</source>
         <translation>トレースがまだありません。描画するか選択地物から取得してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="666"/>
+        <location filename="../plugin/dock.py" line="669"/>
         <source>{n} vertices, {km:.1f} km</source>
         <translation>頂点 {n} 個、{km:.1f} km</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="671"/>
+        <location filename="../plugin/dock.py" line="674"/>
         <source>Scaling law: needs bottom depth &gt; top depth</source>
         <translation>スケーリング則: 下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="675"/>
+        <location filename="../plugin/dock.py" line="678"/>
         <source>{law}: M {m:.2f} for {area:.0f} km²</source>
         <translation>{law}: {area:.0f} km² に対して M {m:.2f}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="684"/>
+        <location filename="../plugin/dock.py" line="687"/>
         <source>Magnitude and rupture size disagree: {law} gives M {m:.2f} for this rupture ({area:.0f} km²).</source>
         <translation>マグニチュードと破壊域の大きさが合いません。{law} ではこの破壊域 ({area:.0f} km²) に対して M {m:.2f} です。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="700"/>
+        <location filename="../plugin/dock.py" line="703"/>
         <source>Choose a site layer first.</source>
         <translation>先にサイトレイヤを選んでください。</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="721"/>
+        <location filename="../plugin/dock.py" line="724"/>
         <source>no extent</source>
         <translation>範囲なし</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="724"/>
+        <location filename="../plugin/dock.py" line="727"/>
         <source>{cols} × {rows} = {n} cells</source>
         <translation>{cols} × {rows} = {n} セル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="730"/>
+        <location filename="../plugin/dock.py" line="733"/>
         <source>Found: {detail}</source>
         <translation>検出: {detail}</translation>
     </message>
@@ -399,72 +399,72 @@
         <translation>断層トレース</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="826"/>
+        <location filename="../plugin/dock.py" line="829"/>
         <source>Vs30 field</source>
         <translation>Vs30 フィールド</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="826"/>
+        <location filename="../plugin/dock.py" line="829"/>
         <source>Vs30 raster</source>
         <translation>Vs30 ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="855"/>
+        <location filename="../plugin/dock.py" line="858"/>
         <source>&apos;{t}&apos; is not a period in seconds</source>
         <translation>'{t}' は秒単位の周期ではありません</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="858"/>
+        <location filename="../plugin/dock.py" line="861"/>
         <source>periods must be positive, got {t}</source>
         <translation>周期は正の値にしてください (入力値: {t})</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="866"/>
+        <location filename="../plugin/dock.py" line="869"/>
         <source>choose at least one intensity measure</source>
         <translation>強度指標を 1 つ以上選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="893"/>
+        <location filename="../plugin/dock.py" line="896"/>
         <source>draw the fault trace or take a selected line feature</source>
         <translation>断層トレースを描くか、選択したライン地物を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="895"/>
+        <location filename="../plugin/dock.py" line="898"/>
         <source>the bottom depth must be greater than the top depth</source>
         <translation>下端深さは上端深さより大きくしてください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="935"/>
+        <location filename="../plugin/dock.py" line="938"/>
         <source>choose a point or polygon layer of sites</source>
         <translation>サイトのポイントまたはポリゴンレイヤを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="943"/>
+        <location filename="../plugin/dock.py" line="946"/>
         <source>choose the field that holds Vs30 in m/s</source>
         <translation>Vs30 (m/s) を持つフィールドを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="946"/>
+        <location filename="../plugin/dock.py" line="949"/>
         <source>a Vs30 field needs a site layer</source>
         <translation>Vs30 フィールドにはサイトレイヤが必要です</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="951"/>
+        <location filename="../plugin/dock.py" line="954"/>
         <source>choose a Vs30 raster stored in a file</source>
         <translation>ファイルに保存された Vs30 ラスタを選んでください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="957"/>
+        <location filename="../plugin/dock.py" line="960"/>
         <source>set the grid extent</source>
         <translation>グリッドの範囲を設定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="966"/>
+        <location filename="../plugin/dock.py" line="969"/>
         <source>use sites, a raster grid or both</source>
         <translation>サイト、ラスタグリッド、またはその両方を使ってください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="1096"/>
+        <location filename="../plugin/dock.py" line="1099"/>
         <source>Starting…</source>
         <translation>開始中…</translation>
     </message>
@@ -979,7 +979,7 @@
         <translation>{site} の RotD50 の計算に失敗しました: {error}</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="973"/>
+        <location filename="../plugin/dock.py" line="976"/>
         <source>the dock takes seeds from 0 to {hi}; got {seed}</source>
         <translation>このパネルで使えるシードは 0 から {hi} までです（指定値: {seed}）</translation>
     </message>
@@ -989,62 +989,62 @@
         <translation>Vs30 ラスターに値がない場所、およびフィールドもラスターも選ばれていないときはすべての地点で使用します（フィールドの値が空または無効な場合はエラーになります）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="833"/>
+        <location filename="../plugin/dock.py" line="836"/>
         <source>Execution</source>
         <translation>実行環境</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="488"/>
+        <location filename="../plugin/dock.py" line="491"/>
         <source>This QGIS (single process)</source>
         <translation>この QGIS (単一プロセス)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="489"/>
+        <location filename="../plugin/dock.py" line="492"/>
         <source>Every engine and device; the run uses this QGIS process only</source>
         <translation>すべてのエンジンとデバイスに対応。この QGIS のプロセスだけで実行します</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="492"/>
+        <location filename="../plugin/dock.py" line="495"/>
         <source>Local Dask cluster</source>
         <translation>ローカル Dask クラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="496"/>
+        <location filename="../plugin/dock.py" line="499"/>
         <source> workers</source>
         <translation> ワーカー</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="498"/>
+        <location filename="../plugin/dock.py" line="501"/>
         <source>Dask scheduler at</source>
         <translation>Dask スケジューラ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="501"/>
+        <location filename="../plugin/dock.py" line="504"/>
         <source>Address of a running Dask scheduler, tcp://host:port or tls://host:port</source>
         <translation>稼働中の Dask スケジューラのアドレス (tcp://ホスト:ポート または tls://ホスト:ポート)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="504"/>
+        <location filename="../plugin/dock.py" line="507"/>
         <source>Test connection</source>
         <translation>接続テスト</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="505"/>
+        <location filename="../plugin/dock.py" line="508"/>
         <source>Connect to the scheduler and count its workers (in the background)</source>
         <translation>スケジューラに接続してワーカー数を調べます (バックグラウンドで実行)</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="782"/>
+        <location filename="../plugin/dock.py" line="785"/>
         <source>Connecting to {address}…</source>
         <translation>{address} に接続中…</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="834"/>
+        <location filename="../plugin/dock.py" line="837"/>
         <source>Dask scheduler</source>
         <translation>Dask スケジューラ</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="835"/>
+        <location filename="../plugin/dock.py" line="838"/>
         <source>Local Dask workers</source>
         <translation>ローカル Dask ワーカー数</translation>
     </message>
@@ -1149,7 +1149,7 @@
         <translation>{scheduler} と {workers}: どちらか一方だけを指定してください</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="512"/>
+        <location filename="../plugin/dock.py" line="515"/>
         <source>Dask runs support every engine: the CGM uses the chosen device on each worker, the stochastic simulation the workers&apos; CPUs. This QGIS only sends the tasks and writes the outputs.</source>
         <translation>Dask での実行はすべてのエンジンに対応します。CGM は各ワーカーで選択したデバイスを、統計的シミュレーションはワーカーの CPU を使います。この QGIS はタスクを送り、出力を書き出すだけです。</translation>
     </message>
@@ -1191,7 +1191,7 @@ Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on
         <translation>CGMエンジンがサンプリングする生成モデル</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="830"/>
+        <location filename="../plugin/dock.py" line="833"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
@@ -1211,14 +1211,19 @@ Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on
         <translation>{name}（既定）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="465"/>
+        <location filename="../plugin/dock.py" line="468"/>
         <source>{pct:.1f} % of median PGA and PSA within 0.25 ln of NGA-West2 (docs/generator.md)</source>
         <translation>PGAとPSAの中央値の{pct:.1f} %がNGA-West2から0.25 ln以内（docs/generator.md）</translation>
     </message>
     <message>
-        <location filename="../plugin/dock.py" line="472"/>
+        <location filename="../plugin/dock.py" line="475"/>
         <source>Scenario&apos;s card: {file}</source>
         <translation>シナリオのモデルカード: {file}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/dock.py" line="464"/>
+        <source>does not use the scenario&apos;s {names}: drawn per site as in its training data</source>
+        <translation>シナリオの {names} は使いません: 学習データと同様にサイトごとに抽出します</translation>
     </message>
 </context>
 </TS>

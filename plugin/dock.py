@@ -460,6 +460,9 @@ class GroundShakeDock(QgsDockWidget):
             # the bundled card travels as "no model_card", so scenarios stay portable
             self.model_combo.addItem(label, None if c["bundled"] else str(c["path"]))
             tip = noises.get(c["noise"], c["noise"])
+            if c["marginalised"]:
+                tip += "; " + tr("does not use the scenario's {names}: drawn per site as in "
+                                 "its training data").format(names=", ".join(c["marginalised"]))
             share = c["median_fraction_within_0.25_ln"]
             if share is not None:
                 tip += "; " + tr("{pct:.1f} % of median PGA and PSA within 0.25 ln of "

@@ -497,6 +497,7 @@ def test_import_keeps_the_model_card_as_a_full_path(plugin, qgis_new_project, tm
 
 def test_model_combo_offers_the_shipped_cards(plugin, qgis_new_project, site_layer):
     from groundshake.gm_engine.engines import bundled_model_card, shipped_model_cards
+    from qgis.PyQt.QtCore import Qt
 
     shipped = shipped_model_cards()
     assert shipped[0]["bundled"] and shipped[0]["path"] == bundled_model_card()
@@ -507,6 +508,9 @@ def test_model_combo_offers_the_shipped_cards(plugin, qgis_new_project, site_lay
     fill(dock, sites)
     dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("cgm"))
     assert dock.model_combo.isEnabled() and dock.model_combo.currentIndex() == 0
+    # the bundled v6 draws Ztor itself, and its tooltip says so
+    assert shipped[0]["marginalised"] == ["ztor"]
+    assert "does not use the scenario's ztor" in dock.model_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
     assert "model_card" not in dock.build_scenario(strict=False)  # bundled: portable
     dock.model_combo.setCurrentIndex(dock.model_combo.findData(str(variant["path"])))
     doc = dock.build_scenario(strict=False)
