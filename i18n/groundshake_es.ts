@@ -199,7 +199,7 @@
         <translation>Según la ley de escala</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="109"/>
+        <location filename="../plugin/processing/algorithms.py" line="110"/>
         <source>Moment magnitude</source>
         <translation>Magnitud de momento</translation>
     </message>
@@ -294,12 +294,12 @@
         <translation>Ejecutar</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="263"/>
+        <location filename="../plugin/processing/algorithms.py" line="269"/>
         <source>Engine</source>
         <translation>Motor</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="259"/>
+        <location filename="../plugin/processing/algorithms.py" line="265"/>
         <source>Realizations</source>
         <translation>Realizaciones</translation>
     </message>
@@ -329,7 +329,7 @@
         <translation>Cada ejecución escribe una subcarpeta nueva aquí; nunca se reemplazan archivos existentes</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="270"/>
+        <location filename="../plugin/processing/algorithms.py" line="279"/>
         <source>Output folder</source>
         <translation>Carpeta de salida</translation>
     </message>
@@ -619,152 +619,152 @@
         <translation>No se puede leer el escenario de GroundShake guardado: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="90"/>
+        <location filename="../plugin/processing/algorithms.py" line="91"/>
         <source>Scenarios</source>
         <translation>Escenarios</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="99"/>
+        <location filename="../plugin/processing/algorithms.py" line="100"/>
         <source>Fault trace (the first or only selected line is used)</source>
         <translation>Traza de la falla (se usa la primera o única línea seleccionada)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="105"/>
+        <location filename="../plugin/processing/algorithms.py" line="106"/>
         <source>Vs30 field of the sites (m/s)</source>
         <translation>Campo de Vs30 de los sitios (m/s)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="108"/>
+        <location filename="../plugin/processing/algorithms.py" line="109"/>
         <source>Default Vs30 (m/s)</source>
         <translation>Vs30 por defecto (m/s)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="110"/>
+        <location filename="../plugin/processing/algorithms.py" line="111"/>
         <source>Dip (degrees)</source>
         <translation>Buzamiento (grados)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="111"/>
+        <location filename="../plugin/processing/algorithms.py" line="112"/>
         <source>Depth to top of rupture (km)</source>
         <translation>Profundidad del techo de la ruptura (km)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="112"/>
+        <location filename="../plugin/processing/algorithms.py" line="113"/>
         <source>Depth to bottom of rupture (km)</source>
         <translation>Profundidad de la base de la ruptura (km)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="113"/>
+        <location filename="../plugin/processing/algorithms.py" line="114"/>
         <source>Rake (degrees)</source>
         <translation>Rake (grados)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="132"/>
+        <location filename="../plugin/processing/algorithms.py" line="133"/>
         <source>{label}: the layer has no line feature</source>
         <translation>{label}: la capa no tiene ningún objeto de línea</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="135"/>
+        <location filename="../plugin/processing/algorithms.py" line="136"/>
         <source>The fault layer has several features; only the first is used (select one and tick &apos;Selected features only&apos;).</source>
         <translation>La capa de la falla tiene varios objetos; solo se usa el primero (seleccione uno y marque 'Solo objetos seleccionados').</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="140"/>
+        <location filename="../plugin/processing/algorithms.py" line="141"/>
         <source>{label}: the fault feature has {n} parts; a single continuous trace is needed (merge or explode the parts first)</source>
         <translation>{label}: el objeto de la falla tiene {n} partes; se necesita una única traza continua (primero una o separe las partes)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="189"/>
+        <location filename="../plugin/processing/algorithms.py" line="190"/>
         <source>Cancelled by the user.</source>
         <translation>Cancelado por el usuario.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="194"/>
+        <location filename="../plugin/processing/algorithms.py" line="195"/>
         <source>{label} ({name}): {message}</source>
         <translation>{label} ({name}): {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="196"/>
+        <location filename="../plugin/processing/algorithms.py" line="197"/>
         <source>{field}: {message}</source>
         <translation>{field}: {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="237"/>
+        <location filename="../plugin/processing/algorithms.py" line="240"/>
         <source>Generate shaking scenario</source>
         <translation>Generar escenario de sacudida</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="257"/>
+        <location filename="../plugin/processing/algorithms.py" line="263"/>
         <source>Intensity measures (comma-separated)</source>
         <translation>Medidas de intensidad (separadas por comas)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="261"/>
+        <location filename="../plugin/processing/algorithms.py" line="267"/>
         <source>Random seed</source>
         <translation>Semilla aleatoria</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="266"/>
+        <location filename="../plugin/processing/algorithms.py" line="275"/>
         <source>Grid extent</source>
         <translation>Extensión de la malla</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="268"/>
+        <location filename="../plugin/processing/algorithms.py" line="277"/>
         <source>Grid resolution (metres)</source>
         <translation>Resolución de la malla (metros)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="281"/>
+        <location filename="../plugin/processing/algorithms.py" line="290"/>
         <source>Sites with intensity measures</source>
         <translation>Sitios con medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="284"/>
+        <location filename="../plugin/processing/algorithms.py" line="293"/>
         <source>Intensity measure rasters</source>
         <translation>Rásteres de medidas de intensidad</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="286"/>
+        <location filename="../plugin/processing/algorithms.py" line="295"/>
         <source>Run provenance (JSON)</source>
         <translation>Procedencia de la ejecución (JSON)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="350"/>
+        <location filename="../plugin/processing/algorithms.py" line="368"/>
         <source>GroundShake sites</source>
         <translation>Sitios de GroundShake</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="383"/>
+        <location filename="../plugin/processing/algorithms.py" line="401"/>
         <source>{label}: the extent is empty</source>
         <translation>{label}: la extensión está vacía</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="412"/>
+        <location filename="../plugin/processing/algorithms.py" line="430"/>
         <source>Rupture distances</source>
         <translation>Distancias a la ruptura</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="415"/>
+        <location filename="../plugin/processing/algorithms.py" line="433"/>
         <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
         <translation>Añade a cada sitio las distancias epicentral, hipocentral, de Joyner-Boore, a la ruptura, Rx y Ry0 (km) a la ruptura finita construida sobre la traza de la falla, y la Vs30 (m/s) que recibe de su campo o del valor por defecto.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="422"/>
+        <location filename="../plugin/processing/algorithms.py" line="440"/>
         <source>Sites with distances</source>
         <translation>Sitios con distancias</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="467"/>
+        <location filename="../plugin/processing/algorithms.py" line="485"/>
         <source>{n} sites have no geometry or lie beyond the engine&apos;s range; their distances are left empty.</source>
         <translation>{n} sitios no tienen geometría o están fuera del alcance del motor; sus distancias quedan vacías.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="484"/>
+        <location filename="../plugin/processing/algorithms.py" line="502"/>
         <source>The layer has no valid coordinate reference system.</source>
         <translation>La capa no tiene un sistema de referencia de coordenadas válido.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="523"/>
+        <location filename="../plugin/processing/algorithms.py" line="541"/>
         <source>Cannot write the sites to {path}: {error}</source>
         <translation>No se pueden escribir los sitios en {path}: {error}</translation>
     </message>
@@ -1134,17 +1134,17 @@
         <translation>La prueba de conexión se canceló.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="272"/>
+        <location filename="../plugin/processing/algorithms.py" line="281"/>
         <source>Dask scheduler address (empty: in this process)</source>
         <translation>Dirección del planificador Dask (vacía: en este proceso)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="275"/>
+        <location filename="../plugin/processing/algorithms.py" line="284"/>
         <source>Local Dask workers (0: in this process)</source>
         <translation>Trabajadores Dask locales (0: en este proceso)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="303"/>
+        <location filename="../plugin/processing/algorithms.py" line="312"/>
         <source>{scheduler} and {workers}: give one of them, not both</source>
         <translation>{scheduler} y {workers}: indique uno de los dos, no ambos</translation>
     </message>
@@ -1157,23 +1157,6 @@
         <location filename="../plugin/main.py" line="297"/>
         <source>Site {i}: the {engine} engine keeps no waveforms; run the scenario again with the CGM or the stochastic engine to see them.</source>
         <translation>Sitio {i}: el motor {engine} no guarda formas de onda; vuelva a ejecutar el escenario con el motor CGM o el estocástico para verlas.</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="240"/>
-        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
-
-Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.
-
-Engines: cgm (the conditional generative model, the default), stochastic (the calibrated stochastic simulation, the default when the CGM model is not installed) and gmpe (NGA-West2 ground-motion models, no waveforms).
-
-Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and work with every engine. This process then only sends the tasks and writes the outputs.</source>
-        <translation>Genera formas de onda de movimiento del suelo de tres componentes para cada sitio y cada celda de la malla alrededor de una ruptura de falla, y escribe en la carpeta de salida rásteres de la mediana y de los percentiles 16 y 84 de cada medida de intensidad, un GeoPackage de sitios y un JSON de procedencia.
-
-Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA, PGV, SA(1.0). Indique sitios, una extensión de malla o ambos; la resolución de la malla va en metros, sea cual sea el SRC de la extensión.
-
-Motores: cgm (el modelo generativo condicional, el predeterminado), stochastic (la simulación estocástica calibrada, la predeterminada cuando el modelo CGM no está instalado) y gmpe (modelos de movimiento del suelo NGA-West2, sin formas de onda).
-
-Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bloques de sitios en ese clúster, y un número de trabajadores Dask locales, en un clúster que se inicia en esta máquina para la ejecución; ambos necesitan el paquete de Python distributed y funcionan con todos los motores. Este proceso entonces solo envía las tareas y escribe los resultados.</translation>
     </message>
     <message>
         <location filename="../plugin/scenario_io.py" line="50"/>
@@ -1224,6 +1207,33 @@ Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bl
         <location filename="../plugin/dock.py" line="464"/>
         <source>does not use the scenario&apos;s {names}: drawn per site as in its training data</source>
         <translation>no usa el {names} del escenario: se sortea por sitio como en sus datos de entrenamiento</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="243"/>
+        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
+
+Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.
+
+Engines: cgm (the conditional generative model, the default), stochastic (the calibrated stochastic simulation, the default when the CGM model is not installed) and gmpe (NGA-West2 ground-motion models, no waveforms). A model card (JSON) runs the cgm engine with another model than the bundled one: a shipped one from gm_engine/models or one trained with python -m gm_engine train.
+
+Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and work with every engine. This process then only sends the tasks and writes the outputs.</source>
+        <translation>Genera formas de onda de movimiento del suelo de tres componentes para cada sitio y cada celda de la malla alrededor de una ruptura de falla, y escribe en la carpeta de salida rásteres de la mediana y de los percentiles 16 y 84 de cada medida de intensidad, un GeoPackage de sitios y un JSON de procedencia.
+
+Las medidas de intensidad son nombres de OpenQuake separados por comas, como PGA, PGV, SA(1.0). Indique sitios, una extensión de malla o ambos; la resolución de la malla va en metros, sea cual sea el SRC de la extensión.
+
+Motores: cgm (el modelo generativo condicional, el predeterminado), stochastic (la simulación estocástica calibrada, la predeterminada cuando el modelo CGM no está instalado) y gmpe (modelos de movimiento del suelo NGA-West2, sin formas de onda). Un archivo de modelo (JSON) ejecuta el motor cgm con otro modelo que el incluido: uno de los que vienen en gm_engine/models o uno entrenado con python -m gm_engine train.
+
+Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bloques de sitios en ese clúster, y un número de trabajadores Dask locales, en un clúster que se inicia en esta máquina para la ejecución; ambos necesitan el paquete de Python distributed y funcionan con todos los motores. Este proceso entonces solo envía las tareas y escribe los resultados.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="272"/>
+        <source>Model card of the cgm engine (empty: the bundled model)</source>
+        <translation>Archivo de modelo del motor cgm (vacío: el modelo incluido)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="343"/>
+        <source>{card}: a model card is used by the cgm engine only, the engine is {engine}</source>
+        <translation>{card}: un archivo de modelo solo lo usa el motor cgm, el motor es {engine}</translation>
     </message>
 </context>
 </TS>

@@ -199,7 +199,7 @@
         <translation>スケーリング則から</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="109"/>
+        <location filename="../plugin/processing/algorithms.py" line="110"/>
         <source>Moment magnitude</source>
         <translation>モーメントマグニチュード</translation>
     </message>
@@ -294,12 +294,12 @@
         <translation>実行</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="263"/>
+        <location filename="../plugin/processing/algorithms.py" line="269"/>
         <source>Engine</source>
         <translation>エンジン</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="259"/>
+        <location filename="../plugin/processing/algorithms.py" line="265"/>
         <source>Realizations</source>
         <translation>実現数</translation>
     </message>
@@ -329,7 +329,7 @@
         <translation>実行ごとにここに新しいサブフォルダを作成します。既存のファイルは置き換えません</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="270"/>
+        <location filename="../plugin/processing/algorithms.py" line="279"/>
         <source>Output folder</source>
         <translation>出力フォルダ</translation>
     </message>
@@ -619,152 +619,152 @@
         <translation>保存された GroundShake シナリオを読み込めません: {err}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="90"/>
+        <location filename="../plugin/processing/algorithms.py" line="91"/>
         <source>Scenarios</source>
         <translation>シナリオ</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="99"/>
+        <location filename="../plugin/processing/algorithms.py" line="100"/>
         <source>Fault trace (the first or only selected line is used)</source>
         <translation>断層トレース (最初の、または唯一選択されたラインを使用)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="105"/>
+        <location filename="../plugin/processing/algorithms.py" line="106"/>
         <source>Vs30 field of the sites (m/s)</source>
         <translation>サイトの Vs30 フィールド (m/s)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="108"/>
+        <location filename="../plugin/processing/algorithms.py" line="109"/>
         <source>Default Vs30 (m/s)</source>
         <translation>既定の Vs30 (m/s)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="110"/>
+        <location filename="../plugin/processing/algorithms.py" line="111"/>
         <source>Dip (degrees)</source>
         <translation>傾斜角 (度)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="111"/>
+        <location filename="../plugin/processing/algorithms.py" line="112"/>
         <source>Depth to top of rupture (km)</source>
         <translation>破壊域上端の深さ (km)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="112"/>
+        <location filename="../plugin/processing/algorithms.py" line="113"/>
         <source>Depth to bottom of rupture (km)</source>
         <translation>破壊域下端の深さ (km)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="113"/>
+        <location filename="../plugin/processing/algorithms.py" line="114"/>
         <source>Rake (degrees)</source>
         <translation>すべり角 (度)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="132"/>
+        <location filename="../plugin/processing/algorithms.py" line="133"/>
         <source>{label}: the layer has no line feature</source>
         <translation>{label}: レイヤにライン地物がありません</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="135"/>
+        <location filename="../plugin/processing/algorithms.py" line="136"/>
         <source>The fault layer has several features; only the first is used (select one and tick &apos;Selected features only&apos;).</source>
         <translation>断層レイヤに複数の地物があります。最初の地物のみを使用します (1 つ選択して「選択地物のみ」にチェックしてください)。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="140"/>
+        <location filename="../plugin/processing/algorithms.py" line="141"/>
         <source>{label}: the fault feature has {n} parts; a single continuous trace is needed (merge or explode the parts first)</source>
         <translation>{label}: 断層地物が {n} 個のパーツからなります。連続した 1 本のトレースが必要です (先にパーツを結合または分解してください)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="189"/>
+        <location filename="../plugin/processing/algorithms.py" line="190"/>
         <source>Cancelled by the user.</source>
         <translation>ユーザーによりキャンセルされました。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="194"/>
+        <location filename="../plugin/processing/algorithms.py" line="195"/>
         <source>{label} ({name}): {message}</source>
         <translation>{label} ({name}): {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="196"/>
+        <location filename="../plugin/processing/algorithms.py" line="197"/>
         <source>{field}: {message}</source>
         <translation>{field}: {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="237"/>
+        <location filename="../plugin/processing/algorithms.py" line="240"/>
         <source>Generate shaking scenario</source>
         <translation>揺れのシナリオを生成</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="257"/>
+        <location filename="../plugin/processing/algorithms.py" line="263"/>
         <source>Intensity measures (comma-separated)</source>
         <translation>強度指標 (カンマ区切り)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="261"/>
+        <location filename="../plugin/processing/algorithms.py" line="267"/>
         <source>Random seed</source>
         <translation>乱数シード</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="266"/>
+        <location filename="../plugin/processing/algorithms.py" line="275"/>
         <source>Grid extent</source>
         <translation>グリッド範囲</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="268"/>
+        <location filename="../plugin/processing/algorithms.py" line="277"/>
         <source>Grid resolution (metres)</source>
         <translation>グリッド解像度 (メートル)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="281"/>
+        <location filename="../plugin/processing/algorithms.py" line="290"/>
         <source>Sites with intensity measures</source>
         <translation>強度指標付きのサイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="284"/>
+        <location filename="../plugin/processing/algorithms.py" line="293"/>
         <source>Intensity measure rasters</source>
         <translation>強度指標ラスタ</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="286"/>
+        <location filename="../plugin/processing/algorithms.py" line="295"/>
         <source>Run provenance (JSON)</source>
         <translation>実行の来歴 (JSON)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="350"/>
+        <location filename="../plugin/processing/algorithms.py" line="368"/>
         <source>GroundShake sites</source>
         <translation>GroundShake サイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="383"/>
+        <location filename="../plugin/processing/algorithms.py" line="401"/>
         <source>{label}: the extent is empty</source>
         <translation>{label}: 範囲が空です</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="412"/>
+        <location filename="../plugin/processing/algorithms.py" line="430"/>
         <source>Rupture distances</source>
         <translation>破壊域までの距離</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="415"/>
+        <location filename="../plugin/processing/algorithms.py" line="433"/>
         <source>Adds the epicentral, hypocentral, Joyner-Boore, rupture, Rx and Ry0 distances (km) from the finite rupture built on the fault trace, and the Vs30 (m/s) each site gets from its field or the default, to every site.</source>
         <translation>断層トレースから作成した有限破壊域に対する震央距離、震源距離、Joyner-Boore 距離、断層最短距離、Rx、Ry0 (km) と、フィールドまたは既定値から得た各サイトの Vs30 (m/s) を、すべてのサイトに追加します。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="422"/>
+        <location filename="../plugin/processing/algorithms.py" line="440"/>
         <source>Sites with distances</source>
         <translation>距離付きのサイト</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="467"/>
+        <location filename="../plugin/processing/algorithms.py" line="485"/>
         <source>{n} sites have no geometry or lie beyond the engine&apos;s range; their distances are left empty.</source>
         <translation>{n} 個のサイトはジオメトリがないか、エンジンの適用範囲外にあります。それらの距離は空のままです。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="484"/>
+        <location filename="../plugin/processing/algorithms.py" line="502"/>
         <source>The layer has no valid coordinate reference system.</source>
         <translation>レイヤに有効な座標参照系がありません。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="523"/>
+        <location filename="../plugin/processing/algorithms.py" line="541"/>
         <source>Cannot write the sites to {path}: {error}</source>
         <translation>サイトを {path} に書き出せません: {error}</translation>
     </message>
@@ -1134,17 +1134,17 @@
         <translation>接続テストはキャンセルされました。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="272"/>
+        <location filename="../plugin/processing/algorithms.py" line="281"/>
         <source>Dask scheduler address (empty: in this process)</source>
         <translation>Dask スケジューラのアドレス (空欄: このプロセスで実行)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="275"/>
+        <location filename="../plugin/processing/algorithms.py" line="284"/>
         <source>Local Dask workers (0: in this process)</source>
         <translation>ローカル Dask ワーカー数 (0: このプロセスで実行)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="303"/>
+        <location filename="../plugin/processing/algorithms.py" line="312"/>
         <source>{scheduler} and {workers}: give one of them, not both</source>
         <translation>{scheduler} と {workers}: どちらか一方だけを指定してください</translation>
     </message>
@@ -1157,23 +1157,6 @@
         <location filename="../plugin/main.py" line="297"/>
         <source>Site {i}: the {engine} engine keeps no waveforms; run the scenario again with the CGM or the stochastic engine to see them.</source>
         <translation>サイト {i}: {engine} エンジンは波形を保存しません。波形を見るには、CGM または統計的シミュレーションのエンジンでシナリオを再実行してください。</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="240"/>
-        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
-
-Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.
-
-Engines: cgm (the conditional generative model, the default), stochastic (the calibrated stochastic simulation, the default when the CGM model is not installed) and gmpe (NGA-West2 ground-motion models, no waveforms).
-
-Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and work with every engine. This process then only sends the tasks and writes the outputs.</source>
-        <translation>断層破壊の周辺の各サイトと各グリッドセルについて 3 成分の地震動波形を生成し、各強度指標の中央値・16 パーセンタイル・84 パーセンタイルのラスタ、サイトの GeoPackage、来歴 JSON を出力フォルダに書き出します。
-
-強度指標は PGA, PGV, SA(1.0) のような OpenQuake の名前をカンマ区切りで指定します。サイト、グリッド範囲、またはその両方を指定してください。グリッド解像度は範囲の CRS にかかわらずメートル単位です。
-
-エンジン: cgm (条件付き生成モデル、既定)、stochastic (較正済みの統計的シミュレーション、CGM モデルがインストールされていない場合の既定)、gmpe (NGA-West2 地震動モデル、波形なし)。
-
-詳細設定: Dask スケジューラのアドレス (tcp://host:port) を指定すると、サイトのチャンクをそのクラスタで計算します。ローカル Dask ワーカー数を指定すると、この実行のためにこのマシンで起動したクラスタで計算します。どちらも Python パッケージ distributed が必要で、すべてのエンジンに対応します。このとき、このプロセスはタスクを送り、出力を書き出すだけです。</translation>
     </message>
     <message>
         <location filename="../plugin/scenario_io.py" line="50"/>
@@ -1224,6 +1207,33 @@ Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on
         <location filename="../plugin/dock.py" line="464"/>
         <source>does not use the scenario&apos;s {names}: drawn per site as in its training data</source>
         <translation>シナリオの {names} は使いません: 学習データと同様にサイトごとに抽出します</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="243"/>
+        <source>Generates three-component ground-motion waveforms for every site and grid cell around a fault rupture, and writes median, 16th and 84th percentile rasters of each intensity measure, a GeoPackage of sites and a provenance JSON into the output folder.
+
+Intensity measures are comma-separated OpenQuake names such as PGA, PGV, SA(1.0). Give sites, a grid extent, or both; the grid resolution is in metres whatever the extent&apos;s CRS.
+
+Engines: cgm (the conditional generative model, the default), stochastic (the calibrated stochastic simulation, the default when the CGM model is not installed) and gmpe (NGA-West2 ground-motion models, no waveforms). A model card (JSON) runs the cgm engine with another model than the bundled one: a shipped one from gm_engine/models or one trained with python -m gm_engine train.
+
+Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on that cluster, a number of local Dask workers on a cluster started on this machine for the run; both need the Python package distributed and work with every engine. This process then only sends the tasks and writes the outputs.</source>
+        <translation>断層破壊の周辺の各サイトと各グリッドセルについて 3 成分の地震動波形を生成し、各強度指標の中央値・16 パーセンタイル・84 パーセンタイルのラスタ、サイトの GeoPackage、来歴 JSON を出力フォルダに書き出します。
+
+強度指標は PGA, PGV, SA(1.0) のような OpenQuake の名前をカンマ区切りで指定します。サイト、グリッド範囲、またはその両方を指定してください。グリッド解像度は範囲の CRS にかかわらずメートル単位です。
+
+エンジン: cgm (条件付き生成モデル、既定)、stochastic (較正済みの統計的シミュレーション、CGM モデルがインストールされていない場合の既定)、gmpe (NGA-West2 地震動モデル、波形なし)。 モデルカード (JSON) を指定すると、同梱モデルの代わりに別のモデルで cgm エンジンを実行します: gm_engine/models に同梱のもの、または python -m gm_engine train で学習したもの。
+
+詳細設定: Dask スケジューラのアドレス (tcp://host:port) を指定すると、サイトのチャンクをそのクラスタで計算します。ローカル Dask ワーカー数を指定すると、この実行のためにこのマシンで起動したクラスタで計算します。どちらも Python パッケージ distributed が必要で、すべてのエンジンに対応します。このとき、このプロセスはタスクを送り、出力を書き出すだけです。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="272"/>
+        <source>Model card of the cgm engine (empty: the bundled model)</source>
+        <translation>cgm エンジンのモデルカード (空欄: 同梱モデル)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="343"/>
+        <source>{card}: a model card is used by the cgm engine only, the engine is {engine}</source>
+        <translation>{card}: モデルカードは cgm エンジンでのみ使われます。エンジンは {engine} です</translation>
     </message>
 </context>
 </TS>

@@ -36,6 +36,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
+    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
@@ -207,6 +208,7 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
     REALIZATIONS = "REALIZATIONS"
     SEED = "SEED"
     ENGINE = "ENGINE"
+    MODEL_CARD = "MODEL_CARD"
     GRID_EXTENT = "GRID_EXTENT"
     GRID_RESOLUTION = "GRID_RESOLUTION"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
@@ -223,6 +225,7 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
         ("realizations", REALIZATIONS),
         ("seed", SEED),
         ("engine", ENGINE),
+        ("model_card", MODEL_CARD),
         ("out", OUTPUT_FOLDER),
         ("scheduler", DASK_SCHEDULER),
         ("workers", DASK_WORKERS),
@@ -246,7 +249,10 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
             "is in metres whatever the extent's CRS.\n\nEngines: cgm (the conditional "
             "generative model, the default), stochastic (the calibrated stochastic "
             "simulation, the default when the CGM model is not installed) and gmpe (NGA-West2 "
-            "ground-motion models, no waveforms).\n\nAdvanced: a Dask scheduler address "
+            "ground-motion models, no waveforms). A model card (JSON) runs the cgm engine "
+            "with another model than the bundled one: a shipped one from "
+            "gm_engine/models or one trained with python -m gm_engine train.\n\n"
+            "Advanced: a Dask scheduler address "
             "(tcp://host:port) runs the chunks of sites on that cluster, a number of local "
             "Dask workers on a cluster started on this machine for the run; both need the "
             "Python package distributed and work with every engine. This process then only "
@@ -263,6 +269,9 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.ENGINE, tr("Engine"), list(ENGINES),
             defaultValue=ENGINES.index(default_engine())))
+        self.addParameter(QgsProcessingParameterFile(
+            self.MODEL_CARD, tr("Model card of the cgm engine (empty: the bundled model)"),
+            QgsProcessingParameterFile.Behavior.File, "json", optional=True))
         self.addParameter(QgsProcessingParameterExtent(
             self.GRID_EXTENT, tr("Grid extent"), optional=True))
         self.addParameter(self._number(self.GRID_RESOLUTION, tr("Grid resolution (metres)"),
@@ -328,6 +337,15 @@ class GenerateScenarioAlgorithm(_GroundShakeAlgorithm):
         document["realizations"] = self.parameterAsInt(parameters, self.REALIZATIONS, context)
         document["seed"] = self.parameterAsInt(parameters, self.SEED, context)
         document["engine"] = ENGINES[self.parameterAsEnum(parameters, self.ENGINE, context)]
+        card = (self.parameterAsFile(parameters, self.MODEL_CARD, context) or "").strip()
+        if card:
+            if document["engine"] != "cgm":
+                raise QgsProcessingException(tr(
+                    "{card}: a model card is used by the cgm engine only, the engine is "
+                    "{engine}").format(card=self._label(self.MODEL_CARD),
+                                       engine=document["engine"]))
+            # absolute: the scenario is written into the run folder, elsewhere
+            document["model_card"] = str(Path(card).resolve())
         source = self.parameterAsSource(parameters, self.SITES, context)
         if source is not None:
             document["sites"] = self._sites_block(parameters, source, context, feedback)

@@ -153,6 +153,23 @@ def test_generatescenario_writes_rasters_and_sites(provider, tmp_path):
     assert json.loads(Path(result["OUTPUT_RUN_JSON"]).read_text())
 
 
+def test_generatescenario_runs_a_chosen_model_card(provider, tmp_path):
+    import processing
+
+    card = REPO_ROOT / "gm_engine" / "models" / "cgm-ca-sim-v5" / "model_card.json"
+    result = processing.run("groundshake:generatescenario", {
+        "FAULT": fault_layer(), "SITES": sites_layer(), "VS30_FIELD": "vs", "IMS": "PGA",
+        "REALIZATIONS": 1, "ENGINE": 0, "MODEL_CARD": str(card),
+        "OUTPUT_FOLDER": str(tmp_path / "run")})
+    meta = json.loads(Path(result["OUTPUT_RUN_JSON"]).read_text())
+    assert meta["engine_info"]["model"] == "groundshake-cgm-ca-sim-v5"
+    # a card with another engine is refused, naming the parameter
+    with pytest.raises(QgsProcessingException, match="cgm engine only"):
+        processing.run("groundshake:generatescenario", {
+            "FAULT": fault_layer(), "SITES": sites_layer(), "ENGINE": 2,
+            "MODEL_CARD": str(card), "OUTPUT_FOLDER": str(tmp_path / "gmpe")})
+
+
 def test_generatescenario_cancel_leaves_no_output(provider, tmp_path):
     import processing
 
