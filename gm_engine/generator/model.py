@@ -53,7 +53,8 @@ LOGVAR_MIN, LOGVAR_MAX = -8.0, 4.0
 PHASE_METHODS = ("noise", "pghi", "griffin-lim")
 #: key streams of a site's own draws (gm_engine.generator.keyed): 1 is the white
 #: noise of the waveforms, 2 the static latent's local part, 3 the frame latents'
-#: innovations.
+#: innovations, 4 the pulse times of the pulse-train noise, 5 the draws of the
+#: card's marginalised conditions.
 NOISE_STREAM, STATIC_STREAM, FRAME_STREAM, PULSE_STREAM, MARGINAL_STREAM = 1, 2, 3, 4, 5
 
 
