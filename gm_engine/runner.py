@@ -178,10 +178,16 @@ def write_run_record(tmp: Path, scenario: Scenario, engine, sets: list[SiteSet],
     if n_out:
         warnings.append(f"{n_out} sites are outside the {engine.name} engine's valid ranges "
                         "(flagged in outside_range)")
+    info = engine.info()
+    for name in info.get("marginalised_conditions", []):
+        # the scenario states it, the model ignores it: say so where the run's warnings go
+        warnings.append(f"model {info.get('model')} does not use the scenario's {name}: its "
+                        "training data do not depend on it, so every site and realization "
+                        "draws it as they were drawn (docs/generator.md)")
     meta = {
         "groundshake": __version__,
         "engine": engine.name,
-        "engine_info": engine.info(),
+        "engine_info": info,
         "scenario_hash": scenario.content_hash(),
         "seed": scenario.seed,
         "realizations": scenario.realizations,

@@ -57,6 +57,24 @@ def test_cgm_run_writes_outputs_and_regenerates_sites(cgm_run):
     np.testing.assert_array_equal(one.acc[0], site_waveforms(res.out_dir, 2).acc[1])
 
 
+def test_cgm_run_with_a_marginalised_condition_says_so_and_regenerates(scenario_dict, tmp_path):
+    from gm_engine.ims import compute_ims
+
+    make_tiny_model_card(tmp_path / "model", marginalised={"ztor": {
+        "distribution": "uniform", "low": 0.0, "high": 10.0, "at_most": "rrup_km"}})
+    d = {**scenario_dict, "engine": "cgm", "model_card": "model/card.json", "realizations": 2,
+         "intensity_measures": ["PGA"]}
+    res = run_scenario(Scenario.from_dict(d, tmp_path), tmp_path / "run")
+    meta = json.loads(res.run_json.read_text())
+    assert meta["engine_info"]["marginalised_conditions"] == ["ztor"]
+    assert any("does not use the scenario's ztor" in w for w in res.warnings)
+    assert meta["warnings"] == res.warnings
+    with np.load(res.out_dir / "site_realizations.npz") as z:
+        pga = z["im0"]
+    sw = site_waveforms(res.out_dir, 1)  # the drawn Ztor comes back with the site's keys
+    np.testing.assert_allclose(compute_ims(sw.acc, sw.dt, ["PGA"])["PGA"], pga[:, 1], rtol=1e-5)
+
+
 def test_cgm_run_is_deterministic_and_flags_out_of_range(cgm_run, tmp_path):
     res, _, s = cgm_run
     again = run_scenario(s, tmp_path / "again")
