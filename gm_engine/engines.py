@@ -276,7 +276,13 @@ def _measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
                        eps_site: np.ndarray, seed: int, ims: Sequence[str],
                        out: dict[str, np.ndarray], progress: ProgressFn | None,
                        is_cancelled: CancelFn | None) -> None:
-    """Fill ``out`` {IM: (R, N)} on a GPU: large batches, IMs on the card where supported."""
+    """Fill ``out`` {IM: (R, N)} on a GPU: large batches, IMs on the card where supported.
+
+    The IMs are RotD50 of the horizontals, so Z is not synthesised
+    (``vertical=False``, as on the CPU) and enters the IM code as zeros.
+    """
+    import torch
+
     from .errors import Cancelled
 
     n, r = len(conditions), eps_event.shape[0]
@@ -287,9 +293,11 @@ def _measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
             raise Cancelled("run cancelled")
         sl = slice(i, min(n, i + per))
         for bsl, acc in gen.generate_batches(conditions.iloc[sl], eps_event, eps_site[sl],
-                                             seed=seed, site_ids=np.arange(sl.start, sl.stop)):
+                                             seed=seed, site_ids=np.arange(sl.start, sl.stop),
+                                             vertical=False):
             k = bsl.stop - bsl.start
             cols = slice(sl.start + bsl.start, sl.start + bsl.stop)
+            acc = torch.nn.functional.pad(acc, (0, 0, 0, 1))  # (k, R, 3, T), Z = 0
             vals = generated_ims(acc.reshape(k * r, 3, -1), gen.dt, ims, on_device)
             for im in ims:
                 out[im][:, cols] = vals[im].reshape(k, r).T

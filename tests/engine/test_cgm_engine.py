@@ -161,6 +161,28 @@ def test_device_ims_path_agrees_with_compute_ims(cgm_run):
         np.testing.assert_allclose(on_dev[im], on_cpu[im], rtol=1e-4)
 
 
+@pytest.mark.parametrize("ims", [["PGA", "SA(1.0)"], ["PGA", "D5-95"]])
+def test_device_path_gives_the_cpu_path_values(tmp_path, ims):
+    """_measure_on_device (the GPU engine's loop: big batches, no Z, IMs by torch_ims
+    where it supports them, else compute_ims) run with a CPU generator."""
+    import gm_engine.engines as E
+
+    card = str(make_tiny_model_card(tmp_path))
+    n, r = 70, 2
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 40, (n, 2))
+    cond = pd.DataFrame({"magnitude": 6.5, "rrup_km": np.hypot(*xy.T) + 1.0,
+                         "vs30": rng.uniform(250, 800, n), "ztor_km": 0.0, "mechanism": "SS"})
+    engine = E.CGMEngine("cpu", card)
+    ref = engine.realizations(cond, xy, ims, r, 7)
+    terms, gen = engine._terms, engine.generator()
+    got = {im: np.empty((r, n)) for im in ims}
+    E._measure_on_device(gen, cond, terms["eps_event"], terms["eps_site"], 7, ims, got,
+                         None, None)
+    for im in ims:  # torch_ims agrees with compute_ims to ~3e-5
+        np.testing.assert_allclose(got[im], ref[im], rtol=2e-4 if E.torch_ims_support(ims) else 0)
+
+
 def test_site_terms_of_another_generator_are_refused(cgm_run):
     res, _, _ = cgm_run
     path = res.out_dir / "site_terms.npz"
