@@ -51,32 +51,37 @@ def test_card_says_what_the_model_is(gen):
 
 
 def test_shipped_cards_load_and_differ_where_they_say(gen):
-    # v6 (bundled), v5 and v4 shape the pulse train, v3 Gaussian noise; v4 and v6
-    # are cards only, on v3's and v5's weights, checked by SHA-256 as any card's;
-    # v6 is v5 with Ztor marginalised
+    # v7 (bundled), v6, v5 and v4 shape the pulse train, v3 Gaussian noise; v4, v6
+    # and v7 are cards only, on v3's and v5's weights, checked by SHA-256 as any
+    # card's; v6 is v5 with Ztor marginalised, v7 is v6 with the sampler calibration
+    # refitted on 200,000 further simulated records
     models = bundled_model_card().parent.parent
-    v3, v4, v5 = (load_model(str(models / f"cgm-ca-sim-{v}" / "model_card.json"), "cpu")
-                  for v in ("v3", "v4", "v5"))
-    assert bundled_model_card().parent.name == "cgm-ca-sim-v6"
+    v3, v4, v5, v6 = (load_model(str(models / f"cgm-ca-sim-{v}" / "model_card.json"), "cpu")
+                      for v in ("v3", "v4", "v5", "v6"))
+    assert bundled_model_card().parent.name == "cgm-ca-sim-v7"
     assert v4.card.weights_path.resolve() == v3.card.weights_path.resolve()
-    assert gen.card.weights_path.resolve() == v5.card.weights_path.resolve()
-    assert gen.noise == v5.noise == v4.noise == "pulse_train" and v3.noise == "gaussian"
-    assert gen.card.decoder == v5.card.decoder
-    assert set(gen.card.marginalised) == {"ztor"} and not v5.card.marginalised
+    assert gen.card.weights_path.resolve() == v6.card.weights_path.resolve() == (
+        v5.card.weights_path.resolve())
+    assert gen.noise == v6.noise == v5.noise == v4.noise == "pulse_train"
+    assert v3.noise == "gaussian"
+    assert v6.card.decoder == v5.card.decoder != gen.card.decoder
+    assert gen.card.training["decoder_recalibrated"]["mean_correction_records"] == 180_000
+    assert set(gen.card.marginalised) == set(v6.card.marginalised) == {"ztor"}
+    assert not v5.card.marginalised
     # older cards' sampler hashes are those their runs stored (runner refuses others)
     assert v5.card.sampler_sha256() == (
         "bf9d7270811b0c21656dbe524e66fe7c69aef1f3a01217753a006fcefcd1f365")
-    assert len({g.card.sampler_sha256() for g in (gen, v3, v4, v5)}) == 4
-    for v, g in (("v3", v3), ("v4", v4), ("v5", v5)):
+    assert len({g.card.sampler_sha256() for g in (gen, v3, v4, v5, v6)}) == 5
+    for v, g in (("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6)):
         assert g.card.validation["report"] == f"docs/validation/cgm-ca-sim-{v}/cgm.md"
     assert "synthesis revision 3" in gen.card.training["data"]
 
 
 @pytest.fixture(scope="module")
 def four_cells(gen):
-    """Mean ln IM of 24 generated records at M 6 / 7 x Rrup 10 / 50 km, and NGA-West2's."""
+    """Mean ln IM of 192 generated records at M 6 / 7 x Rrup 10 / 50 km, and NGA-West2's."""
     cond = cells([6.0, 7.0], [10.0, 50.0])
-    n_rec = 24
+    n_rec = 192
     rep = cond.loc[cond.index.repeat(n_rec)].reset_index(drop=True)
     v = compute_ims(gen.generate_independent(rep, seed=3), gen.dt, IMS)
     nga = nga_west2_average(cond, IMS)
@@ -86,17 +91,17 @@ def four_cells(gen):
 
 def test_coarse_medians_follow_nga_west2_and_decay_with_distance(four_cells):
     for im, (ln, nga) in four_cells.items():
-        # validation/cgm.py holds the model to +-0.25 with many more records;
-        # 24 records add ~0.15 of sampling noise
-        assert np.all(np.abs(ln - nga) < 0.45), (im, ln - nga)
+        # validation/cgm.py holds the model to +-0.25 over 240 cells; 192 records
+        # add ~0.05 of sampling noise
+        assert np.all(np.abs(ln - nga) < 0.35), (im, ln - nga)
         m6_10, m6_50, m7_10, m7_50 = ln
         assert m6_10 > m6_50 + 0.5 and m7_10 > m7_50 + 0.5, im
         assert m7_50 > m6_50 + 0.3, im
 
 
-@pytest.mark.xfail(strict=True, reason="known defect of the bundled model (docs/validation/cgm.md): "
-                   "near-source magnitude scaling too weak (M6 at 10 km too high)")
 def test_near_source_magnitude_scaling(four_cells):
+    # an expected failure up to v5: M 6 at 10 km came out too high at Ztor 0, the
+    # edge where the network's spurious Ztor dependence was largest (docs/generator.md)
     for im, (ln, nga) in four_cells.items():
         m6_10, _, m7_10, _ = ln
         # NGA-West2: +0.43 (PGA) to +0.76 (SA 1 s) from M6 to M7 at 10 km
