@@ -453,12 +453,25 @@ class CGMEngine:
                 **{f"cond_{k}": (c[k].astype(str).to_numpy().astype("U8") if k == "mechanism"
                                  else c[k].to_numpy(float)) for k in sorted(cols)}}
 
+    @staticmethod
+    def _stored_conditions(terms: dict[str, np.ndarray], site_index: int) -> pd.DataFrame:
+        return pd.DataFrame({k[5:]: [terms[k][site_index]] for k in terms
+                             if k.startswith("cond_")})
+
+    def drawn_conditions(self, terms: dict[str, np.ndarray], site_index: int,
+                         realizations: list[int]) -> dict[str, np.ndarray]:
+        """``{column: (len(realizations),)}`` of the card's marginalised conditions as the
+        run drew them for this site (empty for a card without any)."""
+        drawn = self.generator().drawn_conditions(
+            self._stored_conditions(terms, site_index), int(terms["seed"]),
+            np.array([site_index]), np.asarray(realizations, dtype=np.int64))
+        return {k: v[0] for k, v in drawn.items()}
+
     def regenerate(self, terms: dict[str, np.ndarray], site_index: int,
                    realizations: list[int]) -> np.ndarray:
         """``(len(realizations), 3, T)`` waveforms of one stored site, identical to the run's."""
         gen = self.generator()
-        conds = pd.DataFrame({k[5:]: [terms[k][site_index]] for k in terms
-                              if k.startswith("cond_")})
+        conds = self._stored_conditions(terms, site_index)
         rid = np.asarray(realizations, dtype=np.int64)
         acc = gen.generate(conds, terms["eps_event"][rid], terms["eps_site"][[site_index]][:, rid],
                            seed=int(terms["seed"]), site_ids=np.array([site_index]),

@@ -321,8 +321,9 @@ def site_waveforms(run_dir: str | Path, site_index: int,
         "z1_km": [np.nan]})
     with np.load(terms_path) as t:
         terms = {k: t[k] for k in t.files}
+    drawn: dict[str, np.ndarray] = {}
     if meta.get("engine") == "cgm":
-        acc, dt, chosen = _cgm_site_waveforms(meta, terms, site_index, realizations)
+        acc, dt, chosen, drawn = _cgm_site_waveforms(meta, terms, site_index, realizations)
     else:
         seed, eta, eps = int(terms["seed"]), terms["eta"], terms["eps"]
         dt, duration = float(terms["dt"]), float(terms["duration"])
@@ -337,6 +338,10 @@ def site_waveforms(run_dir: str | Path, site_index: int,
     ref = nga_west2_average(clip_to_ranges(conds, CONDITION_RANGES), names)
     info = {k: (v.item() if hasattr(v, "item") else v) for k, v in sites.iloc[site_index].items()}
     info.update(magnitude=scenario.magnitude, mechanism=scenario.rupture.mechanism)
+    # a marginalised condition: the model used these values, one per realization,
+    # not the scenario's (docs/generator.md)
+    info.update({f"{column}_drawn": [round(float(v), 4) for v in values]
+                 for column, values in drawn.items()})
     return SiteWaveforms(
         site_index=site_index, dt=dt, acc=acc, realizations=chosen, conditions=info,
         gmpe={"periods": REFERENCE_PERIODS.copy(),
@@ -376,8 +381,10 @@ def _check_same_sampler(info: dict, card: Any) -> None:
 
 
 def _cgm_site_waveforms(meta: dict, terms: dict[str, np.ndarray], site_index: int,
-                        realizations: list[int] | None) -> tuple[np.ndarray, float, list[int]]:
-    """A cgm run's site regenerated with the model that made it (checked by SHA-256)."""
+                        realizations: list[int] | None
+                        ) -> tuple[np.ndarray, float, list[int], dict[str, np.ndarray]]:
+    """A cgm run's site regenerated with the model that made it (checked by SHA-256),
+    and the values it drew for the model's marginalised conditions."""
     from .engines import CGMEngine, bundled_model_card
 
     info = meta.get("engine_info", {})
@@ -394,4 +401,5 @@ def _cgm_site_waveforms(meta: dict, terms: dict[str, np.ndarray], site_index: in
                                 f"GroundShake draws them with {KEYED_RNG}: rerun the scenario "
                                 "to view its waveforms")
     chosen = _chosen_realizations(realizations, terms["eps_event"].shape[0])
-    return engine.regenerate(terms, site_index, chosen), float(terms["dt"]), chosen
+    return (engine.regenerate(terms, site_index, chosen), float(terms["dt"]), chosen,
+            engine.drawn_conditions(terms, site_index, chosen))

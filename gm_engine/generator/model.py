@@ -419,9 +419,8 @@ class CGMGenerator:
             frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * temp
             rows = np.repeat(feats[sl], r, axis=0)
             if self.card.marginalised:
-                k_marg = keyed.keys(seed, MARGINAL_STREAM, site_ids[sl], realization_ids)
-                u = keyed.keyed_uniform(k_marg, len(self.card.marginalised))
-                rows = self.marginalised_features(rows, u.reshape(nb * r, -1).numpy())
+                rows = self.marginalised_features(
+                    rows, self.marginal_uniforms(seed, site_ids[sl], realization_ids))
             wn = None
             if phase == "noise":
                 # A key's stream starts with H1's then H2's normals: without the
@@ -440,6 +439,31 @@ class CGMGenerator:
             if not vertical:
                 x = x[:, :2]
             yield sl, x.reshape(nb, r, x.shape[1], -1).float()
+
+    def marginal_uniforms(self, seed: int, site_ids: np.ndarray,
+                          realization_ids: np.ndarray) -> np.ndarray:
+        """Uniforms ``(n_sites * n_realizations, n_marginalised)``, site-major, keyed by
+        (seed, site, realization) on the CPU: the same on every device."""
+        k = keyed.keys(seed, MARGINAL_STREAM, site_ids, realization_ids)
+        u = keyed.keyed_uniform(k, len(self.card.marginalised))
+        return u.reshape(len(site_ids) * len(realization_ids), -1).numpy()
+
+    def drawn_conditions(self, conditions: Any, seed: int, site_ids: np.ndarray,
+                         realization_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """``{column: (n_sites, n_realizations)}`` values the sampler used for the card's
+        marginalised conditions (empty without any): what a waveform export reports
+        next to the site's own conditions, which the model did not use."""
+        if not self.card.marginalised:
+            return {}
+        n, r = len(conditions), len(realization_ids)
+        rows = np.repeat(self.card.features(conditions, clamp=True), r, axis=0)
+        rows = self.marginalised_features(
+            rows, self.marginal_uniforms(seed, np.asarray(site_ids, dtype=np.int64),
+                                         np.asarray(realization_ids, dtype=np.int64)))
+        cond = self.card.conditions_from_features(rows)
+        columns = {c.name: c.column for c in self.card.conditions}
+        return {columns[name]: cond[columns[name]].to_numpy().reshape(n, r)
+                for name in self.card.marginalised}
 
     def marginalised_features(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """``rows`` (n, F) features with each marginalised condition (card order of

@@ -412,4 +412,6 @@ def _positive(values: np.ndarray) -> np.ndarray:
 def _format(value: object) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{value:.4g}"
+    if isinstance(value, (list, tuple, np.ndarray)):  # one value per realization
+        return ", ".join(_format(v) for v in value)
     return str(value)

@@ -73,6 +73,28 @@ def test_cgm_run_with_a_marginalised_condition_says_so_and_regenerates(scenario_
         pga = z["im0"]
     sw = site_waveforms(res.out_dir, 1)  # the drawn Ztor comes back with the site's keys
     np.testing.assert_allclose(compute_ims(sw.acc, sw.dt, ["PGA"])["PGA"], pga[:, 1], rtol=1e-5)
+    # the export reports the Ztor the model used, one per realization ...
+    drawn = sw.conditions["ztor_km_drawn"]
+    assert len(drawn) == 2 and drawn[0] != drawn[1]
+    assert all(0.0 <= z <= min(10.0, sw.conditions["rrup_km"]) + 1e-6 for z in drawn)
+    # ... which is the value that, given to the same weights without the
+    # marginalisation, makes the same waveform
+    from gm_engine.engines import CGMEngine
+    from gm_engine.generator import load_model
+
+    with np.load(res.out_dir / "site_terms.npz") as z:
+        terms = {k: z[k] for k in z.files}
+    marg = CGMEngine("cpu", str(tmp_path / "model" / "card.json"))
+    used = marg.drawn_conditions(terms, 1, [0, 1])["ztor_km"]
+    np.testing.assert_allclose(drawn, used, atol=1e-4)
+    plain = load_model(str(make_tiny_model_card(tmp_path / "plain")), "cpu")
+    for r in (0, 1):
+        cond = pd.DataFrame({k[5:]: [terms[k][1]] for k in terms if k.startswith("cond_")})
+        cond["ztor_km"] = used[r]
+        acc = plain.generate(cond, terms["eps_event"][[r]], terms["eps_site"][[1]][:, [r]],
+                             seed=int(terms["seed"]), site_ids=np.array([1]),
+                             realization_ids=np.array([r]))
+        np.testing.assert_allclose(acc[0, 0], sw.acc[r], rtol=1e-5, atol=1e-9)
 
 
 def test_cgm_run_is_deterministic_and_flags_out_of_range(cgm_run, tmp_path):
