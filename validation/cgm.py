@@ -245,12 +245,12 @@ def corpus_check(gen, corpus: str, n: int, seed: int = 41, val_fraction: float =
 
     from gm_engine.generator.envelope import band_log_amplitude
     from gm_engine.train.corpus import fit_length
+    from gm_engine.train.loop import train_val_split
 
     with h5py.File(corpus, "r") as f:
         table = f["conditions"][()]
         total = len(table)
-        perm = np.random.default_rng([train_seed, 7919]).permutation(total)
-        val = np.sort(perm[:max(1, round(val_fraction * total))])[:n]
+        val = train_val_split(total, train_seed, val_fraction)[1][:n]
         acc_real = fit_length(f["waveforms"][val], float(f.attrs["dt"]), gen.stft_cfg)
     mech = np.array(["SS", "NM", "RV"])[table["mechanism"][val]]
     cond = pd.DataFrame({k: table[k][val].astype(float) for k in

@@ -53,7 +53,7 @@ from gm_engine.generator.calibration import (
     synthesised_energy,
 )
 from gm_engine.train.corpus import corpus_size
-from gm_engine.train.loop import corpus_energy
+from gm_engine.train.loop import corpus_energy, train_val_split
 
 LN10 = float(np.log(10.0))
 OUT = ROOT / "docs" / "validation" / "mean_correction_basis.json"
@@ -82,13 +82,6 @@ BINS = {
     "vs30": [100.0, 300.0, 550.0, 850.0, 2000.0],
     "ztor_km": [-0.01, 1.0, 2.5, 5.0, 10.01],
 }
-
-
-def split(n: int, seed: int, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """The trainer's (and recalibrate's) train / validation rows."""
-    n_val = max(1, round(val_fraction * n))
-    perm = np.random.default_rng([seed, 7919]).permutation(n)
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
 def bin_rms(resid: np.ndarray, cond: pd.DataFrame, keys: list[str],
@@ -137,7 +130,7 @@ def main() -> None:
     gen = load_model(args.card, "cpu")
     card = gen.card
     seed = int(card.training.get("seed", 0))
-    tr, va = split(corpus_size(args.corpus), seed)
+    tr, va = train_val_split(corpus_size(args.corpus), seed, 0.1)  # the trainer's split
     e_tr, f_tr = corpus_energy(args.corpus, card, tr)
     e_va, f_va = corpus_energy(args.corpus, card, va)
     s_tr = synthesised_energy(gen, f_tr, seed)  # the seed recalibrate fits with

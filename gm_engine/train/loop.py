@@ -173,6 +173,14 @@ def _loss(model: CGMVAE, x: torch.Tensor, cond: torch.Tensor, noise: torch.Tenso
     return loss, float(rec.detach()), float((kl_post + kl_static).detach())
 
 
+def train_val_split(n: int, seed: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, validation rows) of an n-record corpus, each sorted: the split
+    the trainer uses, which recalibrate and the validation scripts must reproduce."""
+    n_val = max(1, round(val_fraction * n)) if n > 1 else 0
+    perm = np.random.default_rng([seed, 7919]).permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
 def train_main(corpus: str, out_dir: str, epochs: int = 200, batch_size: int = 64,
                device: str = "auto", resume: bool = False, seed: int = 0,
                progress: ProgressFn | bool | None = None, *,
@@ -235,9 +243,7 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
     scfg = ecfg.stft
     data = load_training_data(corpus, scfg)
     n = data.waveforms.shape[0]
-    n_val = max(1, round(val_fraction * n)) if n > 1 else 0
-    perm = np.random.default_rng([seed, 7919]).permutation(n)
-    val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    tr_idx, val_idx = train_val_split(n, seed, val_fraction)
     if len(tr_idx) == 0:
         raise InputError("corpus", "too few records to train")
     specs = condition_specs(data.conditions.iloc[tr_idx], use_coordinates)
@@ -484,9 +490,7 @@ def recalibrate_card(card_path: str | Path, corpus: str | Path, seed: int | None
     is_csv = Path(corpus).suffix.lower() == ".csv"
     data = load_training_data(corpus, ecfg.stft) if is_csv else None
     n = data.waveforms.shape[0] if is_csv else corpus_size(corpus)
-    n_val = max(1, round(val_fraction * n)) if n > 1 else 0
-    perm = np.random.default_rng([seed, 7919]).permutation(n)
-    val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    tr_idx, val_idx = train_val_split(n, seed, val_fraction)
     n_tr, n_va = min(n_records, len(tr_idx)), min(1000, len(val_idx))
     keep = np.sort(np.concatenate([tr_idx[:n_tr], val_idx[:n_va]]))  # what the stages use
     if is_csv:
