@@ -111,13 +111,9 @@ def spline_design(card: Any, spline_terms: SplineTerms | None = None) -> dict[st
     a factor a numeric feature column with its interior knots or a set of
     indicator columns. ``spline_terms``: another basis than SPLINE_TERMS, to
     compare bases on held-out records (validation/mean_correction_basis.py)."""
-    factor, i = {}, 0
-    for spec in card.conditions:
-        if spec.kind == "numeric":
-            factor[spec.name] = (spec, i)
-        else:
-            factor[spec.name] = (spec, list(range(i + 1, i + spec.n_features)))
-        i += spec.n_features
+    # a numeric factor: its column; a categorical one: its indicator columns after the first
+    factor = {name: (spec, i if spec.kind == "numeric" else list(range(i + 1, i + spec.n_features)))
+              for name, (spec, i) in card.feature_columns().items()}
 
     def make(name: str, intervals: int) -> dict[str, Any]:
         spec, col = factor[name]

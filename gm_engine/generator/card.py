@@ -198,22 +198,28 @@ class ModelCard:
             raise InputError("conditions", "non-finite condition values (NaN, or Rrup/Vs30 <= 0)")
         return feats
 
+    def feature_columns(self) -> dict[str, tuple[ConditionSpec, int]]:
+        """``{condition name: (spec, first column)}``: where :meth:`features` puts each
+        condition (a categorical one takes ``spec.n_features`` columns from there)."""
+        out, i = {}, 0
+        for spec in self.conditions:
+            out[spec.name] = (spec, i)
+            i += spec.n_features
+        return out
+
     def conditions_from_features(self, feats: np.ndarray) -> pd.DataFrame:
         """The condition table of features ``(N, n_features)``: :meth:`features` inverted
         (clamped values stay clamped)."""
         x = np.asarray(feats, dtype=np.float64)
         out: dict[str, Any] = {}
-        j = 0
-        for spec in self.conditions:
+        for spec, j in self.feature_columns().values():
             if spec.kind == "categorical":
-                k = len(MECHANISMS)
-                out[spec.column] = np.asarray(MECHANISMS)[x[:, j:j + k].argmax(axis=1)]
+                out[spec.column] = np.asarray(MECHANISMS)[
+                    x[:, j:j + spec.n_features].argmax(axis=1)]
             else:
-                k = 1
                 lo, hi = _transform(spec, np.array([spec.min, spec.max]))
                 t = x[:, j] * max((hi - lo) / 2.0, 1e-6) + (lo + hi) / 2.0
                 out[spec.column] = np.exp(t) if spec.transform == "log" else t
-            j += k
         return pd.DataFrame(out)
 
     # -- I/O ------------------------------------------------------------

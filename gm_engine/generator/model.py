@@ -479,11 +479,7 @@ class CGMGenerator:
         """
         out = np.array(rows, copy=True)
         cond = self.card.conditions_from_features(rows)
-        col = 0
-        at = {}
-        for spec in self.card.conditions:
-            at[spec.name] = (spec, col)
-            col += spec.n_features
+        at = self.card.feature_columns()
         for j, (name, m) in enumerate(self.card.marginalised.items()):
             spec, c = at[name]
             low = float(m["low"])
