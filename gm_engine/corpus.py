@@ -43,6 +43,13 @@ class CorpusRanges:
     ztor_km: tuple[float, float] = (0.0, 10.0)
 
 
+def draw_ztor(rng: np.random.Generator, rrup_km: np.ndarray,
+              ranges: CorpusRanges = CorpusRanges()) -> np.ndarray:
+    """The corpus's Ztor for records at ``rrup_km``: uniform in its range, at most Rrup
+    (validation draws it the same way for a model that ignores Ztor)."""
+    return np.minimum(rng.uniform(*ranges.ztor_km, len(rrup_km)), rrup_km)
+
+
 def draw_conditions(n: int, rng: np.random.Generator,
                     ranges: CorpusRanges = CorpusRanges()) -> pd.DataFrame:
     """Conditions of ``n`` independent records.
@@ -58,7 +65,7 @@ def draw_conditions(n: int, rng: np.random.Generator,
     rrup = np.expm1(rng.uniform(lo, hi, n))
     vs30 = np.exp(rng.uniform(*np.log(ranges.vs30), n))
     mech_idx = rng.integers(0, len(MECHANISMS), n)
-    ztor = np.minimum(rng.uniform(*ranges.ztor_km, n), rrup)
+    ztor = draw_ztor(rng, rrup, ranges)
     mech = np.array(MECHANISMS, dtype=object)[mech_idx]
     return pd.DataFrame({
         "magnitude": m, "rrup_km": rrup, "rjb_km": np.sqrt(np.maximum(rrup**2 - ztor**2, 0.0)),

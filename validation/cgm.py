@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 from common import ROOT, as16_d595, conditions, nga_targets
 
-from gm_engine.corpus import CorpusRanges
+from gm_engine.corpus import draw_ztor
 from gm_engine.correlation import jayaram_baker_2009_range
 from gm_engine.engines import bundled_model_card
 from gm_engine.generator import load_model
@@ -100,8 +100,7 @@ def median_check(gen, spec: dict, n_rec: int, seed: int = 11, ztor: str = "0") -
         rep = cond.loc[cond.index.repeat(n_rec)].reset_index(drop=True)
         gen_rep = rep.copy()
         if ztor == "corpus":
-            lo, hi = CorpusRanges().ztor_km
-            gen_rep["ztor_km"] = np.minimum(rng.uniform(lo, hi, len(rep)), rep["rrup_km"])
+            gen_rep["ztor_km"] = draw_ztor(rng, rep["rrup_km"].to_numpy())
         else:
             gen_rep["ztor_km"] = np.minimum(float(ztor), rep["rrup_km"])
         ln, d595 = ln_ims(gen.generate_independent(gen_rep, seed), gen.dt)
