@@ -183,6 +183,15 @@ def test_device_ims_path_agrees_with_compute_ims(cgm_run):
         np.testing.assert_allclose(on_dev[im], on_cpu[im], rtol=1e-4)
 
 
+def _sites(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Conditions and x/y (km) of n sites scattered within 40 km of an M 6.5 source."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 40, (n, 2))
+    cond = pd.DataFrame({"magnitude": 6.5, "rrup_km": np.hypot(*xy.T) + 1.0,
+                         "vs30": rng.uniform(250, 800, n), "ztor_km": 0.0, "mechanism": "SS"})
+    return cond, xy
+
+
 @pytest.mark.parametrize("ims", [["PGA", "SA(1.0)"], ["PGA", "D5-95"]])
 def test_device_path_gives_the_cpu_path_values(tmp_path, ims):
     """_measure_on_device (the GPU engine's loop: big batches, no Z, IMs by torch_ims
@@ -191,10 +200,7 @@ def test_device_path_gives_the_cpu_path_values(tmp_path, ims):
 
     card = str(make_tiny_model_card(tmp_path))
     n, r = 70, 2
-    rng = np.random.default_rng(5)
-    xy = rng.uniform(0, 40, (n, 2))
-    cond = pd.DataFrame({"magnitude": 6.5, "rrup_km": np.hypot(*xy.T) + 1.0,
-                         "vs30": rng.uniform(250, 800, n), "ztor_km": 0.0, "mechanism": "SS"})
+    cond, xy = _sites(n, 5)
     engine = E.CGMEngine("cpu", card)
     ref = engine.realizations(cond, xy, ims, r, 7)
     terms, gen = engine._terms, engine.generator()
@@ -225,10 +231,7 @@ def test_cpu_threads_give_the_sequential_values_and_cancel(tmp_path, monkeypatch
 
     card = str(make_tiny_model_card(tmp_path))
     n, r = 150, 2
-    rng = np.random.default_rng(4)
-    xy = rng.uniform(0, 40, (n, 2))
-    cond = pd.DataFrame({"magnitude": 6.5, "rrup_km": np.hypot(*xy.T) + 1.0,
-                         "vs30": rng.uniform(250, 800, n), "ztor_km": 0.0, "mechanism": "SS"})
+    cond, xy = _sites(n, 4)
     ims = ["PGA", "SA(1.0)"]
     monkeypatch.setattr(E, "CGM_CPU_THREADS", 3)
     engine = E.CGMEngine("cpu", card)
