@@ -35,6 +35,7 @@ import torch
 from scipy.fft import next_fast_len
 
 from ..errors import InputError
+from ..gpu_memory import available_memory
 from ._validate import check_damping, check_dt, check_min_samples
 from .compute import parse_horizontal
 from .names import IMSpec, im_name, parse_im
@@ -63,10 +64,14 @@ _WRAP_LOG = math.log(1e4)
 _MAX_DECAY_SAMPLES = 1 << 21
 _MIN_DAMPING = 0.005
 # Records per pass are bounded by this many fine-grid samples (~128 MB float32
-# per copy; 4x on CUDA, where fewer, larger launches keep the GPU busy: 8192
-# records of 4096 samples and 6 IMs went from 0.40 s to 0.18 s on an H200),
-# the rotation's [rows, K, 180] block by _ROT_BYTES.
+# per copy) on the CPU; on CUDA, where fewer, larger launches keep the GPU busy
+# (8192 records of 4096 samples and 6 IMs went from 0.40 s to 0.18 s on an
+# H200 at 4x), by the card's available memory at _CUDA_BYTES_PER_SAMPLE (a
+# pass holds several float32 copies and the spectra: twice a generous count)
+# between 1x (a small card) and 16x. The rotation's [rows, K, 180] block by
+# _ROT_BYTES.
 _BLOCK_SAMPLES = 1 << 25
+_CUDA_BYTES_PER_SAMPLE = 64
 _ROT_BYTES = 1 << 28
 # Fewest candidate samples per trace for RotDnn.
 _MIN_K = 32
@@ -134,8 +139,7 @@ def compute_ims_torch(
     periods = sorted({float(s.period) for s in specs.values() if s.period is not None})
     plans = [_sdof_plan(t, dt, damping, n_t, min_samples) for t in periods]
     longest = max([k * n_fft for k, _, n_fft in plans] + [n_t])
-    budget = _BLOCK_SAMPLES * (4 if acc.is_cuda else 1)
-    rows = max(1, budget // (2 * longest))  # two FFT rows per record
+    rows = max(1, _block_samples(acc.device) // (2 * longest))  # two FFT rows per record
     out = {name: torch.empty(n_rec, dtype=torch.float64, device=acc.device) for name in specs}
     kinds = {s.kind for s in specs.values()}
     for start in range(0, n_rec, rows):
@@ -157,6 +161,14 @@ def compute_ims_torch(
         for name in specs:
             out[name][start : start + x.shape[0]] = res[name]
     return out
+
+
+def _block_samples(device: torch.device) -> int:
+    """Fine-grid samples per pass on ``device`` (see _BLOCK_SAMPLES)."""
+    avail = available_memory(device)
+    if avail is None:
+        return _BLOCK_SAMPLES
+    return max(_BLOCK_SAMPLES, min(16 * _BLOCK_SAMPLES, avail // _CUDA_BYTES_PER_SAMPLE))
 
 
 def _sdof_plan(
@@ -205,10 +217,11 @@ def _sdof_displacement(
 def _velocity_displacement(x: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Velocity (cm/s) and displacement (cm), float64, as peaks.velocity_displacement.
 
-    Sums are cumulative sums, which run sequentially along each trace, so a
-    trace's bits do not depend on the batch: on the CPU along the last
-    dimension; on CUDA along dim 0 of an (n, traces) copy, because there a
-    scan or sum along the last dimension changes its order with the batch size.
+    Sums run in an order fixed per trace, so a trace's bits do not depend on
+    the batch: cumulative sums along the last dimension on the CPU; on CUDA
+    along dim 0 of an (n, traces) copy, because there a scan or sum along the
+    last dimension changes its order with the batch size, and the baseline's
+    coefficients there as pairwise sums (``_pairwise_sum0``).
     """
     n = x.shape[-1]
     y = x.to(torch.float64).reshape(-1, n)  # (traces, n)
@@ -229,13 +242,29 @@ def _velocity_displacement(x: torch.Tensor, dt: float) -> tuple[torch.Tensor, to
             torch.as_tensor(o, device=x.device).reshape(-1, *shape)
             for o in (pinv, basis.T, dbasis.T)
         )
-        coef = [(disp * p).cumsum(t).narrow(t, n - 1, 1) for p in pinv]
+        coef = [(disp * p).cumsum(t).narrow(t, n - 1, 1) if t else _pairwise_sum0(disp * p)
+                for p in pinv]
         for c, f, df in zip(coef, basis, dbasis):
             disp -= c * f
             vel -= c * df
     if t == 0:
         vel, disp = vel[:, :traces].T, disp[:, :traces].T
     return vel.reshape(x.shape), disp.reshape(x.shape)
+
+
+def _pairwise_sum0(z: torch.Tensor) -> torch.Tensor:
+    """Sum over dim 0 as ``(1, ...)``, by halving with elementwise adds.
+
+    Why: on CUDA a scan along dim 0 ran at ~0.4 TB/s on an H200 and the five
+    baseline coefficients took a fifth of the IMs' GPU time; adding the two
+    halves of the rows (rows 2i and 2i+1) until one is left is elementwise,
+    so a trace's sum has the same bits in any batch, at the card's bandwidth.
+    """
+    while z.shape[0] > 1:
+        if z.shape[0] % 2:
+            z = torch.cat([z, torch.zeros_like(z[:1])])
+        z = z[0::2] + z[1::2]
+    return z
 
 
 def _combine(
@@ -319,22 +348,23 @@ def _rotated_peaks(
     # Each row's own candidate count, rounded up to a power of two (few distinct K).
     count = (mag2 >= thresh[:, None]).sum(dim=1).clamp(min=_MIN_K)
     k_row = (2 ** torch.ceil(torch.log2(count.double()))).clamp(max=n_t).to(torch.int64)
-    out = torch.empty((n_rows, ANGLES_DEG.size), dtype=torch.float64, device=a.device)
+    peaks = torch.empty((n_rows, ANGLES_DEG.size), dtype=a.dtype, device=a.device)
+    at = torch.empty((n_rows, ANGLES_DEG.size), dtype=torch.int64, device=a.device)
     for k in k_row.unique().tolist():
         group = (k_row == k).nonzero()[:, 0]
         step = max(1, _ROT_BYTES // (k * ANGLES_DEG.size * a.element_size()))
         for s in range(0, group.numel(), step):
             rows = group[s : s + step]
-            ra, rb = a[rows], b[rows]
             cand = mag2[rows].topk(k, dim=-1, sorted=False).indices
-            proj = ra.gather(1, cand)[..., None] * cos  # (rows, K, 180)
-            proj += rb.gather(1, cand)[..., None] * sin  # separate ops: no FMA, same bits anywhere
+            proj = a[rows].gather(1, cand)[..., None] * cos  # (rows, K, 180)
+            proj += b[rows].gather(1, cand)[..., None] * sin  # separate ops: no FMA, same bits anywhere
             peak, arg = proj.abs_().max(dim=1)
-            if samples_per_period is None:
-                out[rows] = peak.to(torch.float64)
-            else:
-                out[rows] = _refined(ra, rb, cand.gather(1, arg))
-    return out
+            peaks[rows] = peak
+            at[rows] = cand.gather(1, arg)
+    # Refined once for all rows (row-wise, so the same bits as group by group,
+    # with a tenth of the GPU launches: the groups are few but each refinement
+    # is ~60 small operations).
+    return peaks.to(torch.float64) if samples_per_period is None else _refined(a, b, at)
 
 
 def _refined(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

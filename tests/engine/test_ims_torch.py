@@ -16,6 +16,7 @@ from gm_engine.ims.response import peak_abs
 from gm_engine.ims.rotation import ANGLES_DEG, _needed_top
 from gm_engine.ims.torch_ims import (
     TORCH_IM_KINDS,
+    _pairwise_sum0,
     _probe_threshold,
     _rotated_peaks,
     _sdof_displacement,
@@ -177,6 +178,17 @@ def test_chunk_invariance_bit_for_bit(horizontal: str) -> None:
         alone = compute_ims_torch(acc[i : i + 1], 0.01, ims, horizontal=horizontal)
         for im in ims:
             assert torch.equal(alone[im], batch[im][i : i + 1]), (i, im)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 4096, 4097])
+def test_pairwise_sum_is_the_sum_and_column_invariant(n: int) -> None:
+    """The baseline's sums on CUDA: a column's bits do not depend on its neighbours."""
+    z = torch.from_numpy(np.random.default_rng(n).standard_normal((n, 5)))
+    got = _pairwise_sum0(z)
+    assert got.shape == (1, 5)
+    assert_allclose(got[0].numpy(), z.numpy().sum(axis=0), rtol=1e-12, atol=1e-12)
+    for j in range(5):
+        assert torch.equal(_pairwise_sum0(z[:, j : j + 1])[0, 0], got[0, j])
 
 
 @pytest.mark.parametrize(
