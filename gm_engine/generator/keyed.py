@@ -58,10 +58,13 @@ def mix64(z: torch.Tensor) -> torch.Tensor:
 def keys(seed: int, stream: int, site_ids: np.ndarray, realization_ids: np.ndarray,
          device: torch.device | str = "cpu") -> torch.Tensor:
     """int64 keys ``(n_sites, n_realizations)`` of (seed, stream, site, realization)."""
-    site = torch.as_tensor(np.asarray(site_ids, dtype=np.int64), device=device)
-    real = torch.as_tensor(np.asarray(realization_ids, dtype=np.int64), device=device)
-    if seed < 0 or stream < 0 or bool((site < 0).any()) or bool((real < 0).any()):
+    site_ids = np.asarray(site_ids, dtype=np.int64)
+    realization_ids = np.asarray(realization_ids, dtype=np.int64)
+    # checked on the host: on a GPU a check of device tensors waits for the card
+    if seed < 0 or stream < 0 or (site_ids < 0).any() or (realization_ids < 0).any():
         raise ValueError("seed, stream, site ids and realization ids must be non-negative")
+    site = torch.as_tensor(site_ids, device=device)
+    real = torch.as_tensor(realization_ids, device=device)
     g = _signed(GOLDEN_GAMMA)
     h = mix64(torch.tensor(_signed(seed), dtype=torch.int64, device=device) + g)
     h = mix64(h ^ (stream + g))

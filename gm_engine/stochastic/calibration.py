@@ -44,6 +44,7 @@ correction smooth and makes its provenance a plain, inspectable table
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,8 +116,13 @@ class Table:
         self.save(path, **settings)
 
     def interpolate(self, mag: np.ndarray, rrup_km: np.ndarray, vs30: np.ndarray,
-                    mechanism: np.ndarray) -> dict[str, np.ndarray]:
-        """Multilinear interpolation per site (inputs clipped to the grid): (N, P) / (N,) arrays."""
+                    mechanism: np.ndarray, fields: Sequence[str] | None = None
+                    ) -> dict[str, np.ndarray]:
+        """Multilinear interpolation per site (inputs clipped to the grid): (N, P) / (N,) arrays.
+
+        ``fields``: only these (default all); the generator's pulse rate needs
+        one scalar of the table's ~20 fields, some of them per period.
+        """
         coords = []
         for grid, x in ((self.mag, np.asarray(mag, float)),
                         (self.ln_r, np.log(np.maximum(np.asarray(rrup_km, float), 1e-3))),
@@ -131,7 +137,7 @@ class Table:
         for row, code in enumerate(TABLE_ROWS[:n_rows]):
             mech_i[mech == code] = row
         out: dict[str, np.ndarray] = {}
-        for name in (*FIELDS, *NODE_FIELDS):
+        for name in (*FIELDS, *NODE_FIELDS) if fields is None else fields:
             arr = getattr(self, name)
             acc = 0.0
             for corner in range(8):

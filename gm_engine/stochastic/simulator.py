@@ -300,7 +300,7 @@ def pulse_probability(conditions: pd.DataFrame, dt: float) -> np.ndarray:
     """
     site = _site_arrays(conditions)
     cal = load_table().interpolate(site["magnitude"], site["rrup_km"], site["vs30"],
-                                   site["mechanism"])
+                                   site["mechanism"], fields=("pulse_q",))
     return _pulse_probability(cal["pulse_q"], float(dt))
 
 
