@@ -71,8 +71,8 @@ from .correlation import DEFAULT_N_FEATURES, draw_fourier_features, evaluate_fie
 from .engines import (
     CGMEngine,
     add_derived,
+    batch_ims,
     clip_to_ranges,
-    cpu_batch_ims,
     derived_inputs,
     engine_for,
 )
@@ -277,20 +277,9 @@ def card_ranges(card: Any) -> dict[str, tuple[float, float]]:
             if s.kind != "categorical"}
 
 
-#: Sites per model call in a cgm task. Blocks are aligned to the run's global
-#: site index and always this many rows (a block cut by the chunk's edge is
-#: padded with copies of one of its sites, discarded after), so every site is
-#: computed at the same row of the same batch shape whatever the chunking:
-#: batched arithmetic rounds a row the same way whatever the other rows hold,
-#: but not whatever their number. Only on a GPU: on the CPU the generator
-#: itself computes in fixed-shape row blocks (model.CPU_ROW_BLOCK).
-CGM_TASK_BLOCK = 16
-
-
 def _cgm_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed, n_features, model,
                is_cancelled=None):
     from .generator.sampling import keyed_latent_terms
-    from .ims import compute_ims
 
     gen = cached_generator(model.get("card"), model.get("device", "cpu"), model.get("sha256"))
     shp = gen.latent_shape
@@ -301,28 +290,18 @@ def _cgm_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed, n_feat
     # client flags these sites (outside_range) and says so in run.json
     conds = clip_to_ranges(conditions, card_ranges(gen.card)).reset_index(drop=True)
     names = derived_inputs(ims)
-    n, off, size = len(conds), int(site_offset), CGM_TASK_BLOCK
+    n, off = len(conds), int(site_offset)
     out = {nm: np.empty((r, n)) for nm in names}
-    if gen.row_block is not None:  # the CPU: shapes are fixed inside the generator
-        per = max(1, gen.default_batch() // max(r, 1))
-        for start in range(0, n, per):
-            _check(is_cancelled)
-            rows = np.arange(start, min(n, start + per))
-            vals = cpu_batch_ims(gen, conds.iloc[rows], eps_event, eps_site[rows], int(seed),
-                                 off + rows, names)
-            for nm in names:
-                out[nm][:, rows] = vals[nm]
-        return add_derived(out, ims), eps_site
-    for start in range(off - off % size, off + n, size):  # aligned global blocks
+    # The generator computes in fixed-shape row blocks on every device, so a
+    # site's bits do not depend on the chunk around it.
+    per = max(1, gen.default_batch() // max(r, 1))
+    for start in range(0, n, per):
         _check(is_cancelled)
-        ids = np.arange(start, start + size)
-        real = (ids >= off) & (ids < off + n)
-        rows = np.clip(ids - off, real.argmax() + start - off, ids[real][-1] - off)
-        acc = gen.generate(conds.iloc[rows], eps_event, eps_site[rows], seed=int(seed),
-                           site_ids=ids, max_batch=size * r)
-        vals = compute_ims(acc.reshape(size * r, 3, -1), gen.dt, names, n_threads=1)
+        rows = np.arange(start, min(n, start + per))
+        vals = batch_ims(gen, conds.iloc[rows], eps_event, eps_site[rows], int(seed),
+                         off + rows, names)
         for nm in names:
-            out[nm][:, ids[real] - off] = vals[nm].reshape(size, r)[real].T
+            out[nm][:, rows] = vals[nm]
     return add_derived(out, ims), eps_site
 
 

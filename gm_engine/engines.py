@@ -280,34 +280,57 @@ def _measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
 
     The IMs are RotD50 of the horizontals, so Z is not synthesised
     (``vertical=False``, as on the CPU) and enters the IM code as zeros.
+
+    A batch's IMs are measured in a second thread while this one prepares and
+    launches the next batch: the host's share of a batch (conditions, the
+    mean correction's basis, kernel launches) then overlaps the card's work
+    instead of leaving it idle; the IM code waits on the card often (its
+    pruned RotD50 sizes its work from the data). At most two batches are
+    alive at once, and each IM value is the same whichever thread measures it.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import torch
 
     from .errors import Cancelled
 
     n, r = len(conditions), eps_event.shape[0]
     on_device = torch_ims_support(ims)
-    per = max(1, (CGM_CHUNK_GPU if on_device else CGM_CHUNK) // max(r, 1))
-    for i in range(0, n, per):
-        if is_cancelled is not None and is_cancelled():
-            raise Cancelled("run cancelled")
-        sl = slice(i, min(n, i + per))
-        for bsl, acc in gen.generate_batches(conditions.iloc[sl], eps_event, eps_site[sl],
-                                             seed=seed, site_ids=np.arange(sl.start, sl.stop),
-                                             vertical=False):
-            k = bsl.stop - bsl.start
-            cols = slice(sl.start + bsl.start, sl.start + bsl.stop)
+    chunk = max(CGM_CHUNK_GPU, gen.default_batch()) if on_device else CGM_CHUNK
+    per = max(1, chunk // max(r, 1))
+
+    def measure(cols: slice, acc: torch.Tensor) -> None:
+        k = cols.stop - cols.start
+        with torch.no_grad():
             acc = torch.nn.functional.pad(acc, (0, 0, 0, 1))  # (k, R, 3, T), Z = 0
             vals = generated_ims(acc.reshape(k * r, 3, -1), gen.dt, ims, on_device)
-            for im in ims:
-                out[im][:, cols] = vals[im].reshape(k, r).T
-        if progress is not None:
-            progress(sl.stop / n, f"generated {sl.stop}/{n} sites x {r} realizations")
+        for im in ims:
+            out[im][:, cols] = vals[im].reshape(k, r).T
+
+    with ThreadPoolExecutor(1, thread_name_prefix="cgm-ims") as pool:
+        pending = None
+        for i in range(0, n, per):
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled("run cancelled")
+            sl = slice(i, min(n, i + per))
+            for bsl, acc in gen.generate_batches(conditions.iloc[sl], eps_event, eps_site[sl],
+                                                 seed=seed,
+                                                 site_ids=np.arange(sl.start, sl.stop),
+                                                 vertical=False):
+                job = pool.submit(measure, slice(sl.start + bsl.start, sl.start + bsl.stop), acc)
+                if pending is not None:
+                    pending.result()  # the batch before: two alive at most
+                pending = job
+            if progress is not None:  # (the last batch's IMs may still be under way)
+                progress(sl.stop / n, f"generated {sl.stop}/{n} sites x {r} realizations")
+        if pending is not None:
+            pending.result()
 
 
-def cpu_batch_ims(gen, conditions: pd.DataFrame, eps_event: np.ndarray, eps_site: np.ndarray,
-                  seed: int, site_ids: np.ndarray, ims: Sequence[str]) -> dict[str, np.ndarray]:
-    """{IM: (R, k)} of k sites generated on the CPU and measured in the calling thread.
+def batch_ims(gen, conditions: pd.DataFrame, eps_event: np.ndarray, eps_site: np.ndarray,
+              seed: int, site_ids: np.ndarray, ims: Sequence[str]) -> dict[str, np.ndarray]:
+    """{IM: (R, k)} of k sites generated on the generator's device and measured on the
+    host in the calling thread (compute_ims, one thread).
 
     The IMs are RotD50 of the horizontals, so Z is not synthesised
     (``vertical=False``: a third of the synthesis; H1 and H2 keep their bits).
@@ -350,7 +373,7 @@ def _measure_on_cpu_threads(gen, conditions: pd.DataFrame, eps_event: np.ndarray
     threads = max(1, min(CGM_CPU_THREADS, os.cpu_count() or 1, -(-n // per)))
 
     def work(sl: slice) -> tuple[slice, dict[str, np.ndarray]]:
-        return sl, cpu_batch_ims(gen, conditions.iloc[sl], eps_event, eps_site[sl], seed,
+        return sl, batch_ims(gen, conditions.iloc[sl], eps_event, eps_site[sl], seed,
                                  np.arange(sl.start, sl.stop), ims)
 
     def collect(sl: slice, vals: dict[str, np.ndarray]) -> None:

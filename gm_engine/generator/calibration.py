@@ -192,19 +192,49 @@ def mean_shift(correction: dict[str, Any], feats: np.ndarray) -> np.ndarray:
     A sum over basis terms in a fixed order, row by row, so one site's shift
     does not depend on which sites share its batch (a matrix product might).
     """
+    coef = np.asarray(correction["coef_log10"], dtype=np.float64)  # (P, C, K)
+    basis = _checked_design(correction, feats)
+    out = np.zeros((basis.shape[0], *coef.shape[1:]))
+    for p in _active_terms(basis):
+        out += basis[:, p, None, None] * coef[p]
+    return out
+
+
+def mean_shift_torch(correction: dict[str, Any], feats: np.ndarray,
+                     coef: torch.Tensor) -> torch.Tensor:
+    """:func:`mean_shift` as a float64 tensor on ``coef``'s device (``coef``: the
+    correction's ``coef_log10`` there, converted once by the caller).
+
+    Why: on a GPU the sum on the host took 0.46 s per 16,384 sites, more than
+    the network, the synthesis and the IMs together (bench/profile_cgm_device.py,
+    docs/PERFORMANCE.md). The same products and sums in the same order, each
+    correctly rounded in float64, so the bits are :func:`mean_shift`'s.
+    """
+    design = _checked_design(correction, feats)
+    active = _active_terms(design)
+    basis = torch.from_numpy(design[:, active]).to(coef.device)
+    out = torch.zeros((basis.shape[0], *coef.shape[1:]), dtype=torch.float64, device=coef.device)
+    for j, p in enumerate(active):
+        out += basis[:, j, None, None] * coef[p]
+    return out
+
+
+def _checked_design(correction: dict[str, Any], feats: np.ndarray) -> np.ndarray:
     if correction.get("basis") != BASIS:
         raise InputError("model_card.decoder.mean_correction",
                          "written by an older GroundShake (polynomial basis); refit it with "
                          "'python -m gm_engine recalibrate --card CARD --corpus CORPUS'")
-    coef = np.asarray(correction["coef_log10"], dtype=np.float64)  # (P, C, K)
-    basis = design_matrix(feats, correction)
-    out = np.zeros((basis.shape[0], *coef.shape[1:]))
-    # Columns that are zero on every row only add +0 (B-splines are local: a
-    # cubic has 4 non-zero functions at any point, and a run's sites often
-    # share the magnitude), so they are skipped: the same sums, a shorter loop.
-    for p in np.flatnonzero((basis != 0.0).any(axis=0)):
-        out += basis[:, p, None, None] * coef[p]
-    return out
+    return design_matrix(feats, correction)
+
+
+def _active_terms(basis: np.ndarray) -> np.ndarray:
+    """Basis columns non-zero on some row, in order.
+
+    The others only add +0 (B-splines are local: a cubic has 4 non-zero
+    functions at any point, and a run's sites often share the magnitude), so
+    they are skipped: the same sums, a shorter loop.
+    """
+    return np.flatnonzero((basis != 0.0).any(axis=0))
 
 
 def synthesised_energy(gen: Any, feats: np.ndarray, seed: int) -> np.ndarray:

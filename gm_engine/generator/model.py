@@ -39,9 +39,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..gpu_memory import available_memory, power_of_two_within
 from . import keyed
 from . import phase as phase_mod
-from .calibration import mean_shift
+from .calibration import mean_shift, mean_shift_torch
 from .card import ModelCard, load_card, numeric_feature, verify_weights
 from .device import resolve_device
 from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
@@ -234,6 +235,30 @@ def n_parameters(model: nn.Module) -> int:
 
 #: Site-realizations per model call on the CPU (see CGMGenerator.__init__).
 CPU_ROW_BLOCK = 64
+#: Rows per model and synthesis call on a GPU (see CGMGenerator.__init__). On
+#: an H200, 100,000 sites in batches of 32,768: 47,500 sites/s unpadded, 45,800
+#: in blocks of 4,096 and 45,100 of 8,192, with 54.7 / 21.7 / 25.1 GB at peak
+#: (bench/bench_gpu.py --row-block, docs/PERFORMANCE.md).
+GPU_ROW_BLOCK = 4096
+#: Site-realizations per batch on a GPU: a multiple of GPU_ROW_BLOCK, at most
+#: GPU_BATCH_MAX, as the card's memory allows at GPU_BYTES_PER_ROW each past
+#: GPU_RESERVE_BYTES (the model's block and the IMs' passes). Larger batches
+#: mean fewer, larger IM passes: unpadded, 4,096 / 16,384 / 32,768 ran at
+#: 29,000 / 34,000 / 38,000 sites/s on an H200 before the IMs' passes grew
+#: with the card's memory. The per-row figure is twice what 21.7 GB at 32,768
+#: rows in blocks suggests (waveforms of two batches alive, their float64
+#: synthesis and padded copies).
+GPU_BATCH_MIN, GPU_BATCH_MAX = GPU_ROW_BLOCK, 32768
+GPU_BYTES_PER_ROW = 400_000
+GPU_RESERVE_BYTES = 8 << 30
+
+
+def gpu_batch_for(available: int | None) -> int:
+    """Site-realizations per GPU batch for ``available`` bytes of device memory."""
+    if available is None:  # (MPS: no reading of free memory)
+        return GPU_BATCH_MIN
+    return power_of_two_within((available - GPU_RESERVE_BYTES) / GPU_BYTES_PER_ROW,
+                               GPU_BATCH_MIN, GPU_BATCH_MAX)
 
 
 def pulse_train(noise: torch.Tensor, u: torch.Tensor, p: np.ndarray) -> torch.Tensor:
@@ -263,15 +288,18 @@ class CGMGenerator:
 
     def __init__(self, model: CGMVAE, card: ModelCard, device: torch.device) -> None:
         # A map's site must regenerate alone with the bits it had in the run,
-        # but float32 matrix products round differently with the number of
-        # rows. On the CPU every model and synthesis call therefore takes
-        # exactly CPU_ROW_BLOCK rows (the last block padded), which makes
-        # float32 batch-invariant there and 2.6x (model) to 3.5x (synthesis)
-        # faster than float64 (docs/PERFORMANCE.md). CUDA batches vary in
-        # size, so it keeps float64, whose float32 output is the same alone
-        # or in a chunk; MPS has no float64.
+        # but matrix products, FFTs and recurrent kernels round differently
+        # with the number of rows. So every model and synthesis call takes
+        # exactly ``row_block`` rows (the last block padded): CPU_ROW_BLOCK on
+        # the CPU, which also made float32 batch-invariant there and 2.6x
+        # (model) to 3.5x (synthesis) faster than float64 (docs/PERFORMANCE.md);
+        # GPU_ROW_BLOCK on a GPU. CUDA keeps float64: unpadded, its batches
+        # differed from a site alone by ~1e-14 relative in the decoded
+        # envelopes, enough to move float32 waveform samples by an ulp; padded,
+        # every stage was bit for bit the same (bench/check_regeneration.py on an
+        # H200, 2026-11-26). MPS has no float64.
         self.dtype = torch.float64 if device.type == "cuda" else torch.float32
-        self.row_block = CPU_ROW_BLOCK if device.type == "cpu" else None
+        self.row_block = CPU_ROW_BLOCK if device.type == "cpu" else GPU_ROW_BLOCK
         self.model = model.to(device=device, dtype=self.dtype).eval()
         self.card = card
         self.device = device
@@ -305,6 +333,11 @@ class CGMGenerator:
         # card's nested lists (18,000 numbers) at every batch (1 ms per 64 sites).
         self.mean_correction = (None if mc is None else
                                 {**mc, "coef_log10": np.asarray(mc["coef_log10"], dtype=np.float64)})
+        self._coef_on_device: tuple[np.ndarray, torch.Tensor] | None = None
+        #: site-realizations per batch, None: :meth:`default_batch`'s choice for the
+        #: device (a benchmark's knob; on the CPU the row blocks stay CPU_ROW_BLOCK)
+        self.batch_rows: int | None = None
+        self._gpu_batch: int | None = None
         #: "gaussian" or "pulse_train" (ModelCard.synthesis)
         self.noise = card.synthesis.get("noise", "gaussian")
 
@@ -314,9 +347,21 @@ class CGMGenerator:
         if self.synthesis_offset is not None:
             shift = self.synthesis_offset[..., None]
         if self.mean_correction is not None:
-            mc = torch.from_numpy(mean_shift(self.mean_correction, feats)).to(self.device, self.dtype)
+            if self.device.type == "cpu":
+                mc = torch.from_numpy(mean_shift(self.mean_correction, feats)).to(self.dtype)
+            else:
+                mc = mean_shift_torch(self.mean_correction, feats,
+                                      self._device_coefficients()).to(self.dtype)
             shift = shift + mc[..., None]
         return shift
+
+    def _device_coefficients(self) -> torch.Tensor:
+        """The mean correction's coefficients on the model's device, copied once per
+        correction (a caller may swap ``mean_correction``, as the calibration does)."""
+        coef = self.mean_correction["coef_log10"]
+        if self._coef_on_device is None or self._coef_on_device[0] is not coef:
+            self._coef_on_device = (coef, torch.from_numpy(coef).to(self.device))
+        return self._coef_on_device[1]
 
     def static_latent(self, cond: torch.Tensor, eps_g: torch.Tensor) -> torch.Tensor:
         """z_g from standard innovations: through the fitted conditional prior if the card has one."""
@@ -372,8 +417,15 @@ class CGMGenerator:
         On the CPU, batches of 256 allocated temporaries above glibc's mmap
         threshold (32 MB) that were page-faulted in again at every call: the
         sampler took 1.11 ms per site at 256, 0.70 at 64 (docs/PERFORMANCE.md).
+        On a GPU, what its memory allows when first asked (:func:`gpu_batch_for`).
         """
-        return CPU_ROW_BLOCK if self.device.type == "cpu" else 4096
+        if self.batch_rows:
+            return int(self.batch_rows)
+        if self.device.type == "cpu":
+            return CPU_ROW_BLOCK
+        if self._gpu_batch is None:
+            self._gpu_batch = gpu_batch_for(available_memory(self.device))
+        return self._gpu_batch
 
     def generate_batches(self, conditions: Any, eps_event: np.ndarray, eps_site: np.ndarray,
                          phase: str = "noise", phase_iters: int = 8, *, seed: int = 0,
@@ -503,9 +555,9 @@ class CGMGenerator:
     def _waveform_rows(self, rows: np.ndarray, eps_g: torch.Tensor, frames: torch.Tensor,
                        noise: torch.Tensor | None, phase: str, phase_iters: int,
                        vertical: bool = True) -> torch.Tensor:
-        """Waveforms ``(n, 3, T)`` of n rows (site-realizations), in row blocks on the CPU.
+        """Waveforms ``(n, 3, T)`` of n rows (site-realizations), in row blocks.
 
-        Each CPU block has exactly ``row_block`` rows, the last one padded with
+        Each block has exactly ``row_block`` rows, the last one padded with
         copies of its last row, so every matrix product has the same shape
         whichever sites share a block (see ``__init__``).
         """
@@ -546,7 +598,7 @@ class CGMGenerator:
 
     def _shaped_noise(self, log_amp: torch.Tensor, noise: torch.Tensor,
                       vertical: bool) -> torch.Tensor:
-        """Shaped-noise waveforms; on the CPU H1 and H2 in one call and Z in another.
+        """Shaped-noise waveforms: H1 and H2 in one call and Z in another.
 
         Why: the cgm engine's IMs are of the horizontals, and leaving out Z
         saves a third of the synthesis. Float32 products round according to

@@ -87,7 +87,7 @@ def test_cpu_float32_site_bits_do_not_depend_on_its_batch(tmp_path):
 def test_horizontals_without_the_vertical_keep_their_bits(tmp_path):
     """vertical=False (the cgm engine's IMs) gives the same H1, H2 as the full
     waveforms a site is regenerated with, and Z left at zero."""
-    from gm_engine.engines import cpu_batch_ims
+    from gm_engine.engines import batch_ims
     from gm_engine.ims import compute_ims
 
     gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
@@ -102,7 +102,7 @@ def test_horizontals_without_the_vertical_keep_their_bits(tmp_path):
     one = gen.generate(df.iloc[[k]], ev, si[[k]], seed=5, site_ids=[k], vertical=False)
     np.testing.assert_array_equal(one[0], horizontal[k])
     ims = ["PGA", "PGV", "SA(1.0)"]
-    got = cpu_batch_ims(gen, df, ev, si, 5, np.arange(n), ims)
+    got = batch_ims(gen, df, ev, si, 5, np.arange(n), ims)
     ref = compute_ims(full.reshape(n * r, 3, -1), gen.dt, ims, n_threads=1)
     for im in ims:
         np.testing.assert_array_equal(got[im], ref[im].reshape(n, r).T)

@@ -17,6 +17,7 @@ from gm_engine.generator.calibration import (
     energy_level,
     fit_mean_correction,
     mean_shift,
+    mean_shift_torch,
     spline_design,
 )
 
@@ -150,3 +151,7 @@ def test_mean_shift_sums_every_term_in_order(tmp_path):
     for c in (coef, coef.tolist()):
         got = mean_shift({**design, "coef_log10": c}, feats)
         assert np.array_equal(got, ref)
+    # the GPU's form: the same sums as tensors, the same bits
+    on_device = mean_shift_torch({**design, "coef_log10": coef}, feats, torch.from_numpy(coef))
+    assert on_device.dtype == torch.float64
+    assert np.array_equal(on_device.numpy(), ref)
