@@ -58,8 +58,11 @@ def sync() -> None:
         torch.cuda.synchronize()
 
 
-def engine_run(card: str, device: str, n: int, stages: bool = True) -> dict:
-    """End to end through CGMEngine.realizations, then (``stages``) stage by stage."""
+def engine_run(card: str, device: str, n: int, stages: bool = True,
+               batch: int | None = None, row_block: int | None = None) -> dict:
+    """End to end through CGMEngine.realizations, then (``stages``) stage by stage;
+    ``batch``: site-realizations per batch, ``row_block``: rows per model call
+    (padded), None: the generator's defaults."""
     import torch
 
     from gm_engine.engines import CGMEngine, generated_ims, torch_ims_support
@@ -67,6 +70,9 @@ def engine_run(card: str, device: str, n: int, stages: bool = True) -> dict:
 
     eng = CGMEngine(device, card)
     gen = eng.generator()
+    gen.batch_rows = batch
+    if row_block is not None:
+        gen.row_block = row_block
     cond, xy = conditions(n)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -76,7 +82,7 @@ def engine_run(card: str, device: str, n: int, stages: bool = True) -> dict:
     sync()
     total = time.perf_counter() - t0
     row = {"sites": n, "device": str(gen.device), "end_to_end_s": total,
-           "sites_per_s": n / total, "batch": gen.default_batch(),
+           "sites_per_s": n / total, "batch": gen.default_batch(), "row_block": gen.row_block,
            "gpu_peak_mib": (torch.cuda.max_memory_allocated() / 2 ** 20
                             if torch.cuda.is_available() else None),
            "host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -145,7 +151,27 @@ def agreement(card: str, device: str, n: int) -> dict:
     same_words = bool(torch.equal(words(k, 64), words(k.to(gen.device), 64).cpu()))
     a = keyed_normal(k, (3, 4096))
     b = keyed_normal(k.to(gen.device), (3, 4096)).cpu()
-    return {"records": n, "max_abs_ln_ratio": out, "keyed_words_identical": same_words,
+    # A map's site regenerated alone (the waveform viewer) must be the run's
+    # waveform bit for bit, and its IMs the run's, whatever the batch.
+    from gm_engine.generator.sampling import draw_event_terms, draw_site_terms
+
+    shp = gen.latent_shape
+    cond, xy = conditions(300, seed=9)
+    rng = np.random.default_rng(1)
+    ev = draw_event_terms(rng, 2, shp.event)
+    si = draw_site_terms(xy, 2, shp.site_channels, rng)
+    batch = gen.generate(cond, ev, si, seed=5)
+    picks = [0, 17, 299]
+    alone = [gen.generate(cond.iloc[[i]].reset_index(drop=True), ev, si[[i]], seed=5,
+                          site_ids=np.array([i]))[0] for i in picks]
+    x = torch.from_numpy(batch.reshape(-1, 3, batch.shape[-1])).to(gen.device)
+    ims_batch = compute_ims_torch(x, gen.dt, IMS)
+    ims_alone = [compute_ims_torch(x[j:j + 1], gen.dt, IMS) for j in (0, 35, 599)]
+    return {"records": n, "max_abs_ln_ratio": out,
+            "site_alone_identical": all(np.array_equal(batch[i], a) for i, a in zip(picks, alone)),
+            "ims_alone_identical": all(torch.equal(one[im], ims_batch[im][j:j + 1])
+                                       for j, one in zip((0, 35, 599), ims_alone) for im in IMS),
+            "keyed_words_identical": same_words,
             "keyed_normals_max_abs_diff": float((a - b).abs().max()),
             "keyed_normals_identical_fraction": float((a == b).double().mean())}
 
@@ -184,6 +210,14 @@ def section(res: dict) -> str:
         lines.append(f"| {r['sites']:,} | {r['end_to_end_s']:.2f} | {r['sites_per_s']:,.0f} | "
                      f"{' | '.join(cells)} | {on_dev} | "
                      f"{r['gpu_peak_mib'] or 0:,.0f} | {r['host_peak_rss_mib']:,.0f} |")
+    if res.get("batches"):
+        lines += ["", "Batch size (site-realizations per model call; the default is the "
+                  "table's): " + ", ".join(f"{r['batch']:,}"
+                                           + (f" in row blocks of {r['row_block']:,}"
+                                              if r.get("row_block") else "")
+                                           + f": {r['sites_per_s']:,.0f} sites/s, "
+                                           f"{r['gpu_peak_mib'] or 0:,.0f} MiB GPU peak"
+                                           for r in res["batches"]) + f" ({res['batches'][0]['sites']:,} sites)."]
     g = res.get("griffin_lim")
     if g:
         best = max(r["sites_per_s"] for r in res["runs"])
@@ -198,6 +232,10 @@ def section(res: dict) -> str:
                   + f"; keyed draws: words identical {a['keyed_words_identical']}, normals "
                   f"identical for {100 * a['keyed_normals_identical_fraction']:.4f} % of values, "
                   f"max difference {a['keyed_normals_max_abs_diff']:.1e}."]
+        if "site_alone_identical" in a:
+            lines[-1] += (" On the GPU, sites regenerated alone are bit for bit the batch's: "
+                          f"waveforms {a['site_alone_identical']}, IMs "
+                          f"{a['ims_alone_identical']}.")
     if res.get("note"):
         lines += ["", res["note"]]
     return "\n".join(lines) + "\n"
@@ -212,6 +250,10 @@ def main() -> None:
     ap.add_argument("--sites", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--gl-sites", type=int, default=256)
     ap.add_argument("--gl-iters", type=int, default=500)
+    ap.add_argument("--batch", type=int, nargs="+", default=[],
+                    help="also time the largest --sites end to end at these batch sizes")
+    ap.add_argument("--row-block", type=int, nargs="+", default=[],
+                    help="also time the largest --sites with model calls of this many rows")
     ap.add_argument("--check-records", type=int, default=512)
     ap.add_argument("--stages-max", type=int, default=20_000,
                     help="time the stages separately only up to this many sites")
@@ -232,6 +274,12 @@ def main() -> None:
         for n in a.sites:
             res["runs"].append(engine_run(a.card, a.device, n, n <= a.stages_max))
             print(json.dumps(res["runs"][-1]), flush=True)
+            if a.json:
+                Path(a.json).write_text(json.dumps(res, indent=1))
+        for b, rb in [(b, None) for b in a.batch] + [(None, rb) for rb in a.row_block]:
+            res.setdefault("batches", []).append(engine_run(a.card, a.device, max(a.sites),
+                                                            False, b, rb))
+            print(json.dumps(res["batches"][-1]), flush=True)
             if a.json:
                 Path(a.json).write_text(json.dumps(res, indent=1))
         if a.gl_sites:
