@@ -59,10 +59,12 @@ def sync() -> None:
 
 
 def engine_run(card: str, device: str, n: int, stages: bool = True,
-               batch: int | None = None, row_block: int | None = None) -> dict:
+               batch: int | None = None, row_block: int | None = None,
+               dtype: str | None = None) -> dict:
     """End to end through CGMEngine.realizations, then (``stages``) stage by stage;
     ``batch``: site-realizations per batch, ``row_block``: rows per model call
-    (padded), None: the generator's defaults."""
+    (padded), ``dtype``: of the network and synthesis; None: the generator's
+    defaults."""
     import torch
 
     from gm_engine.engines import CGMEngine, generated_ims, torch_ims_support
@@ -73,6 +75,8 @@ def engine_run(card: str, device: str, n: int, stages: bool = True,
     gen.batch_rows = batch
     if row_block is not None:
         gen.row_block = row_block
+    if dtype is not None:
+        gen.compute_in(getattr(torch, dtype))
     cond, xy = conditions(n)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -83,6 +87,7 @@ def engine_run(card: str, device: str, n: int, stages: bool = True,
     total = time.perf_counter() - t0
     row = {"sites": n, "device": str(gen.device), "end_to_end_s": total,
            "sites_per_s": n / total, "batch": gen.default_batch(), "row_block": gen.row_block,
+           "dtype": str(gen.dtype).removeprefix("torch."),
            "gpu_peak_mib": (torch.cuda.max_memory_allocated() / 2 ** 20
                             if torch.cuda.is_available() else None),
            "host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -211,10 +216,11 @@ def section(res: dict) -> str:
                      f"{' | '.join(cells)} | {on_dev} | "
                      f"{r['gpu_peak_mib'] or 0:,.0f} | {r['host_peak_rss_mib']:,.0f} |")
     if res.get("batches"):
-        lines += ["", "Batch size (site-realizations per model call; the default is the "
-                  "table's): " + ", ".join(f"{r['batch']:,}"
+        lines += ["", "Other settings, end to end (site-realizations per batch, rows per "
+                  "model call, dtype; the table's are the defaults): " + ", ".join(f"{r['batch']:,}"
                                            + (f" in row blocks of {r['row_block']:,}"
                                               if r.get("row_block") else "")
+                                           + (f" in {r['dtype']}" if r.get("dtype") else "")
                                            + f": {r['sites_per_s']:,.0f} sites/s, "
                                            f"{r['gpu_peak_mib'] or 0:,.0f} MiB GPU peak"
                                            for r in res["batches"]) + f" ({res['batches'][0]['sites']:,} sites)."]
@@ -254,6 +260,8 @@ def main() -> None:
                     help="also time the largest --sites end to end at these batch sizes")
     ap.add_argument("--row-block", type=int, nargs="+", default=[],
                     help="also time the largest --sites with model calls of this many rows")
+    ap.add_argument("--dtype", nargs="+", default=[],
+                    help="also time the largest --sites with the model in this dtype")
     ap.add_argument("--check-records", type=int, default=512)
     ap.add_argument("--stages-max", type=int, default=20_000,
                     help="time the stages separately only up to this many sites")
@@ -276,9 +284,11 @@ def main() -> None:
             print(json.dumps(res["runs"][-1]), flush=True)
             if a.json:
                 Path(a.json).write_text(json.dumps(res, indent=1))
-        for b, rb in [(b, None) for b in a.batch] + [(None, rb) for rb in a.row_block]:
+        for b, rb, dt in ([(b, None, None) for b in a.batch]
+                          + [(None, rb, None) for rb in a.row_block]
+                          + [(None, None, dt) for dt in a.dtype]):
             res.setdefault("batches", []).append(engine_run(a.card, a.device, max(a.sites),
-                                                            False, b, rb))
+                                                            False, b, rb, dt))
             print(json.dumps(res["batches"][-1]), flush=True)
             if a.json:
                 Path(a.json).write_text(json.dumps(res, indent=1))

@@ -70,13 +70,15 @@ def rows_of(seen: dict[str, list[torch.Tensor]], n_rows: int) -> dict[str, torch
 
 
 def compare(card: str, device: str, n_sites: int, picks: list[int], row_block: int | None,
-            vertical: bool) -> dict[str, Any]:
+            vertical: bool, dtype: str | None = None) -> tuple[dict[str, Any], torch.Tensor]:
     from gm_engine.engines import CGMEngine
     from gm_engine.generator.sampling import draw_event_terms, draw_site_terms
 
     gen = CGMEngine(device, card).generator()
     if row_block is not None:
         gen.row_block = row_block or None
+    if dtype is not None:
+        gen.compute_in(getattr(torch, dtype))
     shp = gen.latent_shape
     cond, xy = conditions(n_sites, seed=9)
     rng = np.random.default_rng(1)
@@ -87,6 +89,7 @@ def compare(card: str, device: str, n_sites: int, picks: list[int], row_block: i
     gen.generate(cond, ev, si, seed=5, vertical=vertical)
     batch = rows_of(seen, n_sites * r)
     res: dict[str, Any] = {"device": str(gen.device), "row_block": gen.row_block,
+                           "dtype": str(gen.dtype).removeprefix("torch."),
                            "vertical": vertical, "sites": n_sites, "picks": picks, "stages": {}}
     for i in picks:
         for s in seen.values():
@@ -126,6 +129,8 @@ def main() -> None:
     ap.add_argument("--picks", type=int, nargs="+", default=[0, 17, 299])
     ap.add_argument("--row-block", type=int, nargs="+", default=[-1],
                     help="-1: the generator's own; 0: none (whole batches); N: pad to N rows")
+    ap.add_argument("--dtype", default=None, help="network and synthesis dtype (default: "
+                    "the generator's); also reports the largest difference from float64")
     ap.add_argument("--json")
     a = ap.parse_args()
     results = []
@@ -133,12 +138,20 @@ def main() -> None:
         made = {}
         for vertical in (True, False):
             res, made[vertical] = compare(a.card, a.device, a.sites, a.picks,
-                                          None if rb < 0 else rb, vertical)
+                                          None if rb < 0 else rb, vertical, a.dtype)
             results.append(res)
             print(json.dumps(res), flush=True)
-        results.append({"row_block": results[-1]["row_block"],
-                        "horizontals_differ_with_and_without_z":
-                            horizontals_differ(made[True], made[False])})
+        summary = {"row_block": results[-1]["row_block"], "dtype": results[-1]["dtype"],
+                   "horizontals_differ_with_and_without_z":
+                       horizontals_differ(made[True], made[False])}
+        if a.dtype not in (None, "float64"):
+            _, ref = compare(a.card, a.device, a.sites, a.picks[:1], None if rb < 0 else rb,
+                             True, "float64")
+            d = (made[True].double() - ref.double()).abs()
+            summary["vs_float64_max_abs"] = float(d.max())
+            summary["vs_float64_rms_rel"] = float((d.square().mean()
+                                                   / ref.double().square().mean()).sqrt())
+        results.append(summary)
         print(json.dumps(results[-1]), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))

@@ -164,11 +164,7 @@ def main() -> None:
                            else None}
     for name in a.dtypes:
         gen = CGMEngine(a.device, a.card).generator()
-        gen.dtype = getattr(torch, name)  # a measurement, not a supported setting
-        gen.model = gen.model.to(gen.dtype)
-        for attr in ("static_w", "static_l", "synthesis_offset"):
-            if getattr(gen, attr) is not None:
-                setattr(gen, attr, getattr(gen, attr).to(gen.dtype))
+        gen.compute_in(getattr(torch, name))
         steps(gen, min(a.sites, 1024), 1)  # warm-up: plans, kernels, caches
         res[name] = steps(gen, a.sites, a.repeats)
         print(name, json.dumps(res[name], indent=1), flush=True)

@@ -341,6 +341,15 @@ class CGMGenerator:
         #: "gaussian" or "pulse_train" (ModelCard.synthesis)
         self.noise = card.synthesis.get("noise", "gaussian")
 
+    def compute_in(self, dtype: torch.dtype) -> None:
+        """Run the network and the synthesis in ``dtype`` (default: float32 on the CPU,
+        float64 on CUDA): for measuring another precision on a device (bench/)."""
+        self.dtype = dtype
+        self.model = self.model.to(dtype)
+        for name in ("static_w", "static_l", "synthesis_offset"):
+            if getattr(self, name) is not None:
+                setattr(self, name, getattr(self, name).to(dtype))
+
     def _decoded_shift(self, feats: np.ndarray) -> torch.Tensor | float:
         """log10 shift ``(B, C, K, 1)`` added to decoded envelopes: synthesis offset + mean correction."""
         shift: torch.Tensor | float = 0.0

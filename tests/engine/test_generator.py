@@ -424,3 +424,17 @@ def test_prior_sampling_matches_teacher_forced_forward():
         eps = (out["mu_q"] - out["mu_p"]) / torch.exp(0.5 * out["lv_p"])
         sampled = model.sample(cond, out["mu_g"], eps)
     torch.testing.assert_close(sampled, model.denormalise(out["xhat"]), rtol=1e-4, atol=1e-4)
+
+
+def test_compute_in_another_precision(tmp_path):
+    """compute_in (the benchmarks' knob): the same waveforms to float32 rounding."""
+    gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
+    df = conditions(5)
+    ev, si = draws(gen, 5, 1)
+    a = gen.generate(df, ev, si, seed=3)
+    gen.compute_in(torch.float64)
+    assert gen.dtype == torch.float64
+    assert all(p.dtype == torch.float64 for p in gen.model.parameters())
+    b = gen.generate(df, ev, si, seed=3)
+    assert b.dtype == np.float32 and not np.array_equal(a, b)
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-4 * np.abs(a).max())
