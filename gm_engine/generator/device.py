@@ -60,6 +60,9 @@ def torch_threads(n: int) -> Iterator[None]:
     a torch operation (torch keeps one process-wide count).
     """
     before = torch.get_num_threads()
+    if before == n:  # (the cgm engine's batch threads: already one, called per batch)
+        yield
+        return
     torch.set_num_threads(n)
     try:
         yield

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ from . import keyed
 from . import phase as phase_mod
 from .calibration import mean_shift, mean_shift_torch
 from .card import ModelCard, load_card, numeric_feature, verify_weights
-from .device import resolve_device
+from .device import resolve_device, torch_threads
 from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
 
 #: bounds on predicted log-variances, a standard guard against exp overflow
@@ -617,13 +618,20 @@ class CGMGenerator:
         its IMs were computed from. Without ``vertical`` ``noise`` holds H1
         and H2 only.
         """
-        if self.row_block is None or log_amp.shape[1] != 3:
-            return envelope_to_waveform(log_amp[:, :noise.shape[1]], noise, self.envelope)
-        horizontal = envelope_to_waveform(log_amp[:, :2], noise[:, :2], self.envelope)
-        if not vertical:
-            return horizontal
-        z = envelope_to_waveform(log_amp[:, 2:], noise[:, 2:], self.envelope)
-        return torch.cat([horizontal, z], dim=1)
+        # One torch thread on the CPU: with 16 threads (torch 2.11, the 16-core
+        # host of a lent GPU machine) a site's synthesised samples depended on its
+        # row in the block (5 of 24,576 differed alone vs in a batch, the tiny
+        # test card; decoded envelopes and noise were equal; with one thread
+        # none), and the cgm engine synthesises with one thread per batch, so a
+        # site regenerated for the viewer must be made the same way.
+        with torch_threads(1) if self.device.type == "cpu" else nullcontext():
+            if self.row_block is None or log_amp.shape[1] != 3:
+                return envelope_to_waveform(log_amp[:, :noise.shape[1]], noise, self.envelope)
+            horizontal = envelope_to_waveform(log_amp[:, :2], noise[:, :2], self.envelope)
+            if not vertical:
+                return horizontal
+            z = envelope_to_waveform(log_amp[:, 2:], noise[:, 2:], self.envelope)
+            return torch.cat([horizontal, z], dim=1)
 
     def generate_independent(self, conditions: Any, seed: int,
                              max_batch: int = 256) -> np.ndarray:

@@ -438,3 +438,29 @@ def test_compute_in_another_precision(tmp_path):
     b = gen.generate(df, ev, si, seed=3)
     assert b.dtype == np.float32 and not np.array_equal(a, b)
     np.testing.assert_allclose(b, a, rtol=0, atol=1e-4 * np.abs(a).max())
+
+
+def test_cpu_synthesis_runs_on_one_torch_thread(tmp_path, monkeypatch):
+    """A site's synthesised samples depended on its row with 16 torch threads on a
+    16-core host (torch 2.11); the engine synthesises with one thread per batch,
+    so the generator does too, whatever the caller's setting (the viewer's)."""
+    from gm_engine.generator import model as model_mod
+
+    seen = []
+    real = model_mod.envelope_to_waveform
+
+    def spy(*args, **kw):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(model_mod, "envelope_to_waveform", spy)
+    gen = load_model(str(make_tiny_model_card(tmp_path)), device="cpu")
+    ev, si = draws(gen, 2, 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        gen.generate(conditions(2), ev, si, seed=3)
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {1}
