@@ -70,6 +70,7 @@ from . import __version__
 from .correlation import DEFAULT_N_FEATURES, draw_fourier_features, evaluate_field
 from .engines import (
     CGMEngine,
+    measure_on_device,
     add_derived,
     batch_ims,
     clip_to_ranges,
@@ -294,6 +295,10 @@ def _cgm_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed, n_feat
     out = {nm: np.empty((r, n)) for nm in names}
     # The generator computes in fixed-shape row blocks on every device, so a
     # site's bits do not depend on the chunk around it.
+    if gen.device.type != "cpu":  # a GPU worker: IMs on the card, as a one-process run
+        measure_on_device(gen, conds, eps_event, eps_site, int(seed), names, out, None,
+                           is_cancelled, site_offset=off)
+        return add_derived(out, ims), eps_site
     per = max(1, gen.default_batch() // max(r, 1))
     for start in range(0, n, per):
         _check(is_cancelled)

@@ -272,11 +272,14 @@ def generated_ims(acc, dt: float, ims: Sequence[str], on_device: bool) -> dict[s
     return compute_ims(acc.cpu().numpy(), dt, ims)
 
 
-def _measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
+def measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
                        eps_site: np.ndarray, seed: int, ims: Sequence[str],
                        out: dict[str, np.ndarray], progress: ProgressFn | None,
-                       is_cancelled: CancelFn | None) -> None:
+                       is_cancelled: CancelFn | None, site_offset: int = 0) -> None:
     """Fill ``out`` {IM: (R, N)} on a GPU: large batches, IMs on the card where supported.
+
+    ``site_offset``: the run's index of the first site (a Dask task's chunk), which
+    keys its draws.
 
     The IMs are RotD50 of the horizontals, so Z is not synthesised
     (``vertical=False``, as on the CPU) and enters the IM code as zeros.
@@ -315,7 +318,8 @@ def _measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
             sl = slice(i, min(n, i + per))
             for bsl, acc in gen.generate_batches(conditions.iloc[sl], eps_event, eps_site[sl],
                                                  seed=seed,
-                                                 site_ids=np.arange(sl.start, sl.stop),
+                                                 site_ids=site_offset + np.arange(sl.start,
+                                                                                  sl.stop),
                                                  vertical=False):
                 job = pool.submit(measure, slice(sl.start + bsl.start, sl.start + bsl.stop), acc)
                 if pending is not None:
@@ -450,7 +454,7 @@ class CGMEngine:
             _measure_on_cpu_threads(gen, conditions, eps_event, eps_site, seed, inputs, out,
                                     progress, is_cancelled)
         else:
-            _measure_on_device(gen, conditions, eps_event, eps_site, seed, inputs, out,
+            measure_on_device(gen, conditions, eps_event, eps_site, seed, inputs, out,
                                progress, is_cancelled)
         self.n_site_realizations = n * r
         self._conditions = conditions.reset_index(drop=True)

@@ -194,7 +194,7 @@ def _sites(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 @pytest.mark.parametrize("ims", [["PGA", "SA(1.0)"], ["PGA", "D5-95"]])
 def test_device_path_gives_the_cpu_path_values(tmp_path, ims):
-    """_measure_on_device (the GPU engine's loop: big batches, no Z, IMs by torch_ims
+    """measure_on_device (the GPU engine's loop: big batches, no Z, IMs by torch_ims
     where it supports them, else compute_ims) run with a CPU generator."""
     import gm_engine.engines as E
 
@@ -205,10 +205,32 @@ def test_device_path_gives_the_cpu_path_values(tmp_path, ims):
     ref = engine.realizations(cond, xy, ims, r, 7)
     terms, gen = engine._terms, engine.generator()
     got = {im: np.empty((r, n)) for im in ims}
-    E._measure_on_device(gen, cond, terms["eps_event"], terms["eps_site"], 7, ims, got,
+    E.measure_on_device(gen, cond, terms["eps_event"], terms["eps_site"], 7, ims, got,
                          None, None)
     for im in ims:  # torch_ims agrees with compute_ims to ~3e-5
         np.testing.assert_allclose(got[im], ref[im], rtol=2e-4 if E.torch_ims_support(ims) else 0)
+
+
+def test_device_path_keys_a_chunk_by_its_sites_run_index(tmp_path):
+    """A Dask GPU task measures its chunk with measure_on_device and the chunk's
+    offset: its sites get the values they have in the whole run, bit for bit."""
+    import gm_engine.engines as E
+
+    card = str(make_tiny_model_card(tmp_path))
+    n, r, k = 40, 2, 13
+    cond, xy = _sites(n, 3)
+    engine = E.CGMEngine("cpu", card)
+    engine.realizations(cond, xy, ["PGA"], r, 7)
+    terms, gen = engine._terms, engine.generator()
+    whole, part = {"PGA": np.empty((r, n))}, {"PGA": np.empty((r, n - k))}
+    E.measure_on_device(gen, cond, terms["eps_event"], terms["eps_site"], 7, ["PGA"], whole,
+                        None, None)
+    E.measure_on_device(gen, cond.iloc[k:].reset_index(drop=True), terms["eps_event"],
+                        terms["eps_site"][k:], 7, ["PGA"], part, None, None, site_offset=k)
+    np.testing.assert_array_equal(part["PGA"], whole["PGA"][:, k:])
+    E.measure_on_device(gen, cond.iloc[k:].reset_index(drop=True), terms["eps_event"],
+                        terms["eps_site"][k:], 7, ["PGA"], part, None, None)
+    assert not np.array_equal(part["PGA"], whole["PGA"][:, k:])  # the offset matters
 
 
 def test_site_terms_of_another_generator_are_refused(cgm_run):
