@@ -273,9 +273,9 @@ def generated_ims(acc, dt: float, ims: Sequence[str], on_device: bool) -> dict[s
 
 
 def measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
-                       eps_site: np.ndarray, seed: int, ims: Sequence[str],
-                       out: dict[str, np.ndarray], progress: ProgressFn | None,
-                       is_cancelled: CancelFn | None, site_offset: int = 0) -> None:
+                      eps_site: np.ndarray, seed: int, ims: Sequence[str],
+                      out: dict[str, np.ndarray], progress: ProgressFn | None,
+                      is_cancelled: CancelFn | None, site_offset: int = 0) -> None:
     """Fill ``out`` {IM: (R, N)} on a GPU: large batches, IMs on the card where supported.
 
     ``site_offset``: the run's index of the first site (a Dask task's chunk), which
@@ -285,11 +285,11 @@ def measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
     (``vertical=False``, as on the CPU) and enters the IM code as zeros.
 
     A batch's IMs are measured in a second thread while this one prepares and
-    launches the next batch: the host's share of a batch (conditions, the
-    mean correction's basis, kernel launches) then overlaps the card's work
-    instead of leaving it idle; the IM code waits on the card often (its
-    pruned RotD50 sizes its work from the data). At most two batches are
-    alive at once, and each IM value is the same whichever thread measures it.
+    launches the next batch, so the host's share of a batch (conditions, the
+    mean correction's basis, kernel launches) can overlap the card's work while
+    the IM code waits on the card (its pruned RotD50 sizes its work from the
+    data). At most two batches are alive at once, and each IM value is the
+    same whichever thread measures it.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -378,7 +378,7 @@ def _measure_on_cpu_threads(gen, conditions: pd.DataFrame, eps_event: np.ndarray
 
     def work(sl: slice) -> tuple[slice, dict[str, np.ndarray]]:
         return sl, batch_ims(gen, conditions.iloc[sl], eps_event, eps_site[sl], seed,
-                                 np.arange(sl.start, sl.stop), ims)
+                             np.arange(sl.start, sl.stop), ims)
 
     def collect(sl: slice, vals: dict[str, np.ndarray]) -> None:
         for im in ims:
@@ -455,7 +455,7 @@ class CGMEngine:
                                     progress, is_cancelled)
         else:
             measure_on_device(gen, conditions, eps_event, eps_site, seed, inputs, out,
-                               progress, is_cancelled)
+                              progress, is_cancelled)
         self.n_site_realizations = n * r
         self._conditions = conditions.reset_index(drop=True)
         self._terms = {"seed": np.array(seed), "eps_event": eps_event, "eps_site": eps_site}
