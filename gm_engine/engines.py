@@ -514,6 +514,9 @@ class CGMEngine:
                 "device": str(gen.device),
                 # what regeneration on another device matches only to rounding
                 "precision": str(gen.dtype).removeprefix("torch."),
+                # rows per model call: a site regenerated on this device keeps its bits
+                # with the same blocks (CPU_ROW_BLOCK, GPU_ROW_BLOCK)
+                "row_block": gen.row_block,
                 "dt_s": gen.dt, "duration_s": gen.stft_cfg.n_samples * gen.dt,
                 "phase": ("shaped Poisson pulse train" if gen.noise == "pulse_train"
                           else "shaped white noise") + " (gm_engine.generator.envelope)",

@@ -43,6 +43,7 @@ def test_cgm_run_writes_outputs_and_regenerates_sites(cgm_run):
     info = meta["engine_info"]
     assert info["model"] == "tiny" and info["weights_sha256"] == sha256_file(
         card.replace("card.json", "model.safetensors"))
+    assert info["device"] == "cpu" and info["precision"] == "float32" and info["row_block"] == 64
     df = pd.read_csv(res.sites_csv)
     for im in ("PGA", "PGV", "SA(1.0)", "D5-95"):
         assert np.all(np.isfinite(df[f"{im}_median"])) and np.all(df[f"{im}_median"] > 0)
