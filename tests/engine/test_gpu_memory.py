@@ -48,3 +48,14 @@ def test_cpu_generator_keeps_its_row_blocks(tmp_path):
     assert gen.default_batch() == CPU_ROW_BLOCK
     gen.batch_rows = 256  # a benchmark's choice
     assert gen.default_batch() == 256
+
+
+def test_ims_passes_follow_the_cards_memory(monkeypatch):
+    """On CUDA the IMs' pass size grows with the available memory, between the CPU's
+    block (a small or busy card) and 16 times it."""
+    block = torch_ims._BLOCK_SAMPLES
+    for avail, want in [(0, block), (1 << 30, block),
+                        (8 * block * torch_ims._CUDA_BYTES_PER_SAMPLE, 8 * block),
+                        (1 << 40, 16 * block)]:
+        monkeypatch.setattr(torch_ims, "available_memory", lambda dev, a=avail: a)
+        assert torch_ims._block_samples(torch.device("cpu")) == want
