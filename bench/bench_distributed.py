@@ -24,9 +24,9 @@ Usage::
     python bench/bench_distributed.py --one CELLS WORKERS   # one run, JSON on stdout
 
 1e6 cells take ~45 core-minutes with the gmpe engine (~2.5 ms per cell):
-run them when the machine is otherwise idle. The cgm engine generates one
-site at a time in its tasks (gm_engine.distributed._cgm_chunk): keep its grids
-small on a CPU.
+run them when the machine is otherwise idle. The cgm engine costs ~1 ms per
+site and realization on a CPU core (gm_engine.distributed._cgm_chunk): keep its
+grids small on a CPU.
 """
 from __future__ import annotations
 

@@ -29,11 +29,10 @@ number is keyed, never drawn in execution order:
   innovations, then one Fourier-feature field per latent site channel
   (:func:`gm_engine.generator.sampling.keyed_latent_terms`); the per-site
   innovations and noise are keyed by (seed, stream, global site index, r)
-  inside ``CGMGenerator.generate``. On the CPU the generator computes in
-  row blocks of a fixed shape; on a GPU sites are generated and measured in
-  blocks of ``CGM_TASK_BLOCK`` aligned to the global site index and padded to
-  full size at a chunk's edges. Either way a site's numbers do not depend on
-  which chunk holds it.
+  inside ``CGMGenerator.generate``. The generator computes in row blocks of
+  a fixed shape on every device (64 rows on the CPU, 4,096 on a GPU), so a
+  site's numbers do not depend on which chunk holds it; a GPU worker
+  measures the IMs on the card (``engines.measure_on_device``).
 
 The within-event field therefore always uses Fourier features here, whatever
 the number of sites; ``run_scenario`` draws an exact Cholesky field up to
@@ -70,12 +69,12 @@ from . import __version__
 from .correlation import DEFAULT_N_FEATURES, draw_fourier_features, evaluate_field
 from .engines import (
     CGMEngine,
-    measure_on_device,
     add_derived,
     batch_ims,
     clip_to_ranges,
     derived_inputs,
     engine_for,
+    measure_on_device,
 )
 from .errors import InputError
 from .geometry import conditions_table, grid_cells, point_sites
