@@ -129,7 +129,7 @@ def pipeline_part(card: str, n: int, phase: str, phase_iters: int, threads: int,
     rng = np.random.default_rng(0)
     shp = gen.latent_shape
     ev = draw_event_terms(rng, 1, shp.event)
-    si = draw_site_terms(xy, 1, shp.site_channels, rng)
+    si = draw_site_terms(xy, 1, shp.site_channels, rng, period_s=gen.site_channel_period_s)
     t["latent draws"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     acc = gen.generate(cond, ev, si, phase=phase, phase_iters=phase_iters, seed=0)

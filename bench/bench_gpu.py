@@ -97,7 +97,8 @@ def engine_run(card: str, device: str, n: int, stages: bool = True,
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
     ev = draw_event_terms(rng, 1, gen.latent_shape.event)
-    si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng, device=str(gen.device))
+    si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng, device=str(gen.device),
+                         period_s=gen.site_channel_period_s)
     sync()
     stages["latent draws"] = time.perf_counter() - t0
     on_device = gen.device.type != "cpu" and torch_ims_support(IMS)
@@ -125,7 +126,8 @@ def griffin_lim_run(card: str, device: str, n: int, iters: int) -> dict:
     cond, xy = conditions(n)
     rng = np.random.default_rng(0)
     ev = draw_event_terms(rng, 1, gen.latent_shape.event)
-    si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng)
+    si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng,
+                         period_s=gen.site_channel_period_s)
     on_device = gen.device.type != "cpu" and torch_ims_support(IMS)
     sync()
     t0 = time.perf_counter()
@@ -164,7 +166,7 @@ def agreement(card: str, device: str, n: int) -> dict:
     cond, xy = conditions(300, seed=9)
     rng = np.random.default_rng(1)
     ev = draw_event_terms(rng, 2, shp.event)
-    si = draw_site_terms(xy, 2, shp.site_channels, rng)
+    si = draw_site_terms(xy, 2, shp.site_channels, rng, period_s=gen.site_channel_period_s)
     batch = gen.generate(cond, ev, si, seed=5)
     picks = [0, 17, 299]
     alone = [gen.generate(cond.iloc[[i]].reset_index(drop=True), ev, si[[i]], seed=5,

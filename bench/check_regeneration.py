@@ -84,7 +84,7 @@ def compare(card: str, device: str, n_sites: int, picks: list[int], row_block: i
     rng = np.random.default_rng(1)
     r = 2
     ev = draw_event_terms(rng, r, shp.event)
-    si = draw_site_terms(xy, r, shp.site_channels, rng)
+    si = draw_site_terms(xy, r, shp.site_channels, rng, period_s=gen.site_channel_period_s)
     seen = record_stages(gen)
     gen.generate(cond, ev, si, seed=5, vertical=vertical)
     batch = rows_of(seen, n_sites * r)

@@ -122,7 +122,8 @@ def sampler_and_ims(gen: Any, n: int) -> None:
     cond, xy = conditions(n)
     rng = np.random.default_rng(0)
     ev = draw_event_terms(rng, 1, gen.latent_shape.event)
-    si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng, device=str(gen.device))
+    si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng, device=str(gen.device),
+                         period_s=gen.site_channel_period_s)
     on_device = gen.device.type != "cpu" and torch_ims_support(IMS)
     for _sl, acc in gen.generate_batches(cond, ev, si, seed=0, vertical=False):
         x = torch.cat([acc, torch.zeros_like(acc[:, :, :1])], dim=2)

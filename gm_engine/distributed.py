@@ -285,7 +285,8 @@ def _cgm_chunk(conditions, xy_km, site_offset, ims, n_realizations, seed, n_feat
     shp = gen.latent_shape
     r = int(n_realizations)
     eps_event, eps_site = keyed_latent_terms(int(seed), xy_km, np.arange(r), shp.event,
-                                             shp.site_channels, n_features=n_features)
+                                             shp.site_channels, n_features=n_features,
+                                             period_s=gen.site_channel_period_s)
     # clamped here as generate() would, without its per-task warning: the
     # client flags these sites (outside_range) and says so in run.json
     conds = clip_to_ranges(conditions, card_ranges(gen.card)).reset_index(drop=True)
@@ -787,9 +788,11 @@ def _write_site_terms(tmp: Path, engine, scenario: Scenario, conds: pd.DataFrame
     elif engine.name == "cgm":
         from .generator.sampling import keyed_latent_terms
 
-        shp = engine.generator().latent_shape
+        gen = engine.generator()
+        shp = gen.latent_shape
         eps_event, _ = keyed_latent_terms(int(scenario.seed), np.empty((0, 2)),
                                           np.arange(int(scenario.realizations)), shp.event,
-                                          shp.site_channels, n_features=n_features)
+                                          shp.site_channels, n_features=n_features,
+                                          period_s=gen.site_channel_period_s)
         engine.keep_terms(int(scenario.seed), eps_event, terms, conds)
         np.savez_compressed(tmp / "site_terms.npz", **engine.site_terms(slice(0, len(conds))))

@@ -447,7 +447,7 @@ class CGMEngine:
         n, r = len(conditions), n_realizations
         eps_event = draw_event_terms(rng, r, shp.event)
         eps_site = draw_site_terms(np.asarray(xy_km, dtype=float), r, shp.site_channels, rng,
-                                   device=str(gen.device))
+                                   device=str(gen.device), period_s=gen.site_channel_period_s)
         inputs = derived_inputs(ims)
         out = {im: np.empty((r, n), dtype=np.float64) for im in inputs}
         if gen.device.type == "cpu":

@@ -309,6 +309,9 @@ class CGMGenerator:
         lat = card.latent
         self.w_between = float(lat["w_between"])
         self.site_persistent = float(lat["site_persistent"])
+        #: the period (s) whose Jayaram & Baker (2009) range the latent site channels
+        #: take (sampling.draw_site_terms); 1 s unless the card says otherwise
+        self.site_channel_period_s = float(lat.get("site_channel_period_s", 1.0))
         #: temperature of the latent innovations (1 = the trained prior); calibrated
         #: so generated IMs have the corpus's / NGA-West2's total sigma.
         self.temperature = float(lat.get("temperature", 1.0))

@@ -53,24 +53,29 @@ DEFAULT_SITE_PERSISTENT = 0.5
 #: Jayaram & Baker give 0.56 (validation/cgm.py); one range for all channels
 #: matches PSA(1 s), the issue's check, and makes PGA correlate over longer
 #: distances than Jayaram & Baker's 8.5 km range (docs/validation/cgm.md).
-SITE_CHANNEL_PERIOD_RANGE = (1.0, 1.0)
+#: A card may set another (``latent.site_channel_period_s``): the IMs decorrelate
+#: faster than the latent field that drives them, so the field may need a longer
+#: range than the IM's own (docs/generator.md, "Spatial correlation").
+SITE_CHANNEL_PERIOD_S = 1.0
 
 
-def site_channel_periods(n_channels: int) -> np.ndarray:
-    """Period (s) whose Jayaram & Baker range each latent site channel takes (all 1 s)."""
-    return np.geomspace(*SITE_CHANNEL_PERIOD_RANGE, n_channels)
+def site_channel_periods(n_channels: int, period_s: float = SITE_CHANNEL_PERIOD_S) -> np.ndarray:
+    """Period (s) whose Jayaram & Baker range each latent site channel takes (one for all)."""
+    return np.full(n_channels, float(period_s))
 
 
-def site_channel_ranges_km(n_channels: int, vs30_clustered: bool = False) -> np.ndarray:
+def site_channel_ranges_km(n_channels: int, vs30_clustered: bool = False,
+                           period_s: float = SITE_CHANNEL_PERIOD_S) -> np.ndarray:
     """Correlation range b (km, rho = exp(-3 h / b)) of each latent site channel."""
     from ..correlation import jayaram_baker_2009_range
 
-    return jayaram_baker_2009_range(site_channel_periods(n_channels), vs30_clustered)
+    return jayaram_baker_2009_range(site_channel_periods(n_channels, period_s), vs30_clustered)
 
 
 def draw_site_terms(xy_km: np.ndarray, n_realizations: int, n_channels: int,
                     rng: np.random.Generator, *, vs30_clustered: bool = False,
-                    method: str = "auto", device: str | None = None) -> np.ndarray:
+                    method: str = "auto", device: str | None = None,
+                    period_s: float = SITE_CHANNEL_PERIOD_S) -> np.ndarray:
     """Spatially correlated ``eps_site`` (N, R, C) float32 for all sites of a run.
 
     One independent field per channel and realization from
@@ -83,7 +88,7 @@ def draw_site_terms(xy_km: np.ndarray, n_realizations: int, n_channels: int,
     """
     from ..correlation import correlated_normal_field
 
-    periods = site_channel_periods(n_channels)
+    periods = site_channel_periods(n_channels, period_s)
     out = np.empty((len(xy_km), n_realizations, n_channels), dtype=np.float32)
     for r in range(n_realizations):
         out[:, r] = correlated_normal_field(xy_km, periods, rng, vs30_clustered=vs30_clustered,
@@ -139,8 +144,9 @@ def realization_generator(seed: int, realization: int) -> np.random.Generator:
 
 def keyed_latent_terms(seed: int, xy_km: np.ndarray, realization_ids: np.ndarray,
                        event_shape: tuple[int, ...], n_channels: int, *,
-                       n_features: int | None = None,
-                       vs30_clustered: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                       n_features: int | None = None, vs30_clustered: bool = False,
+                       period_s: float = SITE_CHANNEL_PERIOD_S
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """``eps_event`` (R, *event_shape) and ``eps_site`` (N, R, C) float32, keyed per realization.
 
     For chunked and distributed runs: realization r's :func:`realization_generator`
@@ -154,7 +160,7 @@ def keyed_latent_terms(seed: int, xy_km: np.ndarray, realization_ids: np.ndarray
 
     xy = np.asarray(xy_km, dtype=float).reshape(-1, 2)
     rids = np.asarray(realization_ids, dtype=np.int64).reshape(-1)
-    periods = site_channel_periods(n_channels)
+    periods = site_channel_periods(n_channels, period_s)
     eps_event = np.empty((rids.size, *event_shape), dtype=np.float32)
     eps_site = np.empty((xy.shape[0], rids.size, n_channels), dtype=np.float32)
     for j, r in enumerate(rids.tolist()):

@@ -333,6 +333,17 @@ def test_site_channels_take_the_range_of_psa_1s():
     b = site_channel_ranges_km(16)
     assert b.shape == (16,)
     assert np.allclose(b, 22.0 + 3.7 * 1.0)
+    # a card may set the period (cgm-ca-sim-v8: 3 s, 33.1 km)
+    assert np.allclose(site_channel_ranges_km(4, period_s=3.0), 22.0 + 3.7 * 3.0)
+
+
+def test_a_longer_site_channel_range_correlates_more():
+    xy = np.array([[0.0, 0.0], [10.0, 0.0]])
+    a = draw_site_terms(xy, 4000, 1, np.random.default_rng(2))
+    b = draw_site_terms(xy, 4000, 1, np.random.default_rng(2), period_s=3.0)
+    rho = [np.corrcoef(x[0, :, 0], x[1, :, 0])[0, 1] for x in (a, b)]
+    assert rho[0] == pytest.approx(np.exp(-30.0 / 25.7), abs=0.04)
+    assert rho[1] == pytest.approx(np.exp(-30.0 / 33.1), abs=0.04)
 
 
 def test_draw_site_terms_correlated_in_space_and_reproducible():
