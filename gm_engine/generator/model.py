@@ -47,6 +47,7 @@ from .calibration import mean_shift, mean_shift_torch
 from .card import ModelCard, load_card, numeric_feature, verify_weights
 from .device import resolve_device, torch_threads
 from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
+from .sampling import SITE_CHANNEL_PERIOD_S
 
 #: bounds on predicted log-variances, a standard guard against exp overflow
 #: and posterior collapse to zero variance in sequential VAEs.
@@ -311,7 +312,8 @@ class CGMGenerator:
         self.site_persistent = float(lat["site_persistent"])
         #: the period (s) whose Jayaram & Baker (2009) range the latent site channels
         #: take (sampling.draw_site_terms); 1 s unless the card says otherwise
-        self.site_channel_period_s = float(lat.get("site_channel_period_s", 1.0))
+        self.site_channel_period_s = float(lat.get("site_channel_period_s",
+                                                   SITE_CHANNEL_PERIOD_S))
         #: temperature of the latent innovations (1 = the trained prior); calibrated
         #: so generated IMs have the corpus's / NGA-West2's total sigma.
         self.temperature = float(lat.get("temperature", 1.0))
@@ -482,10 +484,7 @@ class CGMGenerator:
             local_g = keyed.keyed_normal(k_static, shp.event).to(dt)
             eps_g = mix_innovations(ev, si, local_g, self.w_between, self.site_persistent) * temp
             frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * temp
-            rows = np.repeat(feats[sl], r, axis=0)
-            if self.card.marginalised:
-                rows = self.marginalised_features(
-                    rows, self.marginal_uniforms(seed, site_ids[sl], realization_ids))
+            rows = self.sampled_features(feats[sl], seed, site_ids[sl], realization_ids)
             wn = None
             if phase == "noise":
                 # A key's stream starts with H1's then H2's normals: without the
@@ -505,6 +504,17 @@ class CGMGenerator:
                 x = x[:, :2]
             yield sl, x.reshape(nb, r, x.shape[1], -1).float()
 
+    def sampled_features(self, feats: np.ndarray, seed: int, site_ids: np.ndarray,
+                         realization_ids: np.ndarray) -> np.ndarray:
+        """Rows ``(n_sites * n_realizations, F)``, site-major, that the network sees: each
+        site's features ``feats`` (n_sites, F) once per realization, with the card's
+        marginalised conditions drawn per (seed, site, realization)."""
+        rows = np.repeat(feats, len(realization_ids), axis=0)
+        if not self.card.marginalised:
+            return rows
+        return self.marginalised_features(
+            rows, self.marginal_uniforms(seed, site_ids, realization_ids))
+
     def marginal_uniforms(self, seed: int, site_ids: np.ndarray,
                           realization_ids: np.ndarray) -> np.ndarray:
         """Uniforms ``(n_sites * n_realizations, n_marginalised)``, site-major, keyed by
@@ -521,10 +531,9 @@ class CGMGenerator:
         if not self.card.marginalised:
             return {}
         n, r = len(conditions), len(realization_ids)
-        rows = np.repeat(self.card.features(conditions, clamp=True), r, axis=0)
-        rows = self.marginalised_features(
-            rows, self.marginal_uniforms(seed, np.asarray(site_ids, dtype=np.int64),
-                                         np.asarray(realization_ids, dtype=np.int64)))
+        rows = self.sampled_features(self.card.features(conditions, clamp=True), seed,
+                                     np.asarray(site_ids, dtype=np.int64),
+                                     np.asarray(realization_ids, dtype=np.int64))
         cond = self.card.conditions_from_features(rows)
         columns = {c.name: c.column for c in self.card.conditions}
         return {columns[name]: cond[columns[name]].to_numpy().reshape(n, r)
