@@ -16,7 +16,7 @@ from .duration import arias_intensity, cav, husid, significant_duration
 from .fourier import fourier_amplitude, konno_ohmachi_smooth
 from .mmi import mmi_from_pga_worden2012, mmi_from_pgv_worden2012, mmi_worden2012
 from .names import IM_UNITS, IMSpec, im_name, parse_im
-from .peaks import pga, pgd, pgv, velocity_displacement
+from .peaks import ground_velocity, pga, pgd, pgv, velocity_displacement
 from .response import response_spectrum, sdof_displacement
 from .rotation import rotd, rotd_peaks
 
@@ -28,6 +28,7 @@ __all__ = [
     "cav",
     "compute_ims",
     "fourier_amplitude",
+    "ground_velocity",
     "husid",
     "im_name",
     "konno_ohmachi_smooth",

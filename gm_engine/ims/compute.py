@@ -40,7 +40,7 @@ from ._validate import as_three_component, check_damping, check_dt, check_min_sa
 from .duration import G_MS2, durations_from_energy
 from .mmi import mmi_worden2012
 from .names import IMSpec, parse_im
-from .peaks import velocity_displacement
+from .peaks import ground_velocity, velocity_displacement
 from .response import (
     G_CMS2,
     MIN_SAMPLES_PER_PERIOD,
@@ -245,13 +245,19 @@ def _chunk_ims(
 
     if kinds & {"PGA", "MMI"}:
         res["PGA"] = _combine_peaks(comps, scalar_mode, pct)
-    if kinds & {"PGV", "PGD", "MMI"}:
+    if "PGD" in kinds:
         vel, disp = velocity_displacement(comps, dt)
-        if kinds & {"PGV", "MMI"}:
-            res["PGV"] = _combine_peaks(vel, scalar_mode, pct)
-        if "PGD" in kinds:
-            res["PGD"] = _combine_peaks(disp, scalar_mode, pct)
-        del vel, disp
+        res["PGD"] = _combine_peaks(disp, scalar_mode, pct)
+        del disp
+    elif kinds & {"PGV", "MMI"}:
+        vel = ground_velocity(comps, dt)
+    if kinds & {"PGV", "MMI"}:
+        # Peaks of float32 records' velocity in float32 (as their oscillator
+        # responses): the rotation reads half the bytes, and 1e-7 is far below
+        # what the record's own precision supports.
+        res["PGV"] = _combine_peaks(vel.astype(acc.dtype, copy=False), scalar_mode, pct)
+    if kinds & {"PGV", "PGD", "MMI"}:
+        del vel
     if "MMI" in kinds:
         res["MMI"] = mmi_worden2012(res["PGA"], res["PGV"])
 

@@ -100,9 +100,40 @@ def velocity_displacement(
     return vel, disp
 
 
+@lru_cache(maxsize=16)
+def _velocity_to_coefficients(n: int, dt: float) -> np.ndarray:
+    """(n, K) operator from velocity to the baseline polynomial's coefficients.
+
+    The coefficients are pinv @ D, with D = cumulative_trapezoid(vel) the
+    displacement; D is linear in vel, so pinv @ D = vel @ (D' pinv') with
+    D' pinv' made of suffix sums of pinv's rows. One product instead of a
+    second integration: PGV alone never needs the displacement itself.
+    """
+    pinv = _baseline_operators(n, dt)[0]  # (K, n)
+    after = np.zeros_like(pinv)  # sum of pinv[:, i] over i > j
+    after[:, :-1] = np.cumsum(pinv[:, :0:-1], axis=1)[:, ::-1]
+    w = after + 0.5 * pinv
+    w[:, 0] = 0.5 * after[:, 0]
+    return np.ascontiguousarray((w * dt).T)
+
+
+def ground_velocity(acc: ArrayLike, dt: float) -> np.ndarray:
+    """Baseline-adjusted ground velocity (cm/s), float64: ``velocity_displacement``'s
+    velocity (equal to ~1e-12) for a third of its passes over the record."""
+    arr = as_records(acc)
+    dt = check_dt(dt)
+    vel = cumulative_trapezoid(arr, dt)
+    n = arr.shape[-1]
+    if n > len(BASELINE_DEGREES) + 2:
+        coef = matmul_one_thread(vel, _velocity_to_coefficients(n, dt))  # (..., K)
+        vel -= matmul_one_thread(coef, _baseline_operators(n, dt)[2].T)
+    vel *= G_CMS2
+    return vel
+
+
 def pgv(acc: ArrayLike, dt: float) -> np.ndarray:
     """Peak ground velocity (...,) in cm/s, after the baseline adjustment."""
-    vel, _ = velocity_displacement(acc, dt)
+    vel = ground_velocity(acc, dt)
     return np.abs(vel).max(axis=-1)
 
 

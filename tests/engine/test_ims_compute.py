@@ -79,6 +79,14 @@ def test_rotd50_matches_per_measure_functions(acc: np.ndarray) -> None:
     assert_allclose(res["MMI"], mmi_worden2012(res["PGA"], res["PGV"]), rtol=1e-12)
 
 
+def test_pgv_alone_equals_pgv_beside_pgd(acc: np.ndarray) -> None:
+    """Without PGD the velocity skips the displacement (peaks.ground_velocity);
+    float32 records' velocities are rotated in float32."""
+    both = compute_ims(acc, DT, ["PGV", "PGD"])["PGV"]
+    assert_allclose(compute_ims(acc, DT, ["PGV"])["PGV"], both, rtol=1e-10)
+    assert_allclose(compute_ims(acc.astype(np.float32), DT, ["PGV"])["PGV"], both, rtol=1e-5)
+
+
 def test_single_components_and_geomean(acc: np.ndarray) -> None:
     ims = ["PGA", "PGV", "SA(0.3)", "IA", "CAV", "D5-95"]
     h1 = compute_ims(acc, DT, ims, horizontal="H1")

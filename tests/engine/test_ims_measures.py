@@ -14,6 +14,7 @@ from gm_engine.ims import (
     arias_intensity,
     cav,
     fourier_amplitude,
+    ground_velocity,
     husid,
     im_name,
     konno_ohmachi_smooth,
@@ -109,6 +110,18 @@ def test_baseline_removes_an_acceleration_offset() -> None:
     assert np.abs(v).max() == pytest.approx(np.abs(ref_v).max(), rel=0.05)
     assert np.abs(d).max() == pytest.approx(np.abs(ref_d).max(), rel=0.1)
     assert v[0] == 0.0 and d[0] == 0.0
+
+
+def test_ground_velocity_is_velocity_displacements_velocity() -> None:
+    """The baseline coefficients taken from the velocity equal those of the displacement."""
+    rng = np.random.default_rng(4)
+    acc = rng.standard_normal((6, 3000)) * np.hanning(3000) * 0.1 + 0.002
+    vel, _ = velocity_displacement(acc, 0.01)
+    fast = ground_velocity(acc, 0.01)
+    assert np.abs(fast - vel).max() <= 1e-11 * np.abs(vel).max()
+    assert fast[:, 0].tolist() == [0.0] * 6
+    short = acc[:, :6]  # too short for the baseline: the raw integral in both
+    assert_allclose(ground_velocity(short, 0.01), velocity_displacement(short, 0.01)[0])
 
 
 def test_parabolic_peak_refinement() -> None:
