@@ -244,7 +244,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-decay", choices=["none", "cosine"], default="none",
                    help="learning-rate schedule over the epochs (cosine: down to 5%% of --lr)")
     p.add_argument("--init-from", default=None, metavar="CARD",
-                   help="start from this model card's weights (fine-tuning; same architecture)")
+                   help="start from this model card's weights (fine-tuning; same architecture, "
+                        "or another --dec-hidden: then the decoder starts afresh)")
+    p.add_argument("--dec-hidden", type=int, default=None, metavar="N",
+                   help="width of the decoder's and conditional mean's hidden layers "
+                        "(default 256, or the --init-from model's)")
     p.add_argument("--name", default=None, help="model name in the card")
     p.add_argument("--coordinates", action="store_true",
                    help="also condition on source and site coordinates (regional models)")
@@ -278,7 +282,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       progress=False if args.quiet else None, patience=args.patience,
                       kl_warmup_epochs=args.kl_warmup, lr=args.lr, name=args.name,
                       use_coordinates=args.coordinates, init_from=args.init_from,
-                      lr_decay=args.lr_decay)
+                      lr_decay=args.lr_decay,
+                      arch=None if args.dec_hidden is None else {"dec_hidden": args.dec_hidden})
     print(f"wrote {card}")
     return 0
 

@@ -281,6 +281,10 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
     elif init_card is not None:
         _load_initial_weights(model, init_card, card, ecfg)
         init_info = {"model": init_card.name, "sha256": init_card.sha256}
+        if init_card.architecture.get("dec_hidden") != mcfg.dec_hidden:
+            init_info["fresh"] = (f"decoder and mean_net (dec_hidden "
+                                  f"{init_card.architecture.get('dec_hidden')} -> {mcfg.dec_hidden})")
+            logger.info("%s start afresh", init_info["fresh"])
         logger.info("weights initialised from %s (%s); its normalisation statistics are kept",
                     init_card.name, init_card.sha256[:16])
         logger.info("corpus %s: %d train / %d val records; %d parameters; device %s",
@@ -394,11 +398,22 @@ def _load_initial_weights(model: CGMVAE, init: ModelCard, card: ModelCard,
     if init.stft != ecfg.to_dict():
         raise InputError("init_from", f"model {init.name} uses another envelope grid (stft)")
     want = model.cfg.to_dict()
-    if init.architecture != want:
-        diff = sorted(k for k in set(want) | set(init.architecture)
-                      if want.get(k) != init.architecture.get(k))
+    diff = sorted(k for k in set(want) | set(init.architecture)
+                  if want.get(k) != init.architecture.get(k))
+    if set(diff) - DECODER_WIDTH_KEYS:
         raise InputError("init_from", f"model {init.name} differs in architecture: {diff}")
-    model.load_state_dict(load_file(str(verify_weights(init)), device="cpu"), strict=True)
+    state = load_file(str(verify_weights(init)), device="cpu")
+    if diff:  # another decoder width: everything but the decoder carries over
+        fresh = model.state_dict()
+        state.update({k: v for k, v in fresh.items() if k.startswith(DECODER_MODULES)})
+    model.load_state_dict(state, strict=True)
+
+
+#: Architecture keys a warm start may change, and the modules that then start
+#: afresh: the embedding, encoder, prior and normalisation carry over, so a
+#: narrower (faster) decoder learns to decode latents that already mean something.
+DECODER_WIDTH_KEYS = {"dec_hidden"}
+DECODER_MODULES = ("decoder.", "mean_net.")
 
 
 def decoder_calibration(model: CGMVAE, card: ModelCard, env: torch.Tensor, feats: torch.Tensor,

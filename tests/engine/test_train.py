@@ -143,9 +143,28 @@ def test_init_from_refuses_another_architecture_and_resume(corpus, tmp_path):
     first = _run(corpus, tmp_path / "first", epochs=1)
     with pytest.raises(InputError, match="architecture"):
         train_main(str(corpus), str(tmp_path / "wide"), epochs=1, batch_size=8, device="cpu",
-                   progress=False, arch={**TINY, "dec_hidden": 48}, init_from=str(first))
+                   progress=False, arch={**TINY, "enc_hidden": 48}, init_from=str(first))
     with pytest.raises(InputError, match="init_from"):
         _run(corpus, tmp_path / "first", epochs=2, resume=True, init_from=str(first))
+
+
+def test_init_from_with_another_decoder_width_keeps_all_but_the_decoder(corpus, tmp_path):
+    from safetensors.torch import load_file
+
+    first = _run(corpus, tmp_path / "first", epochs=1)
+    narrow = train_main(str(corpus), str(tmp_path / "narrow"), epochs=1, batch_size=8,
+                        device="cpu", seed=3, progress=False, lr=0.0,
+                        arch={**TINY, "dec_hidden": 16}, init_from=str(first))
+    w1 = load_file(str(first.parent / "model.safetensors"))
+    w2 = load_file(str(narrow.parent / "model.safetensors"))
+    assert w1.keys() == w2.keys()
+    moved = [k for k in w1 if not k.startswith(("decoder.", "mean_net."))]
+    assert moved and all(torch.equal(w1[k], w2[k]) for k in moved)
+    assert w2["decoder.0.weight"].shape[0] == 16 != w1["decoder.0.weight"].shape[0]
+    card = json.loads(narrow.read_text())
+    assert card["architecture"]["dec_hidden"] == 16
+    assert "dec_hidden 64 -> 16" in card["training"]["initialised_from"]["fresh"]
+    load_model(str(narrow), device="cpu")
 
 
 def test_cosine_learning_rate_schedule(tmp_path):
