@@ -51,33 +51,45 @@ def test_card_says_what_the_model_is(gen):
 
 
 def test_shipped_cards_load_and_differ_where_they_say(gen):
-    # v8 (bundled), v7, v6, v5 and v4 shape the pulse train, v3 Gaussian noise; v4,
-    # v6-v8 are cards only, on v3's and v5's weights, checked by SHA-256 as any
-    # card's; v6 is v5 with Ztor marginalised, v7 is v6 with the sampler calibration
-    # refitted on 200,000 further simulated records, v8 is v7 with the latent site
-    # channels correlated over the 3 s range of Jayaram & Baker
+    # v9 (bundled) has its own, narrower decoder (dec_hidden 128), warm-started
+    # from v8: embedding, encoder and prior carried over; v8, v7, v6, v5 and v4
+    # shape the pulse train, v3 Gaussian noise; v4, v6-v8 are cards only, on
+    # v3's and v5's weights, checked by SHA-256 as any card's; v6 is v5 with
+    # Ztor marginalised, v7 is v6 with the sampler calibration refitted on
+    # 200,000 further simulated records, v8 is v7 with the latent site channels
+    # correlated over the 3 s range of Jayaram & Baker
     models = bundled_model_card().parent.parent
-    v3, v4, v5, v6, v7 = (load_model(str(models / f"cgm-ca-sim-{v}" / "model_card.json"), "cpu")
-                          for v in ("v3", "v4", "v5", "v6", "v7"))
-    assert bundled_model_card().parent.name == "cgm-ca-sim-v8"
-    assert gen.card.decoder == v7.card.decoder
-    assert gen.card.weights_path.resolve() == v7.card.weights_path.resolve()
-    assert (gen.site_channel_period_s, v7.site_channel_period_s) == (3.0, 1.0)
-    assert gen.card.sampler_sha256() != v7.card.sampler_sha256()
-    assert v4.card.weights_path.resolve() == v3.card.weights_path.resolve()
-    assert gen.card.weights_path.resolve() == v6.card.weights_path.resolve() == (
-        v5.card.weights_path.resolve())
-    assert gen.noise == v6.noise == v5.noise == v4.noise == "pulse_train"
-    assert v3.noise == "gaussian"
-    assert v6.card.decoder == v5.card.decoder != gen.card.decoder
+    v3, v4, v5, v6, v7, v8 = (load_model(str(models / f"cgm-ca-sim-{v}" / "model_card.json"),
+                                         "cpu")
+                              for v in ("v3", "v4", "v5", "v6", "v7", "v8"))
+    assert bundled_model_card().parent.name == "cgm-ca-sim-v9"
+    assert (gen.card.architecture["dec_hidden"], v8.card.architecture["dec_hidden"]) == (128, 256)
+    assert {k: v for k, v in gen.card.architecture.items() if k != "dec_hidden"} == {
+        k: v for k, v in v8.card.architecture.items() if k != "dec_hidden"}
+    init = gen.card.training["initialised_from"]
+    assert init["sha256"] == v8.card.sha256 and "decoder and mean_net" in init["fresh"]
+    assert gen.card.weights_path.resolve() != v8.card.weights_path.resolve()
+    assert gen.site_channel_period_s == v8.site_channel_period_s == 3.0
+    assert gen.card.marginalised == v8.card.marginalised
     assert gen.card.training["decoder_recalibrated"]["mean_correction_records"] == 180_000
-    assert set(gen.card.marginalised) == set(v6.card.marginalised) == {"ztor"}
+    assert v8.card.decoder == v7.card.decoder
+    assert v8.card.weights_path.resolve() == v7.card.weights_path.resolve()
+    assert (v8.site_channel_period_s, v7.site_channel_period_s) == (3.0, 1.0)
+    assert v8.card.sampler_sha256() != v7.card.sampler_sha256()
+    assert v4.card.weights_path.resolve() == v3.card.weights_path.resolve()
+    assert v8.card.weights_path.resolve() == v6.card.weights_path.resolve() == (
+        v5.card.weights_path.resolve())
+    assert gen.noise == v8.noise == v6.noise == v5.noise == v4.noise == "pulse_train"
+    assert v3.noise == "gaussian"
+    assert v6.card.decoder == v5.card.decoder != v8.card.decoder
+    assert v8.card.training["decoder_recalibrated"]["mean_correction_records"] == 180_000
+    assert set(v8.card.marginalised) == set(v6.card.marginalised) == {"ztor"}
     assert not v5.card.marginalised
     # older cards' sampler hashes are those their runs stored (runner refuses others)
     assert v5.card.sampler_sha256() == (
         "bf9d7270811b0c21656dbe524e66fe7c69aef1f3a01217753a006fcefcd1f365")
-    assert len({g.card.sampler_sha256() for g in (gen, v3, v4, v5, v6, v7)}) == 6
-    for v, g in (("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7)):
+    assert len({g.card.sampler_sha256() for g in (gen, v3, v4, v5, v6, v7, v8)}) == 7
+    for v, g in (("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7), ("v8", v8)):
         assert g.card.validation["report"] == f"docs/validation/cgm-ca-sim-{v}/cgm.md"
     assert "synthesis revision 3" in gen.card.training["data"]
 
