@@ -148,8 +148,10 @@ def main() -> None:
     sub = acc[:100]
     r32 = compute_ims(sub, args.dt, ["PGA", "PGV", *sa])
     r64 = compute_ims(sub.astype(np.float64), args.dt, ["PGA", "PGV", *sa])
-    f32_err = max(float(np.max(np.abs(r32[k] / r64[k] - 1))) for k in r32)
-    print(f"float32 vs float64 input: max relative difference {f32_err:.1e}")
+    errs = {k: float(np.max(np.abs(r32[k] / r64[k] - 1))) for k in r32}
+    worst = max(errs, key=errs.__getitem__)
+    f32_err = (errs[worst], worst, errs["PGA"], errs["PGV"])
+    print(f"float32 vs float64 input: max relative difference {errs}")
 
     per_rec = pyrotd_seconds_per_record(acc[:3].astype(np.float64), args.dt)
     if per_rec is not None:
@@ -165,7 +167,7 @@ def main() -> None:
 def write_section(
     args,
     rows,
-    f32_err: float,
+    f32_err: tuple[float, str, float, float],
     per_rec: float | None,
     accuracy: tuple[float, float] | None,
     load: float,
@@ -180,21 +182,22 @@ def write_section(
         f"{', '.join(repr(p) for p in PERIODS)} s at 5 % damping.",
         "",
         "How: the SDOF response is the exact piecewise-linear recursion of Nigam &",
-        "Jennings (1969) run as a 2nd-order IIR filter (`scipy.signal.lfilter`, float64,",
-        "one period at a time for all traces); periods spanning fewer than 32 samples",
-        "are computed on a band-limited (FFT) copy oversampled by a power of two;",
-        "every record is followed by one damped period of zeros for the free",
-        "vibration; each peak is refined by a parabola through its neighbours. RotD50",
-        "rotates only the samples that can set the 50th-100th percentile peaks (an",
-        "exact bound, see gm_engine/ims/rotation.py), 0..179 deg in 1-degree steps.",
-        "Chunks of records run on worker threads (lfilter, FFTs and numpy reductions",
-        "release the GIL); CPU is the process time of all threads.",
-        "A torch time-stepping loop (float64, all periods batched, 1 or 2 threads)",
-        "took the same CPU time as lfilter here (0.55 vs 0.57 s for 2,000 traces x 7",
-        "periods x 4,096 samples), so the module needs no torch. A float32 recursion",
-        "is no faster (sosfilt) and loses accuracy at many samples per period (peak",
-        "error 4e-4 at 1,000 and 2e-2 at 5,000 samples per period), so the filter",
-        "runs in float64 and float32 input is kept for the rotation step only.",
+        "Jennings (1969), a 2nd-order IIR filter run one period at a time for all",
+        "traces: sample by sample (`scipy.signal.sosfilt`) for float64 records, and",
+        "for float32 records (the generator's) by blocks of 32 samples as small",
+        "matrix products, only the two filter states carried from block to block by a",
+        "float64 recursion (`response._sdof_filter_f32`, within ~5e-6 of the float64",
+        "peak; a plain float32 recursion had lost 4e-4 at 1,000 and 2e-2 at 5,000",
+        "samples per period). Periods spanning fewer than 32 samples are computed on",
+        "a band-limited (FFT) copy oversampled by a power of two; every record is",
+        "followed by one damped period of zeros for the free vibration; each peak is",
+        "refined by a parabola through its neighbours. RotD50 rotates only the",
+        "samples that can set the 50th-100th percentile peaks (an exact bound, see",
+        "gm_engine/ims/rotation.py), 0..179 deg in 1-degree steps. PGV is the peak of",
+        "the baseline-adjusted velocity (`peaks.ground_velocity`, no displacement",
+        "unless PGD is asked for). Chunks of records run on worker threads (FFTs,",
+        "BLAS products in the calling thread and numpy reductions release the GIL);",
+        "CPU is the process time of all threads.",
         "",
         f"{datetime.date.today().isoformat()}; {os.cpu_count()} CPUs (`nproc`), "
         f"{platform.machine()}; Python {platform.python_version()}, numpy {np.__version__}, "
@@ -210,22 +213,29 @@ def write_section(
     for label, threads, wall, cpu in rows:
         lines.append(f"| {label} | {threads} | {wall:.2f} s | {cpu:.2f} s |")
     cpu_all = min(c for lab, _, _, c in rows if lab == "PGA + PGV + PSA at 10 periods")
+    if load >= 1.0:
+        lines += [
+            "",
+            "Other work shared this 2-core machine (see the load average), so a run got",
+            "between one and two cores and wall times are inflated; the CPU time",
+            f"({cpu_all:.1f} s for all IMs) is the work itself: on two idle cores with 2",
+            f"threads that is ~{cpu_all / 2:.1f} s (an estimate from CPU time, not a measured",
+            "wall time).",
+        ]
+    else:
+        lines += ["", "The machine was otherwise idle: the wall times stand as measured."]
     lines += [
-        "",
-        "Other sessions kept this 2-core machine busy (see the load average), so a",
-        "run got between one and two cores and wall times are inflated; the",
-        f"CPU time ({cpu_all:.1f} s for all IMs) is the work itself: on two idle cores",
-        f"with 2 threads that is ~{cpu_all / 2:.1f} s (an estimate from CPU time, not a",
-        "measured wall time).",
         "",
         f"Throughput, all IMs, best of the thread counts: "
         f"{args.records / best['PGA + PGV + PSA at 10 periods']:,.0f} records/s.",
-        f"float32 vs float64 input: results differ by at most {f32_err:.1e} (relative).",
+        f"float32 vs float64 input: results differ by at most {f32_err[0]:.1e} (relative, "
+        f"{f32_err[1]}, the period spanning most samples; PGA {f32_err[2]:.1e}, "
+        f"PGV {f32_err[3]:.1e}).",
     ]
     if per_rec is not None:
         lines.append(
             f"For scale, pyrotd 0.6.1 (frequency domain, 1 process) takes {per_rec:.2f} s per "
-            f"record for RotD50 at these 10 periods, i.e. ~{per_rec * args.records / 60:.0f} min "
+            f"record for RotD50 at these 10 periods, i.e. ~{per_rec * args.records:.0f} s "
             f"for {args.records:,} records."
         )
     if accuracy is not None:
