@@ -119,7 +119,7 @@ def _velocity_to_coefficients(n: int, dt: float) -> np.ndarray:
 
 def ground_velocity(acc: ArrayLike, dt: float) -> np.ndarray:
     """Baseline-adjusted ground velocity (cm/s), float64: ``velocity_displacement``'s
-    velocity (equal to ~1e-12) for a third of its passes over the record."""
+    velocity (equal to ~1e-12) in half its time, without the second integration."""
     arr = as_records(acc)
     dt = check_dt(dt)
     vel = cumulative_trapezoid(arr, dt)
