@@ -136,7 +136,8 @@ def pipeline_part(card: str, n: int, phase: str, phase_iters: int, threads: int,
     si = draw_site_terms(xy, 1, shp.site_channels, rng, period_s=gen.site_channel_period_s)
     t["latent draws"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    acc = gen.generate(cond, ev, si, phase=phase, phase_iters=phase_iters, seed=0)
+    acc = gen.generate(cond, ev, si, phase=phase, phase_iters=phase_iters, seed=0,
+                       vertical=False)  # as the engine: its IMs are of H1, H2
     t["sampler + waveforms"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     compute_ims(acc.reshape(n, 3, -1), gen.dt, PIPE_IMS, n_threads=1)
@@ -213,6 +214,12 @@ def memory_part(card: str, sizes: list[int]) -> list[dict]:
     return rows
 
 
+def _shown(path: str) -> str:
+    """``path`` relative to the repository when it lies inside it."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
+
+
 def card_name(card: str) -> str:
     import json
 
@@ -236,7 +243,9 @@ def machine() -> str:
 def write(phase_rows, pipe_rows, mem_rows, args) -> None:
     lines = ["## Generative model (cgm)", "",
              f"`python bench/bench_cgm.py --sites {args.sites} --gl-sites {args.gl_sites} "
-             f"--threads {args.threads} --repeats {args.repeats}`, {datetime.date.today()}, on the CPU "
+             f"--threads {args.threads} --repeats {args.repeats}"
+             + (f" --baseline-card {_shown(args.baseline_card)}" if args.baseline_card else "")
+             + f"`, {datetime.date.today()}, on the CPU "
              "(the GPU figures are in the next section); " + machine() + ".", ""]
     if args.note:
         lines += [args.note, ""]
