@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from gm_engine.engines import bundled_model_card  # noqa: E402
 from gm_engine.generator import phase as P  # noqa: E402
+from gm_engine.generator.card import load_card  # noqa: E402
 from gm_engine.generator.envelope import (  # noqa: E402
     EnvelopeConfig,
     band_log_amplitude,
@@ -119,9 +120,12 @@ def site_conditions(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def pipeline_part(card: str, n: int, phase: str, phase_iters: int, threads: int,
-                  repeats: int = 1) -> dict:
-    """Stage times on one core, then the whole pipeline as a run computes it (median of runs)."""
-    from gm_engine.engines import CGMEngine
+                  repeats: int = 1, baseline: str | None = None) -> dict:
+    """Stage times on one core, then the whole pipeline as a run computes it (median of runs).
+
+    With ``baseline`` (shaped noise only) that card's engine takes turns with
+    ``card``'s (``interleaved_runs``); its runs come back as ``baseline_runs``.
+    """
     from gm_engine.generator import load_model
     from gm_engine.generator.sampling import draw_event_terms, draw_site_terms
 
@@ -144,25 +148,23 @@ def pipeline_part(card: str, n: int, phase: str, phase_iters: int, threads: int,
     t["IMs"] = time.perf_counter() - t0
     del acc
     torch.set_num_threads(threads)
+    runs: list[list[float]] = []
     if phase == "noise":  # the engine: what `gm_engine run --engine cgm` calls
-        engine = CGMEngine("cpu", card)
-        engine.realizations(cond.iloc[:64], xy[:64], PIPE_IMS, 1, 0)  # load, warm up
-        runs = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            engine.realizations(cond, xy, PIPE_IMS, 1, 0)
-            runs.append(time.perf_counter() - t0)
-        total = float(np.median(runs))
-        t["runs"] = runs
+        runs = interleaved_runs([card] + ([baseline] if baseline else []), n, threads, repeats)
+        total = float(np.median(runs[0]))
+        t["runs"] = runs[0]
     else:  # no engine option for slow phase: the stages with ``threads`` threads
         t0 = time.perf_counter()
         acc = gen.generate(cond, ev, si, phase=phase, phase_iters=phase_iters, seed=0)
         compute_ims(acc.reshape(n, 3, -1), gen.dt, PIPE_IMS, n_threads=threads)
         total = time.perf_counter() - t0 + t["latent draws"]
-    return {"phase": phase if phase == "noise" else f"{phase} x{phase_iters}", "sites": n,
-            **{k: v for k, v in t.items()},
-            "one_core_s": sum(v for k, v in t.items() if k != "runs"),
-            "total_s": total, "sites_per_s": n / total}
+    out = {"phase": phase if phase == "noise" else f"{phase} x{phase_iters}", "sites": n,
+           **{k: v for k, v in t.items()},
+           "one_core_s": sum(v for k, v in t.items() if k != "runs"),
+           "total_s": total, "sites_per_s": n / total}
+    if len(runs) > 1:
+        out["baseline_runs"] = runs[1]
+    return out
 
 
 def interleaved_runs(cards: list[str], n: int, threads: int, repeats: int) -> list[list[float]]:
@@ -218,12 +220,6 @@ def _shown(path: str) -> str:
     """``path`` relative to the repository when it lies inside it."""
     p = Path(path).resolve()
     return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
-
-
-def card_name(card: str) -> str:
-    import json
-
-    return json.loads(Path(card).read_text(encoding="utf-8"))["name"]
 
 
 def machine() -> str:
@@ -311,16 +307,15 @@ def main() -> None:
     retain_freed_memory()  # as the CLI does (gm_engine.heap)
     torch.set_num_threads(1)
     phase_rows = phase_part(args.phase_records, args.gl_iters)
-    pipe = [pipeline_part(args.card, args.sites, "noise", 0, args.threads, args.repeats),
+    pipe = [pipeline_part(args.card, args.sites, "noise", 0, args.threads, args.repeats,
+                          baseline=args.baseline_card),
             pipeline_part(args.card, args.gl_sites, "griffin-lim", args.gl_iters, args.threads)]
     if args.baseline_card:
-        runs, base_runs = interleaved_runs([args.card, args.baseline_card], args.sites,
-                                           args.threads, args.repeats)
-        pipe[0]["runs"], pipe[0]["total_s"] = runs, float(np.median(runs))
-        pipe[0]["sites_per_s"] = args.sites / pipe[0]["total_s"]
-        pipe[0]["phase"] = f"noise, {card_name(args.card)}"
-        pipe.insert(1, {"phase": f"noise, {card_name(args.baseline_card)}", "sites": args.sites,
-                        "runs": base_runs, "total_s": float(np.median(base_runs)),
+        base_runs = pipe[0].pop("baseline_runs")
+        pipe[0]["phase"] = f"noise, {load_card(args.card).name}"
+        pipe.insert(1, {"phase": f"noise, {load_card(args.baseline_card).name}",
+                        "sites": args.sites, "runs": base_runs,
+                        "total_s": float(np.median(base_runs)),
                         "sites_per_s": args.sites / float(np.median(base_runs))})
     torch.set_num_threads(args.threads)
     for r in pipe:
