@@ -245,18 +245,18 @@ def _chunk_ims(
 
     if kinds & {"PGA", "MMI"}:
         res["PGA"] = _combine_peaks(comps, scalar_mode, pct)
-    if "PGD" in kinds:
-        vel, disp = velocity_displacement(comps, dt)
-        res["PGD"] = _combine_peaks(disp, scalar_mode, pct)
-        del disp
-    elif kinds & {"PGV", "MMI"}:
-        vel = ground_velocity(comps, dt)
-    if kinds & {"PGV", "MMI"}:
-        # Peaks of float32 records' velocity in float32 (as their oscillator
-        # responses): the rotation reads half the bytes, and 1e-7 is far below
-        # what the record's own precision supports.
-        res["PGV"] = _combine_peaks(vel.astype(acc.dtype, copy=False), scalar_mode, pct)
     if kinds & {"PGV", "PGD", "MMI"}:
+        if "PGD" in kinds:
+            vel, disp = velocity_displacement(comps, dt)
+            res["PGD"] = _combine_peaks(disp, scalar_mode, pct)
+            del disp
+        else:  # no displacement needed (peaks.ground_velocity)
+            vel = ground_velocity(comps, dt)
+        if kinds & {"PGV", "MMI"}:
+            # Peaks of float32 records' velocity in float32 (as their oscillator
+            # responses): the rotation reads half the bytes, and 1e-7 is far below
+            # what the record's own precision supports.
+            res["PGV"] = _combine_peaks(vel.astype(acc.dtype, copy=False), scalar_mode, pct)
         del vel
     if "MMI" in kinds:
         res["MMI"] = mmi_worden2012(res["PGA"], res["PGV"])
