@@ -279,12 +279,11 @@ def _train(corpus, out, epochs, batch_size, device, resume, seed, progress, val_
         init_info = ck.get("init")
         logger.info("resumed at epoch %d (best val %.5g)", start_epoch, best_val)
     elif init_card is not None:
-        _load_initial_weights(model, init_card, card, ecfg)
+        fresh = _load_initial_weights(model, init_card, card, ecfg)
         init_info = {"model": init_card.name, "sha256": init_card.sha256}
-        if init_card.architecture.get("dec_hidden") != mcfg.dec_hidden:
-            init_info["fresh"] = (f"decoder and mean_net (dec_hidden "
-                                  f"{init_card.architecture.get('dec_hidden')} -> {mcfg.dec_hidden})")
-            logger.info("%s start afresh", init_info["fresh"])
+        if fresh:
+            init_info["fresh"] = fresh
+            logger.info("%s start afresh", fresh)
         logger.info("weights initialised from %s (%s); its normalisation statistics are kept",
                     init_card.name, init_card.sha256[:16])
         logger.info("corpus %s: %d train / %d val records; %d parameters; device %s",
@@ -386,8 +385,11 @@ def epoch_lr(lr: float, epoch: int, epochs: int, decay: str) -> float:
 
 
 def _load_initial_weights(model: CGMVAE, init: ModelCard, card: ModelCard,
-                          ecfg: EnvelopeConfig) -> None:
-    """Copy a card's verified weights into ``model``; refuse what cannot be transferred."""
+                          ecfg: EnvelopeConfig) -> str | None:
+    """Copy a card's verified weights into ``model``; refuse what cannot be transferred.
+
+    Returns what starts afresh instead (another decoder width), or None.
+    """
     from safetensors.torch import load_file
 
     mine = [(c.name, c.kind) for c in card.conditions]
@@ -403,10 +405,14 @@ def _load_initial_weights(model: CGMVAE, init: ModelCard, card: ModelCard,
     if set(diff) - DECODER_WIDTH_KEYS:
         raise InputError("init_from", f"model {init.name} differs in architecture: {diff}")
     state = load_file(str(verify_weights(init)), device="cpu")
-    if diff:  # another decoder width: everything but the decoder carries over
-        fresh = model.state_dict()
-        state.update({k: v for k, v in fresh.items() if k.startswith(DECODER_MODULES)})
+    if not diff:
+        model.load_state_dict(state, strict=True)
+        return None
+    # another decoder width: everything but the decoder carries over
+    state.update({k: v for k, v in model.state_dict().items() if k.startswith(DECODER_MODULES)})
     model.load_state_dict(state, strict=True)
+    return (" and ".join(m.rstrip(".") for m in DECODER_MODULES) + " ("
+            + ", ".join(f"{k} {init.architecture.get(k)} -> {want.get(k)}" for k in diff) + ")")
 
 
 #: Architecture keys a warm start may change, and the modules that then start
