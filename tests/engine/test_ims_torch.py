@@ -180,6 +180,19 @@ def test_chunk_invariance_bit_for_bit(horizontal: str) -> None:
             assert torch.equal(alone[im], batch[im][i : i + 1]), (i, im)
 
 
+@pytest.mark.parametrize("horizontal", ["RotD50", "H1"])
+def test_pgv_without_pgd_chunk_invariant_and_as_with_it(horizontal: str) -> None:
+    """PGV alone takes the velocity-only path (no displacement): a record's bits still
+    do not depend on its batch, and it equals PGV computed beside PGD to rounding."""
+    acc = torch.from_numpy(synthetic(5, 9, n_t=3001))
+    batch = compute_ims_torch(acc, 0.01, ["PGV"], horizontal=horizontal)["PGV"]
+    for i in range(acc.shape[0]):
+        alone = compute_ims_torch(acc[i : i + 1], 0.01, ["PGV"], horizontal=horizontal)
+        assert torch.equal(alone["PGV"], batch[i : i + 1]), i
+    both = compute_ims_torch(acc, 0.01, ["PGV", "PGD"], horizontal=horizontal)["PGV"]
+    assert_allclose(batch.numpy(), both.numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("n", [1, 2, 7, 4096, 4097])
 def test_pairwise_sum_is_the_sum_and_column_invariant(n: int) -> None:
     """The baseline's sums on CUDA: a column's bits do not depend on its neighbours."""
