@@ -12,6 +12,7 @@ from engine_helpers import make_tiny_model_card
 from gm_engine.errors import InputError
 from gm_engine.generator import load_model
 from gm_engine.generator.calibration import (
+    active_design,
     bspline_basis,
     design_matrix,
     energy_level,
@@ -66,6 +67,25 @@ def test_design_terms_and_rrup_knots(tmp_path):
     feats = gen.card.features(_conditions(7))
     basis = design_matrix(feats, design)
     assert basis.shape == (7, 11 * 8 + 6 * 6 + 6 * 6 + 5 + 2 + 2 * 6 + 2 * 6)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_active_design_is_the_non_zero_columns_of_the_full_basis(tmp_path, shared):
+    """Bit for bit, with varied conditions and with a run's shared M, mechanism, Ztor."""
+    gen = load_model(str(make_tiny_model_card(tmp_path / "m")), "cpu")
+    cond = _conditions(300, seed=3)
+    if shared:
+        cond = cond.assign(magnitude=6.3, mechanism="RV", ztor_km=1.0)
+    feats = gen.card.features(cond)
+    design = spline_design(gen.card)
+    full = design_matrix(feats, design)
+    cols, basis = active_design(feats, design)
+    expected = np.flatnonzero((full != 0.0).any(axis=0))
+    assert np.array_equal(cols, expected) and np.array_equal(basis, full[:, expected])
+    if shared:  # most tensor products vanish on every row
+        assert len(cols) < 0.6 * full.shape[1]
+    one_cols, one = active_design(feats[7:8], design)  # a row alone: its own non-zeros
+    assert np.array_equal(one, full[7:8, one_cols]) and np.all(np.delete(full[7], one_cols) == 0)
 
 
 def test_energy_level_is_the_log_rms_over_frames():
