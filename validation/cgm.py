@@ -441,6 +441,10 @@ def main() -> None:
         card["latent"].update({k: cal[k] for k in ("temperature", "w_between", "site_persistent")})
         card["latent"]["calibrated_by"] = "validation/cgm.py --calibrate"
         Path(args.card).write_text(json.dumps(card, indent=2) + "\n")
+        # The checks below then use the card's rounded values, as any later run does
+        # (the bisection leaves unrounded ones: the MLP two-sample score moved by 0.01).
+        gen.temperature, gen.w_between, gen.site_persistent = (
+            float(cal[k]) for k in ("temperature", "w_between", "site_persistent"))
         print("calibration:", {k: cal[k] for k in ("temperature", "w_between", "site_persistent")})
     else:
         kept = earlier_calibration(gen)
