@@ -85,13 +85,17 @@ def bspline_basis(x: np.ndarray, interior: np.ndarray | list[float], degree: int
     x = np.clip(np.asarray(x, dtype=np.float64), lo, hi)
     b = ((x[:, None] >= t[None, :-1]) & (x[:, None] < t[None, 1:])).astype(np.float64)
     b[x >= hi, np.nonzero(t[:-1] < t[1:])[0][-1]] = 1.0  # the last interval is closed
+    # Cox-de Boor, all functions of a degree at once (a loop over functions made
+    # ~100 small numpy calls per basis, GIL time in the cgm engine's threads);
+    # a term with a zero-width knot span is left out, as 0/0 would be.
     for d in range(1, degree + 1):
-        nxt = np.zeros((len(x), len(t) - 1 - d))
-        for i in range(len(t) - 1 - d):
-            if t[i + d] > t[i]:
-                nxt[:, i] += (x - t[i]) / (t[i + d] - t[i]) * b[:, i]
-            if t[i + d + 1] > t[i + 1]:
-                nxt[:, i] += (t[i + d + 1] - x) / (t[i + d + 1] - t[i + 1]) * b[:, i + 1]
+        m = len(t) - 1 - d
+        left, right = t[d:d + m] - t[:m], t[d + 1:d + 1 + m] - t[1:1 + m]
+        nxt = np.zeros((len(x), m))
+        nxt += np.where(left > 0, (x[:, None] - t[:m]) / np.where(left > 0, left, 1.0)
+                        * b[:, :m], 0.0)
+        nxt += np.where(right > 0, (t[d + 1:d + 1 + m] - x[:, None])
+                        / np.where(right > 0, right, 1.0) * b[:, 1:m + 1], 0.0)
         b = nxt
     return b
 

@@ -44,6 +44,31 @@ def test_bspline_basis_equals_scipy():
     assert np.array_equal(bspline_basis(np.array([1.7, -3.0]), interior), got[[1, 0]])  # clamped
 
 
+def _bspline_by_loops(x, interior, degree=3, lo=-1.0, hi=1.0):
+    """Cox-de Boor one function at a time: the implementation bspline_basis replaced."""
+    t = np.r_[[lo] * (degree + 1), np.asarray(interior, dtype=np.float64), [hi] * (degree + 1)]
+    x = np.clip(np.asarray(x, dtype=np.float64), lo, hi)
+    b = ((x[:, None] >= t[None, :-1]) & (x[:, None] < t[None, 1:])).astype(np.float64)
+    b[x >= hi, np.nonzero(t[:-1] < t[1:])[0][-1]] = 1.0
+    for d in range(1, degree + 1):
+        nxt = np.zeros((len(x), len(t) - 1 - d))
+        for i in range(len(t) - 1 - d):
+            if t[i + d] > t[i]:
+                nxt[:, i] += (x - t[i]) / (t[i + d] - t[i]) * b[:, i]
+            if t[i + d + 1] > t[i + 1]:
+                nxt[:, i] += (t[i + d + 1] - x) / (t[i + d + 1] - t[i + 1]) * b[:, i + 1]
+        b = nxt
+    return b
+
+
+@pytest.mark.parametrize("interior", [[-0.6, -0.1, 0.35, 0.8], [], [0.0], [-0.5, -0.5, 0.2]])
+def test_bspline_basis_has_the_bits_of_the_loop_over_functions(interior):
+    x = np.r_[-1.0, 1.0, 0.0, -0.5, 0.2, 1.5, np.random.default_rng(2).uniform(-1, 1, 300)]
+    for degree in (1, 2, 3):
+        assert np.array_equal(bspline_basis(x, interior, degree),
+                              _bspline_by_loops(x, interior, degree))
+
+
 def test_design_terms_and_rrup_knots(tmp_path):
     gen = load_model(str(make_tiny_model_card(tmp_path / "m")), "cpu")
     design = spline_design(gen.card)
