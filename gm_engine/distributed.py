@@ -75,6 +75,7 @@ from .engines import (
     derived_inputs,
     engine_for,
     measure_on_device,
+    window_notes,
 )
 from .errors import InputError
 from .geometry import conditions_table, grid_cells, point_sites
@@ -645,6 +646,7 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
         conds = pd.concat([conditions_table(scenario, s) for s in sets], ignore_index=True)
         xy = np.vstack([s.xy_km for s in sets])
         outside = engine.outside_range(conds)
+        warnings += window_notes(engine, conds, list(scenario.intensity_measures))
         n_sites = len(sites) if sites else 0
         duration = None
         if engine.name == "stochastic":

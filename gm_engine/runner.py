@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .engines import engine_for
+from .engines import engine_for, window_notes
 from .errors import Cancelled, InputError
 from .geometry import DISTANCE_COLUMNS, SiteSet, conditions_table, grid_cells, point_sites
 from .io import atomic_dir
@@ -114,6 +114,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
                                      progress=_stage(progress, 0.1, 0.85),
                                      is_cancelled=is_cancelled)
         outside = engine.outside_range(conds)
+        warnings += window_notes(engine, conds, ims)
         timings["engine_s"] = time.perf_counter() - t1
         _check(is_cancelled)
 

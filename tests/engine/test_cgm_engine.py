@@ -270,3 +270,34 @@ def test_cpu_threads_give_the_sequential_values_and_cancel(tmp_path, monkeypatch
     calls = iter(range(10**6))
     with pytest.raises(Cancelled):
         engine.realizations(cond, xy, ims, r, 7, is_cancelled=lambda: next(calls) >= 2)
+
+
+def test_window_limited_sites_are_named_only_for_duration_ims():
+    """Afshari & Stewart D5-95 beyond 0.7 of the bundled model's 40.96 s records."""
+    from gm_engine.engines import CGMEngine, StochasticEngine, window_notes
+
+    eng = CGMEngine("cpu")
+    cond = pd.DataFrame({"magnitude": [8.0, 6.0, 7.25], "rrup_km": [100.0, 10.0, 200.0],
+                         "vs30": [400.0, 400.0, 400.0], "ztor_km": [0.0, 0.0, 0.0],
+                         "mechanism": ["SS", "SS", "RV"]})
+    # AS16 medians ~66 s, ~6 s and ~39 s (docs/validation/cgm_results.json's cells)
+    assert eng.window_limited(cond).tolist() == [True, False, True]
+    assert window_notes(eng, cond, ["PGA", "SA(1.0)", "PGV"]) == []
+    (note,) = window_notes(eng, cond, ["PGA", "cav", "D5-95"])
+    assert note.startswith("2 of 3 sites") and "CAV, D5-95" in note and "28.7 s" in note
+    assert window_notes(eng, cond.iloc[[1]], ["D5-95"]) == []
+    assert window_notes(StochasticEngine(), cond, ["D5-95"]) == []  # records as long as needed
+
+
+def test_a_run_asking_durations_beyond_the_window_says_so(scenario_dict, tmp_path):
+    import warnings
+
+    make_tiny_model_card(tmp_path / "model")
+    d = {**scenario_dict, "engine": "cgm", "model_card": "model/card.json", "realizations": 1,
+         "magnitude": 8.0, "intensity_measures": ["PGA", "D5-95"]}
+    with warnings.catch_warnings():  # M 8 on this short trace: a scenario warning, not ours
+        warnings.simplefilter("ignore")
+        res = run_scenario(Scenario.from_dict(d, tmp_path), tmp_path / "run")
+    notes = [w for w in res.warnings if "Afshari & Stewart" in w]
+    assert len(notes) == 1 and "D5-95" in notes[0]
+    assert notes[0] in json.loads((tmp_path / "run" / "run.json").read_text())["warnings"]
