@@ -75,6 +75,7 @@ from .engines import (
     derived_inputs,
     engine_for,
     measure_on_device,
+    window_limited_sites,
     window_notes,
 )
 from .errors import InputError
@@ -646,7 +647,8 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
         conds = pd.concat([conditions_table(scenario, s) for s in sets], ignore_index=True)
         xy = np.vstack([s.xy_km for s in sets])
         outside = engine.outside_range(conds)
-        warnings += window_notes(engine, conds, list(scenario.intensity_measures))
+        limited = window_limited_sites(engine, conds, list(scenario.intensity_measures))
+        warnings += window_notes(engine, limited, list(scenario.intensity_measures))
         n_sites = len(sites) if sites else 0
         duration = None
         if engine.name == "stochastic":
@@ -738,7 +740,8 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
         _rupture_layer(rupture, tmp / "rupture.gpkg")
         result.rupture_gpkg = final / "rupture.gpkg"
         if sites:
-            _write_sites(sites, site_stats, slice(0, n_sites), outside[:n_sites], tmp, ims)
+            _write_sites(sites, site_stats, slice(0, n_sites), outside[:n_sites], tmp, ims,
+                         None if limited is None else limited[:n_sites])
             write_site_realizations(tmp, sites, site_values)
             result.sites_csv, result.sites_gpkg = final / "sites.csv", final / "sites.gpkg"
             if site_terms is not None:

@@ -358,21 +358,31 @@ WINDOW_DURATION_FRACTION = 0.7
 DURATION_KINDS = frozenset({"D5-75", "D5-95", "IA", "CAV"})
 
 
-def window_notes(engine: Any, conditions: pd.DataFrame, ims: Sequence[str]) -> list[str]:
-    """A run warning when duration IMs are asked where the engine's records are too short."""
-    if not hasattr(engine, "window_limited"):
-        return []
-    asked = sorted({parse_im(im).name for im in ims if parse_im(im).kind in DURATION_KINDS})
-    if not asked:
-        return []
-    n = int(np.count_nonzero(engine.window_limited(conditions)))
+def window_limited_sites(engine: Any, conditions: pd.DataFrame,
+                         ims: Sequence[str]) -> np.ndarray | None:
+    """Per site, True where a duration IM is asked and the engine's records are too
+    short for it (CGMEngine.window_limited); None when no duration IM is asked or
+    the engine makes records as long as the shaking."""
+    if not hasattr(engine, "window_limited") or not _duration_ims(ims):
+        return None
+    return np.asarray(engine.window_limited(conditions), dtype=bool)
+
+
+def window_notes(engine: Any, limited: np.ndarray | None, ims: Sequence[str]) -> list[str]:
+    """The run warning that goes with :func:`window_limited_sites`' flags."""
+    n = 0 if limited is None else int(np.count_nonzero(limited))
     if not n:
         return []
     window = engine.info()["duration_s"]
-    return [f"{n} of {len(conditions)} sites expect a median D5-95 (Afshari & Stewart 2016) "
+    return [f"{n} of {len(limited)} sites expect a median D5-95 (Afshari & Stewart 2016) "
             f"above {WINDOW_DURATION_FRACTION * window:.1f} s, {WINDOW_DURATION_FRACTION:g} of "
-            f"the model's {window:g} s records: there {', '.join(asked)} come out biased low "
-            "(the generated D5-95 levels off near 28 s; docs/validation/cgm.md)"]
+            f"the model's {window:g} s records: there {', '.join(_duration_ims(ims))} come out "
+            "biased low (the generated D5-95 levels off near 28 s; docs/validation/cgm.md); "
+            "point sites carry the flag in window_limited"]
+
+
+def _duration_ims(ims: Sequence[str]) -> list[str]:
+    return sorted({parse_im(im).name for im in ims if parse_im(im).kind in DURATION_KINDS})
 
 
 def _measure_on_cpu_threads(gen, conditions: pd.DataFrame, eps_event: np.ndarray,

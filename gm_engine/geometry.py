@@ -16,7 +16,7 @@ from .sites import GridDefinition, assign_vs30, grid_definition, grid_sites, rea
 
 DISTANCE_COLUMNS = ("repi_km", "rhypo_km", "rjb_km", "rrup_km", "rx_km", "ry0_km")
 RESERVED_COLUMNS = (*DISTANCE_COLUMNS, "hanging_wall", "vs30_source", "outside_range",
-                    "site_index")
+                    "window_limited", "site_index")
 
 
 @dataclass

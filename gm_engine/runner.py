@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .engines import engine_for, window_notes
+from .engines import engine_for, window_limited_sites, window_notes
 from .errors import Cancelled, InputError
 from .geometry import DISTANCE_COLUMNS, SiteSet, conditions_table, grid_cells, point_sites
 from .io import atomic_dir
@@ -114,7 +114,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
                                      progress=_stage(progress, 0.1, 0.85),
                                      is_cancelled=is_cancelled)
         outside = engine.outside_range(conds)
-        warnings += window_notes(engine, conds, ims)
+        limited = window_limited_sites(engine, conds, ims)
+        warnings += window_notes(engine, limited, ims)
         timings["engine_s"] = time.perf_counter() - t1
         _check(is_cancelled)
 
@@ -130,7 +131,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
             sl = slice(start, start + len(s))
             start += len(s)
             if s.kind == "sites":
-                _write_sites(s, stats, sl, outside[sl], tmp, ims)
+                _write_sites(s, stats, sl, outside[sl], tmp, ims,
+                             None if limited is None else limited[sl])
                 write_site_realizations(tmp, s, {im: values[im][:, sl] for im in ims})
                 terms = engine.site_terms(sl)
                 if terms:  # what site_waveforms needs to regenerate this run's waveforms
@@ -208,15 +210,21 @@ def write_run_record(tmp: Path, scenario: Scenario, engine, sets: list[SiteSet],
 
 
 def _write_sites(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path,
-                 ims: list[str]) -> None:
+                 ims: list[str], window_limited: np.ndarray | None = None) -> None:
+    """sites.csv and sites.gpkg; ``window_limited`` (engines.window_limited_sites) adds
+    that flag's column."""
     g = s.table.copy()
     for im in ims:
         for stat, arr in stats[im].items():
             g[f"{im}_{stat}"] = arr[sl].astype(float)
     g["outside_range"] = outside
+    flags = ["outside_range"]
+    if window_limited is not None:
+        g["window_limited"] = window_limited
+        flags.append("window_limited")
     g["site_index"] = np.arange(len(g))
     cols = [*s.input_columns, *DISTANCE_COLUMNS, "vs30", "vs30_source", "hanging_wall",
-            "outside_range", "site_index", *(f"{im}_{st}" for im in ims for st in STATISTICS)]
+            *flags, "site_index", *(f"{im}_{st}" for im in ims for st in STATISTICS)]
     g[cols].to_csv(tmp / "sites.csv", index=False, float_format="%.6g")
     # GeoPackage field names cannot hold "(" portably: SA(0.3) becomes SA_0.3 there.
     gp = g[[*cols, "geometry"]].rename(columns={f"{im}_{st}": f"{im_file_stem(im)}_{st}"

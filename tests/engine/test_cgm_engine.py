@@ -274,7 +274,7 @@ def test_cpu_threads_give_the_sequential_values_and_cancel(tmp_path, monkeypatch
 
 def test_window_limited_sites_are_named_only_for_duration_ims():
     """Afshari & Stewart D5-95 beyond 0.7 of the bundled model's 40.96 s records."""
-    from gm_engine.engines import CGMEngine, StochasticEngine, window_notes
+    from gm_engine.engines import CGMEngine, StochasticEngine, window_limited_sites, window_notes
 
     eng = CGMEngine("cpu")
     cond = pd.DataFrame({"magnitude": [8.0, 6.0, 7.25], "rrup_km": [100.0, 10.0, 200.0],
@@ -282,22 +282,31 @@ def test_window_limited_sites_are_named_only_for_duration_ims():
                          "mechanism": ["SS", "SS", "RV"]})
     # AS16 medians ~66 s, ~6 s and ~39 s (docs/validation/cgm_results.json's cells)
     assert eng.window_limited(cond).tolist() == [True, False, True]
-    assert window_notes(eng, cond, ["PGA", "SA(1.0)", "PGV"]) == []
-    (note,) = window_notes(eng, cond, ["PGA", "cav", "D5-95"])
+    assert window_limited_sites(eng, cond, ["PGA", "SA(1.0)", "PGV"]) is None
+    limited = window_limited_sites(eng, cond, ["PGA", "cav", "D5-95"])
+    (note,) = window_notes(eng, limited, ["PGA", "cav", "D5-95"])
     assert note.startswith("2 of 3 sites") and "CAV, D5-95" in note and "28.7 s" in note
-    assert window_notes(eng, cond.iloc[[1]], ["D5-95"]) == []
-    assert window_notes(StochasticEngine(), cond, ["D5-95"]) == []  # records as long as needed
+    assert window_notes(eng, limited[[1]], ["D5-95"]) == []
+    assert window_notes(eng, None, ["D5-95"]) == []
+    assert window_limited_sites(StochasticEngine(), cond, ["D5-95"]) is None  # long records
 
 
-def test_a_run_asking_durations_beyond_the_window_says_so(scenario_dict, tmp_path):
+@pytest.mark.parametrize("ims", [["PGA", "D5-95"], ["PGA"]])
+def test_a_run_asking_durations_beyond_the_window_says_so(scenario_dict, tmp_path, ims):
     import warnings
 
     make_tiny_model_card(tmp_path / "model")
     d = {**scenario_dict, "engine": "cgm", "model_card": "model/card.json", "realizations": 1,
-         "magnitude": 8.0, "intensity_measures": ["PGA", "D5-95"]}
+         "magnitude": 8.0, "intensity_measures": ims}
     with warnings.catch_warnings():  # M 8 on this short trace: a scenario warning, not ours
         warnings.simplefilter("ignore")
         res = run_scenario(Scenario.from_dict(d, tmp_path), tmp_path / "run")
     notes = [w for w in res.warnings if "Afshari & Stewart" in w]
+    sites = pd.read_csv(tmp_path / "run" / "sites.csv")
+    if "D5-95" not in ims:  # peaks only: nothing to say, no column
+        assert notes == [] and "window_limited" not in sites
+        return
     assert len(notes) == 1 and "D5-95" in notes[0]
     assert notes[0] in json.loads((tmp_path / "run" / "run.json").read_text())["warnings"]
+    flagged = int(sites["window_limited"].sum())  # M 8: AS16 ~45 s or more at these sites
+    assert flagged == len(sites) == 4 and notes[0].startswith("4 of 4 sites")

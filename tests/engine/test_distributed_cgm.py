@@ -124,3 +124,24 @@ def test_other_seed_differs_and_missing_card_is_an_input_error(scenario, card, t
         run_scenario_distributed(scenario, tmp_path / "c", workers=0,
                                  model_card=tmp_path / "nope.json")
     assert not (tmp_path / "c").exists()
+
+
+def test_duration_ims_beyond_the_window_are_flagged_as_by_the_runner(scenario_dict, card,
+                                                                     tmp_path):
+    """The Dask runner names the sites whose durations the records cut, as run_scenario."""
+    import warnings
+
+    from gm_engine.runner import run_scenario
+
+    d = {**scenario_dict, "engine": "cgm", "device": "cpu", "realizations": 1,
+         "magnitude": 8.0, "intensity_measures": ["PGA", "D5-95"],
+         "model_card": str(card)}
+    with warnings.catch_warnings():  # M 8 on this short trace: a scenario warning
+        warnings.simplefilter("ignore")
+        s = Scenario.from_dict(d, tmp_path)
+        one = run_scenario(s, tmp_path / "one")
+        dask = run_scenario_distributed(s, tmp_path / "dask", workers=0, model_card=card)
+    a, b = (pd.read_csv(r.sites_csv) for r in (one, dask))
+    assert a["window_limited"].all() and a["window_limited"].equals(b["window_limited"])
+    assert [w for w in one.warnings if "Afshari" in w] == [w for w in dask.warnings
+                                                             if "Afshari" in w] != []
