@@ -308,7 +308,9 @@ class CGMGenerator:
         self.envelope = EnvelopeConfig.from_dict(card.stft)
         self.stft_cfg = self.envelope.stft
         lat = card.latent
-        self.w_between = float(lat["w_between"])
+        #: between-event share of the latent variance: a number, or a table by
+        #: magnitude (sampling.latent_at); so is the temperature below
+        self.w_between = _latent_setting(lat["w_between"])
         self.site_persistent = float(lat["site_persistent"])
         #: the period (s) whose Jayaram & Baker (2009) range the latent site channels
         #: take (sampling.draw_site_terms); 1 s unless the card says otherwise
@@ -316,7 +318,7 @@ class CGMGenerator:
                                                    SITE_CHANNEL_PERIOD_S))
         #: temperature of the latent innovations (1 = the trained prior); calibrated
         #: so generated IMs have the corpus's / NGA-West2's total sigma.
-        self.temperature = float(lat.get("temperature", 1.0))
+        self.temperature = _latent_setting(lat.get("temperature", 1.0))
         #: log10 offset per component and band added to decoded envelopes before
         #: shaping noise (envelope.synthesis_offset): the decoder predicts the mean
         #: of a log, noise shaped to 10^(2 L) lands ~0.1 log10 below L in narrow bands.
@@ -471,7 +473,7 @@ class CGMGenerator:
         feats = self.card.features(conditions, clamp=True)
         t_len = self.stft_cfg.n_samples
         dev, dt = self.device, self.dtype
-        temp = float(self.temperature)
+        temp_all, wb_all = self._latent_by_site(feats)
         ev = torch.from_numpy(np.asarray(eps_event, dtype=np.float32)).to(dev, dt)
         p_pulse = self.pulse_probability(feats) if phase == "noise" else None
         per = max(1, (max_batch or self.default_batch()) // max(r, 1))
@@ -482,8 +484,11 @@ class CGMGenerator:
             k_frame = keyed.keys(seed, FRAME_STREAM, site_ids[sl], realization_ids, dev)
             si = torch.from_numpy(np.asarray(eps_site[sl], dtype=np.float32)).to(dev, dt)
             local_g = keyed.keyed_normal(k_static, shp.event).to(dt)
-            eps_g = mix_innovations(ev, si, local_g, self.w_between, self.site_persistent) * temp
-            frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * temp
+            temp = self._site_values(temp_all, sl, 2)  # a number, or (nb, 1, 1)
+            eps_g = mix_innovations(ev, si, local_g, self._site_values(wb_all, sl, 2),
+                                    self.site_persistent) * temp
+            frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * (
+                temp if isinstance(temp, float) else temp[..., None])
             rows = self.sampled_features(feats[sl], seed, site_ids[sl], realization_ids)
             wn = None
             if phase == "noise":
@@ -680,10 +685,14 @@ class CGMGenerator:
                 (len(feats), len(self.card.marginalised)))
             feats = self.marginalised_features(feats, u)
         n, t_len = len(feats), self.stft_cfg.n_samples
+        temp_all = self._latent_by_site(feats)[0]
         for i in range(0, n, max_batch):
             k = min(n, i + max_batch) - i
-            eps_g = rng.standard_normal((k, shp.g_dim)) * self.temperature
-            eps = rng.standard_normal((k, shp.n_frames, shp.z_dim)) * self.temperature
+            temp = (temp_all if isinstance(temp_all, float)
+                    else temp_all[i:i + k, None])  # (k, 1): one per record
+            eps_g = rng.standard_normal((k, shp.g_dim)) * temp
+            eps = rng.standard_normal((k, shp.n_frames, shp.z_dim)) * (
+                temp if isinstance(temp, float) else temp[..., None])
             noise = rng.standard_normal((k, 3, t_len))
             p = self.pulse_probability(feats[i:i + k])
             if p is not None:
@@ -693,8 +702,38 @@ class CGMGenerator:
                                     self._tensor(noise), "noise", 0)
             yield slice(i, i + k), x.cpu().numpy().astype(np.float32, copy=False)
 
+    def _latent_by_site(self, feats: np.ndarray
+                        ) -> tuple[float | np.ndarray, float | np.ndarray]:
+        """(temperature, w_between) per row of card features ``feats``: numbers as the
+        card gives them, or float64 arrays where the card tables them by magnitude."""
+        from .sampling import is_magnitude_table, latent_at
+
+        if not (is_magnitude_table(self.temperature) or is_magnitude_table(self.w_between)):
+            return float(self.temperature), float(self.w_between)
+        mags = self.card.conditions_from_features(feats)["magnitude"].to_numpy(float)
+        return latent_at(self.temperature, mags), latent_at(self.w_between, mags)
+
+    def _site_values(self, values: float | np.ndarray, sl: slice,
+                     trailing: int) -> float | torch.Tensor:
+        """A per-site setting for the sites ``sl`` as a tensor with ``trailing`` unit
+        dimensions on the model's device (a number stays a number)."""
+        if isinstance(values, float):
+            return values
+        t = torch.from_numpy(np.ascontiguousarray(values[sl])).to(self.device, self.dtype)
+        return t.reshape(-1, *([1] * trailing))
+
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a).to(self.device, self.dtype)
+
+
+def _latent_setting(entry: Any) -> float | dict[str, Any]:
+    """A card's latent number, or its table by magnitude (checked once, kept as is)."""
+    from .sampling import is_magnitude_table, latent_at
+
+    if is_magnitude_table(entry):
+        latent_at(entry, np.zeros(1))  # raises on a malformed table
+        return entry
+    return float(entry)
 
 
 def load_model(card_path: str, device: str = "auto") -> CGMGenerator:

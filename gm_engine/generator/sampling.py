@@ -31,6 +31,7 @@ Baker's correlation at 10 km; the card stores them.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -96,19 +97,53 @@ def draw_site_terms(xy_km: np.ndarray, n_realizations: int, n_channels: int,
     return out
 
 
-def mix_innovations(eps_event, eps_site, local, w_between: float = DEFAULT_W_BETWEEN,
+def mix_innovations(eps_event, eps_site, local, w_between=DEFAULT_W_BETWEEN,
                     site_persistent: float = DEFAULT_SITE_PERSISTENT):
     """Combine the three terms into unit-variance innovations shaped like ``local``.
 
     numpy arrays or torch tensors alike (the model mixes on its device).
+    ``w_between`` is a number, or per site an array / tensor ``(n, 1, 1)`` (a card
+    whose share follows magnitude, :func:`latent_at`).
     """
-    if not (0.0 <= w_between <= 1.0 and 0.0 <= site_persistent <= 1.0):
+    if not 0.0 <= site_persistent <= 1.0:
         raise ValueError("w_between and site_persistent must lie in [0, 1]")
-    a = math.sqrt(w_between)
-    b = math.sqrt((1.0 - w_between) * site_persistent)
-    c = math.sqrt((1.0 - w_between) * (1.0 - site_persistent))
     site = eps_site[:, :, None, :] if local.ndim == 4 else eps_site  # frame-constant
-    return a * eps_event[None] + b * site + c * local
+    if isinstance(w_between, (int, float)):
+        if not 0.0 <= w_between <= 1.0:
+            raise ValueError("w_between and site_persistent must lie in [0, 1]")
+        a = math.sqrt(w_between)
+        b = math.sqrt((1.0 - w_between) * site_persistent)
+        c = math.sqrt((1.0 - w_between) * (1.0 - site_persistent))
+        return a * eps_event[None] + b * site + c * local
+    if not bool((w_between >= 0.0).all() and (w_between <= 1.0).all()):
+        raise ValueError("w_between and site_persistent must lie in [0, 1]")
+    rest = 1.0 - w_between
+    return (w_between ** 0.5 * eps_event[None] + (rest * site_persistent) ** 0.5 * site
+            + (rest * (1.0 - site_persistent)) ** 0.5 * local)
+
+
+def is_magnitude_table(entry: Any) -> bool:
+    """True for a card's latent setting given per magnitude (see :func:`latent_at`)."""
+    return isinstance(entry, dict)
+
+
+def latent_at(entry: Any, magnitudes: np.ndarray) -> float | np.ndarray:
+    """A card's latent setting (temperature, w_between) at each magnitude.
+
+    A number holds everywhere. A table ``{"magnitude": [...], "value": [...]}``
+    interpolates linearly in magnitude, constant beyond its first and last
+    node: NGA-West2's tau and total sigma fall with magnitude, and one share
+    and one temperature for all left tau 0.05-0.12 high at M 7 (docs/generator.md).
+    """
+    if not is_magnitude_table(entry):
+        return float(entry)
+    nodes = np.asarray(entry["magnitude"], dtype=float)
+    values = np.asarray(entry["value"], dtype=float)
+    if nodes.ndim != 1 or nodes.shape != values.shape or nodes.size < 1 or np.any(
+            np.diff(nodes) <= 0):
+        raise ValueError("a latent table needs increasing 'magnitude' nodes and one "
+                         "'value' per node")
+    return np.interp(np.asarray(magnitudes, dtype=float), nodes, values)
 
 
 def draw_event_terms(rng: np.random.Generator, n_realizations: int,

@@ -475,3 +475,50 @@ def test_cpu_synthesis_runs_on_one_torch_thread(tmp_path, monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert seen and set(seen) == {1}
+
+
+def test_latent_settings_by_magnitude_interpolate_and_check_their_tables():
+    from gm_engine.generator.sampling import latent_at
+
+    assert latent_at(0.3, np.array([5.0, 8.0])) == 0.3
+    table = {"magnitude": [5.25, 6.25, 7.5], "value": [1.0, 0.9, 0.8]}
+    np.testing.assert_allclose(latent_at(table, np.array([4.0, 5.25, 5.75, 6.875, 7.5, 8.0])),
+                               [1.0, 1.0, 0.95, 0.85, 0.8, 0.8])  # constant beyond the ends
+    for bad in ({"magnitude": [6.0, 5.0], "value": [1.0, 1.0]},
+                {"magnitude": [5.0, 6.0], "value": [1.0]}):
+        with pytest.raises(ValueError):
+            latent_at(bad, np.array([5.0]))
+    w = np.array([0.2, 0.4]).reshape(2, 1, 1)
+    rng = np.random.default_rng(3)
+    ev, si, loc = (rng.standard_normal(s) for s in ((1, 3), (2, 1, 3), (2, 1, 3)))
+    got = mix_innovations(ev, si, loc, w, 0.5)
+    for i in range(2):  # a per-site share is the number's mixing, site by site
+        np.testing.assert_allclose(got[i], mix_innovations(ev, si[i:i + 1], loc[i:i + 1],
+                                                           float(w[i, 0, 0]), 0.5)[0])
+    with pytest.raises(ValueError):
+        mix_innovations(ev, si, loc, w + 0.7, 0.5)
+
+
+def test_a_card_with_latent_tables_mixes_site_by_site(tmp_path):
+    """Temperature and w_b by magnitude: each site gets its own magnitude's values,
+    alone or in a batch, in runs and in independent records."""
+    card_path = make_tiny_model_card(tmp_path / "m")
+    d = json.loads(card_path.read_text())
+    d["latent"].update(temperature={"magnitude": [5.5, 7.0], "value": [0.0, 1.0]},
+                       w_between={"magnitude": [5.5, 7.0], "value": [0.2, 0.5]})
+    card_path.write_text(json.dumps(d))
+    gen = load_model(str(card_path), "cpu")
+    cond = conditions(6).assign(magnitude=[5.0, 7.5, 5.5, 7.0, 6.25, 7.2])
+    ev, si = draws(gen, 6, 2)
+    batch = gen.generate(cond, ev, si, seed=4)
+    for i in range(6):
+        alone = gen.generate(cond.iloc[[i]], ev, si[i:i + 1], seed=4, site_ids=np.array([i]))
+        assert np.array_equal(alone, batch[i:i + 1]), i
+    # temperature 0 at M <= 5.5: no latent innovation, the same record in every
+    # realization (the white noise still differs); at M >= 7 the realizations differ
+    other = gen.generate(cond, -ev, -si, seed=4)
+    env = [np.abs(x).max(axis=-1) for x in (batch, other)]
+    assert np.allclose(env[0][[0, 2]], env[1][[0, 2]], rtol=1e-5)
+    assert not np.allclose(env[0][[1, 3]], env[1][[1, 3]], rtol=1e-3)
+    ind = [gen.generate_independent(cond, seed=s) for s in (1, 2)]
+    assert not np.array_equal(ind[0][[1, 3]], ind[1][[1, 3]])
