@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,14 @@ SIGMA = dict(mags=[5.5, 7.0], rrups=[10.0, 80.0], vs30s=[300.0, 760.0])
 #: sample. One cell (M 6.5, 30 km, 400 m/s) calibrated v3's mixing; the 16 cells of
 #: the check then found tau 0.02-0.08 high at every IM (docs/validation/cgm-ca-sim-v7/).
 CALIBRATION = dict(mags=[6.0, 6.5], rrups=[20.0, 50.0], vs30s=[400.0, 600.0])
+#: Magnitude nodes of the temperature and w_between tables and the cells each is
+#: calibrated on: SS, Rrup 20 and 50 km, Vs30 400 and 600 m/s; no magnitude of the
+#: sigma check (SIGMA), so that check stays out-of-sample.
+CALIBRATION_NODES = (
+    (5.25, dict(CALIBRATION, mags=[5.25])),
+    (6.25, CALIBRATION),
+    (7.5, dict(CALIBRATION, mags=[7.5])),
+)
 CORR_DISTANCES = (5.0, 10.0, 20.0)
 OUT_DIR = ROOT / "docs" / "validation"
 DEFAULT_CARD = bundled_model_card()
@@ -339,31 +348,39 @@ def classifier_two_sample(cond, ln_r, d_r, ln_g, d_g, seed: int) -> dict:
 
 
 # -- calibration of the latent mixing -----------------------------------------
+def _mean_total_sigma(gen, cells: pd.DataFrame, k: int) -> float:
+    """Std of ln IMs of k records per cell, each its own earthquake, over cells and IMs."""
+    rep = cells.loc[cells.index.repeat(k)].reset_index(drop=True)  # cell by cell
+    ln, _ = ln_ims(gen.generate_independent(rep, 5), gen.dt)
+    return float(np.mean([ln[i * k:(i + 1) * k].std(0, ddof=1) for i in range(len(cells))]))
+
+
+def _mean_tau(gen, cells: pd.DataFrame, n_sites: int, n_real: int) -> float:
+    """tau over cells and IMs, from many realizations of few sites: its error is set
+    by the realizations (tau_standard_error)."""
+    return float(np.mean([tau_phi(run_like_draw(gen, cells.iloc[[i]].reset_index(drop=True),
+                                                n_sites, n_real, 7 + i))[0]
+                          for i in range(len(cells))]))
+
+
 def calibrate(gen, n_sites: int, n_real: int) -> dict:
-    """Temperature for total sigma, then w_between for tau (both averaged over the
-    CALIBRATION cells and the IMs), then site_persistent for the 10 km correlation;
-    each by bisection on a monotone response."""
-    cells = grid(CALIBRATION, "SS")
-    tgt = nga_targets(cells, PERIODS)
-    sig_t = float(np.hypot(tgt["tau"], tgt["phi"]).mean())
-    tau_t = float(tgt["tau"].mean())
-    log = []
+    """Temperature for total sigma, then w_between for tau, at each magnitude node
+    (CALIBRATION_NODES; both averaged over the node's cells and the IMs), then
+    site_persistent for the 10 km correlation; each by bisection on a monotone
+    response. Temperature and w_between go into the card as tables by magnitude
+    (gm_engine.generator.sampling.latent_at): NGA-West2's tau and sigma fall with
+    magnitude, and one value for all left tau 0.05-0.12 high at M 7."""
+    log: list = []
+    saturated: list[str] = []
 
-    def total_sigma() -> float:
-        k = n_sites * 2
-        rep = cells.loc[cells.index.repeat(k)].reset_index(drop=True)  # cell by cell
-        ln, _ = ln_ims(gen.generate_independent(rep, 5), gen.dt)
-        return float(np.mean([ln[i * k:(i + 1) * k].std(0, ddof=1) for i in range(len(cells))]))
-
-    saturated = []
-
-    def bisect(setter, lo, hi, measure, target, increasing, n_iter=5):
+    def bisect(setter, lo, hi, measure, target, increasing, n_iter=5, label=None):
         moved = set()
+        name = label or setter.__name__
         for _ in range(n_iter):
             mid = 0.5 * (lo + hi)
             setter(mid)
             v = measure()
-            log.append((setter.__name__, round(mid, 4), round(v, 4), round(target, 4)))
+            log.append((name, round(mid, 4), round(v, 4), round(target, 4)))
             if (v < target) == increasing:
                 lo = mid
                 moved.add("lo")
@@ -371,8 +388,8 @@ def calibrate(gen, n_sites: int, n_real: int) -> dict:
                 hi = mid
                 moved.add("hi")
         if len(moved) == 1:  # every step went one way: the target lies outside the bracket
-            saturated.append(setter.__name__)
-            print(f"calibration: {setter.__name__} ran to the end of its range without "
+            saturated.append(name)
+            print(f"calibration: {name} ran to the end of its range without "
                   f"reaching the target {target:.3f}")
         setter(0.5 * (lo + hi))
         return 0.5 * (lo + hi)
@@ -386,28 +403,38 @@ def calibrate(gen, n_sites: int, n_real: int) -> dict:
     def site_persistent(v):
         gen.site_persistent = v
 
-    t = bisect(temperature, 0.3, 2.0, total_sigma, sig_t, True)
+    temps, shares, targets = [], [], []
+    for node, spec in CALIBRATION_NODES:
+        cells = grid(spec, "SS")
+        tgt = nga_targets(cells, PERIODS)
+        sig_t = float(np.hypot(tgt["tau"], tgt["phi"]).mean())
+        tau_t = float(tgt["tau"].mean())
 
-    def tau_measure() -> float:
-        return float(np.mean([tau_phi(run_like_draw(gen, cells.iloc[[i]].reset_index(drop=True),
-                                                    n_sites, n_real, 7 + i))[0]
-                              for i in range(len(cells))]))
-
-    w = bisect(w_between, 0.0, 1.0, tau_measure, tau_t, True)
+        temps.append(bisect(temperature, 0.3, 2.0,
+                            partial(_mean_total_sigma, gen, cells, 4 * n_sites), sig_t, True,
+                            label=f"temperature at M {node:g}"))
+        shares.append(bisect(w_between, 0.0, 1.0,
+                             partial(_mean_tau, gen, cells, n_sites, n_real), tau_t, True,
+                             label=f"w_between at M {node:g}"))
+        targets.append({"magnitude": node, "sigma": sig_t, "tau": tau_t})
+    nodes = [node for node, _ in CALIBRATION_NODES]
+    table_t = {"magnitude": nodes, "value": [round(v, 4) for v in temps]}
+    table_w = {"magnitude": nodes, "value": [round(v, 4) for v in shares]}
+    gen.temperature, gen.w_between = table_t, table_w
     b = float(jayaram_baker_2009_range(np.array([1.0]))[0])
 
     # The 10 km correlation of one realization's field is a noisy estimate: on a
     # 10 x 10 lattice with 12 realizations it ranged 0.02-0.36 between seeds for the
     # same model (the bisection then just ran to its upper end); 16 x 16 sites and
-    # four times the realizations bring its standard error to a few hundredths.
+    # a few times the realizations bring its standard error to a few hundredths.
     def rho10() -> float:
-        res = correlation_check(gen, 16, 2.5, 4 * n_real)
+        res = correlation_check(gen, 16, 2.5, n_real)
         return next(a["rho"] for a in res["at"] if a["distance_km"] == 10.0)
 
     p = bisect(site_persistent, 0.0, 1.0, rho10, float(np.exp(-30.0 / b)), True, n_iter=4)
-    return {"temperature": round(t, 4), "w_between": round(w, 4),
-            "site_persistent": round(p, 4), "targets": {"sigma": sig_t, "tau": tau_t},
-            "cells": CALIBRATION, "saturated": saturated, "log": log}
+    return {"temperature": table_t, "w_between": table_w, "site_persistent": round(p, 4),
+            "targets": targets, "nodes": {f"{n:g}": s for n, s in CALIBRATION_NODES},
+            "saturated": saturated, "log": log}
 
 
 def main() -> None:
@@ -435,7 +462,7 @@ def main() -> None:
     if gen.card.marginalised:
         result["marginalised"] = list(gen.card.marginalised)
     if args.calibrate:
-        cal = calibrate(gen, 24 if args.quick else 48, 12 if args.quick else 24)
+        cal = calibrate(gen, 16 if args.quick else 24, 12 if args.quick else 96)
         result["calibration"] = cal
         card = json.loads(Path(args.card).read_text())
         card["latent"].update({k: cal[k] for k in ("temperature", "w_between", "site_persistent")})
@@ -443,8 +470,8 @@ def main() -> None:
         Path(args.card).write_text(json.dumps(card, indent=2) + "\n")
         # The checks below then use the card's rounded values, as any later run does
         # (the bisection leaves unrounded ones: the MLP two-sample score moved by 0.01).
-        gen.temperature, gen.w_between, gen.site_persistent = (
-            float(cal[k]) for k in ("temperature", "w_between", "site_persistent"))
+        gen.temperature, gen.w_between = cal["temperature"], cal["w_between"]
+        gen.site_persistent = float(cal["site_persistent"])
         print("calibration:", {k: cal[k] for k in ("temperature", "w_between", "site_persistent")})
     else:
         kept = earlier_calibration(gen)
@@ -526,10 +553,51 @@ def earlier_calibration(gen) -> dict | None:
     for folder in folders:
         path = folder / "cgm_results.json"
         cal = json.loads(path.read_text()).get("calibration") if path.is_file() else None
-        if cal and all(abs(float(cal[k]) - float(gen.card.latent.get(k, np.nan))) <= 1e-9
-                       for k in keys):
+        if cal and all(_same_setting(cal[k], gen.card.latent.get(k)) for k in keys):
             return {**cal, "carried_over": True}
     return None
+
+
+def _same_setting(a, b) -> bool:
+    """Whether a report's latent setting is the card's (numbers to 1e-9, tables exactly)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return a == b
+    return b is not None and abs(float(a) - float(b)) <= 1e-9
+
+
+def _setting_text(name: str, v) -> str:
+    """A latent setting as the report states it: a number, or its values by magnitude."""
+    if isinstance(v, dict):
+        return (f"{name} " + " / ".join(f"{x:g}" for x in v["value"]) + " at M "
+                + " / ".join(f"{m:g}" for m in v["magnitude"]))
+    return f"{name} {v}"
+
+
+def _calibration_text(c: dict) -> str:
+    """The calibration paragraph: per-magnitude tables (CALIBRATION_NODES) or, for reports
+    of earlier cards, one value each."""
+    head = (f"{_setting_text('Temperature', c['temperature'])}; "
+            f"{_setting_text('between-event share w_b', c['w_between'])}; "
+            f"site-persistent share p {c['site_persistent']}")
+    if isinstance(c["targets"], list):  # by magnitude node
+        tg = ", ".join(f"M {t['magnitude']:g}: sigma {t['sigma']:.3f}, tau {t['tau']:.3f}"
+                       for t in c["targets"])
+        cells = "; ".join(f"M {n}: {spec['mags']}" for n, spec in c["nodes"].items())
+        text = (f"{head}. Linear in magnitude between the nodes and constant beyond them. "
+                f"Targets: NGA-West2 total sigma and tau ({tg}) averaged over the IMs below "
+                f"and the SS cells of each node (magnitudes {cells}; Rrup "
+                f"{next(iter(c['nodes'].values()))['rrups']} km, Vs30 "
+                f"{next(iter(c['nodes'].values()))['vs30s']} m/s; no magnitude of section 2)")
+    else:
+        text = (f"{head} (targets: NGA-West2 total sigma {c['targets']['sigma']:.3f} and tau "
+                f"{c['targets']['tau']:.3f} "
+                + (f"averaged over the SS cells M {c['cells']['mags']}, Rrup "
+                   f"{c['cells']['rrups']} km, Vs30 {c['cells']['vs30s']} m/s (none a cell of "
+                   "section 2) and the IMs below" if c.get("cells") else
+                   "at M 6.5, Rrup 30 km, Vs30 400 m/s, SS, averaged over the IMs below") + ")")
+    return (text + "; and Jayaram & Baker (2009) correlation of PSA(1 s) residuals at 10 km "
+            "for p." + (f" {', '.join(c['saturated'])} ran to the end of its range without "
+                        "reaching its target." if c.get("saturated") else ""))
 
 
 def _ztor_note(median: dict) -> str:
@@ -568,17 +636,7 @@ def write_report(result: dict, path: Path) -> None:
         c = result["calibration"]
         how = (" Set by an earlier `--calibrate` run; the card still holds these values."
                if c.get("carried_over") else "")
-        lines += ["## Latent calibration", "",
-                  f"Temperature {c['temperature']}, between-event share w_b {c['w_between']}, "
-                  f"site-persistent share p {c['site_persistent']} (targets: NGA-West2 total "
-                  f"sigma {c['targets']['sigma']:.3f} and tau {c['targets']['tau']:.3f} "
-                  + (f"averaged over the SS cells M {c['cells']['mags']}, Rrup "
-                     f"{c['cells']['rrups']} km, Vs30 {c['cells']['vs30s']} m/s (none a cell of "
-                     "section 2) and the IMs below" if c.get("cells") else
-                     "at M 6.5, Rrup 30 km, Vs30 400 m/s, SS, averaged over the IMs below")
-                  + "; Jayaram & Baker (2009) correlation of PSA(1 s) residuals at 10 km)."
-                  + (f" {', '.join(c['saturated'])} ran to the end of its range without "
-                     "reaching its target." if c.get("saturated") else "") + how, ""]
+        lines += ["## Latent calibration", "", _calibration_text(c) + how, ""]
     period = result.get("site_channel_period_s", 1.0)
     if period != 1.0:
         b = float(jayaram_baker_2009_range(np.array([period]))[0])
