@@ -213,7 +213,7 @@ class StochasticEngine:
 
 
 #: The bundled model's card (docs/generator.md, gm_engine/models/README.md).
-BUNDLED_MODEL = "cgm-ca-sim-v9/model_card.json"
+BUNDLED_MODEL = "cgm-ca-sim-v10/model_card.json"
 #: Site-realizations per chunk on a GPU whose IMs go to compute_ims on the
 #: host: one chunk's waveforms (3 x 4096 float32 each, 48 kB) hold ~100 MB.
 CGM_CHUNK = 2048

@@ -51,7 +51,8 @@ def test_card_says_what_the_model_is(gen):
 
 
 def test_shipped_cards_load_and_differ_where_they_say(gen):
-    # v9 (bundled) has its own, narrower decoder (dec_hidden 128), warm-started
+    # v10 (bundled) is v9 with its latent temperature and w_b tabled by magnitude;
+    # v9 has its own, narrower decoder (dec_hidden 128), warm-started
     # from v8: embedding, encoder and prior carried over; v8, v7, v6, v5 and v4
     # shape the pulse train, v3 Gaussian noise; v4, v6-v8 are cards only, on
     # v3's and v5's weights, checked by SHA-256 as any card's; v6 is v5 with
@@ -59,10 +60,19 @@ def test_shipped_cards_load_and_differ_where_they_say(gen):
     # 200,000 further simulated records, v8 is v7 with the latent site channels
     # correlated over the 3 s range of Jayaram & Baker
     models = bundled_model_card().parent.parent
-    v3, v4, v5, v6, v7, v8 = (load_model(str(models / f"cgm-ca-sim-{v}" / "model_card.json"),
-                                         "cpu")
-                              for v in ("v3", "v4", "v5", "v6", "v7", "v8"))
-    assert bundled_model_card().parent.name == "cgm-ca-sim-v9"
+    v3, v4, v5, v6, v7, v8, v9 = (
+        load_model(str(models / f"cgm-ca-sim-{v}" / "model_card.json"), "cpu")
+        for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9"))
+    assert bundled_model_card().parent.name == "cgm-ca-sim-v10"
+    # v10 is a card on v9's weights and sampler calibration whose temperature and
+    # between-event share are tables by magnitude (docs/generator.md)
+    assert gen.card.weights_path.resolve() == v9.card.weights_path.resolve()
+    assert gen.card.decoder == v9.card.decoder and gen.card.synthesis == v9.card.synthesis
+    assert isinstance(v9.temperature, float) and isinstance(v9.w_between, float)
+    t = gen.card.latent["temperature"]
+    assert t["magnitude"] == [5.25, 6.25, 7.5] and t["value"] == sorted(t["value"], reverse=True)
+    assert gen.card.latent["w_between"]["magnitude"] == t["magnitude"]
+    assert gen.site_persistent == v9.site_persistent
     assert (gen.card.architecture["dec_hidden"], v8.card.architecture["dec_hidden"]) == (128, 256)
     assert {k: v for k, v in gen.card.architecture.items() if k != "dec_hidden"} == {
         k: v for k, v in v8.card.architecture.items() if k != "dec_hidden"}
@@ -88,8 +98,9 @@ def test_shipped_cards_load_and_differ_where_they_say(gen):
     # older cards' sampler hashes are those their runs stored (runner refuses others)
     assert v5.card.sampler_sha256() == (
         "bf9d7270811b0c21656dbe524e66fe7c69aef1f3a01217753a006fcefcd1f365")
-    assert len({g.card.sampler_sha256() for g in (gen, v3, v4, v5, v6, v7, v8)}) == 7
-    for v, g in (("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7), ("v8", v8)):
+    assert len({g.card.sampler_sha256() for g in (gen, v3, v4, v5, v6, v7, v8, v9)}) == 8
+    for v, g in (("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7), ("v8", v8),
+                 ("v9", v9)):
         assert g.card.validation["report"] == f"docs/validation/cgm-ca-sim-{v}/cgm.md"
     assert "synthesis revision 3" in gen.card.training["data"]
 
