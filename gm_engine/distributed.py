@@ -83,7 +83,9 @@ from .geometry import conditions_table, grid_cells, point_sites
 from .heap import retain_freed_memory
 from .io import atomic_dir
 from .runner import (
+    OUTSIDE_RANGE_TEXT,
     STATISTICS,
+    WINDOW_LIMITED_TEXT,
     RunResult,
     _check,
     _rupture_layer,
@@ -684,7 +686,7 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
                                  grid.grid.cols if grid else 1, size)
             in_flight = int(max_in_flight or 4 * n_workers)
             if grid:
-                writer = _grid_writer(tmp, grid, ims, base_tags)
+                writer = _grid_writer(tmp, grid, ims, base_tags, limited is not None)
 
             def make_call(ch: Chunk) -> tuple[tuple, dict]:
                 args = (engine.name, conds.iloc[ch.start:ch.stop].reset_index(drop=True),
@@ -718,6 +720,9 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
                 else:
                     vals = {(im, st): stats[im][st] for im in ims for st in STATISTICS}
                     vals[("outside_range", "")] = outside[ch.start:ch.stop].astype(np.float32)
+                    if limited is not None:
+                        vals[("window_limited", "")] = limited[ch.start:ch.stop].astype(
+                            np.float32)
                     writer.add(slice(ch.start - n_sites, ch.stop - n_sites), vals)
                 done += 1
                 run_report(done / len(chunks), f"chunk {done}/{len(chunks)}")
@@ -729,7 +734,7 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
                 max_buffered = writer.max_buffered
                 writer = None
                 result.rasters = {k: final / v.name for k, v in paths.items()
-                                  if k[0] != "outside_range"}
+                                  if k[0] not in ("outside_range", "window_limited")}
                 result.mask_raster = final / "outside_range.tif"
         finally:
             if writer is not None:
@@ -761,8 +766,10 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
     return result
 
 
-def _grid_writer(tmp: Path, grid, ims: list[str], base_tags: dict) -> GridWriter:
-    """The GeoTIFFs of a run's grid: one per IM and statistic, plus the outside-range mask."""
+def _grid_writer(tmp: Path, grid, ims: list[str], base_tags: dict,
+                 window_limited: bool = False) -> GridWriter:
+    """The GeoTIFFs of a run's grid: one per IM and statistic, plus the outside-range mask
+    and, with ``window_limited``, that flag's mask (as runner._write_grid)."""
     from .ims.names import IM_UNITS, parse_im
 
     desc = {}
@@ -771,8 +778,11 @@ def _grid_writer(tmp: Path, grid, ims: list[str], base_tags: dict) -> GridWriter
         for st in STATISTICS:
             desc[(im, st)] = (f"{im} {st} ({units})", units, f"{im_file_stem(im)}_{st}.tif",
                               {"IM": im, "statistic": st, "units": units})
-    desc[("outside_range", "")] = ("1 where the engine is outside its valid ranges",
-                                   "", "outside_range.tif", {"IM": "outside_range"})
+    desc[("outside_range", "")] = (OUTSIDE_RANGE_TEXT, "", "outside_range.tif",
+                                   {"IM": "outside_range"})
+    if window_limited:
+        desc[("window_limited", "")] = (WINDOW_LIMITED_TEXT, "", "window_limited.tif",
+                                        {"IM": "window_limited"})
     return GridWriter(tmp, grid.grid, grid.table["row"].to_numpy(),
                       grid.table["col"].to_numpy(), list(desc), base_tags, desc)
 

@@ -378,7 +378,7 @@ def window_notes(engine: Any, limited: np.ndarray | None, ims: Sequence[str]) ->
             f"above {WINDOW_DURATION_FRACTION * window:.1f} s, {WINDOW_DURATION_FRACTION:g} of "
             f"the model's {window:g} s records: there {', '.join(_duration_ims(ims))} come out "
             "biased low (the generated D5-95 levels off near 28 s; docs/validation/cgm.md); "
-            "point sites carry the flag in window_limited"]
+            "flagged in sites.csv's window_limited and window_limited.tif"]
 
 
 def _duration_ims(ims: Sequence[str]) -> list[str]:

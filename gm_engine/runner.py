@@ -140,7 +140,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
                 result.sites_csv, result.sites_gpkg = final / "sites.csv", final / "sites.gpkg"
             else:
                 rasters, mask = _write_grid(s, stats, sl, outside[sl], tmp, ims, scenario,
-                                            engine.name)
+                                            engine.name,
+                                            None if limited is None else limited[sl])
                 result.rasters = {k: final / v.name for k, v in rasters.items()}
                 result.mask_raster = final / mask.name
             _check(is_cancelled)
@@ -154,6 +155,10 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, progress: ProgressFn |
 
 
 SITE_REALIZATIONS = "site_realizations.npz"
+#: Descriptions of the grid's flag rasters (outside_range.tif, window_limited.tif).
+OUTSIDE_RANGE_TEXT = "1 where the engine is outside its valid ranges"
+WINDOW_LIMITED_TEXT = ("1 where the expected D5-95 outlasts the model's records: durations, "
+                       "Arias intensity and CAV biased low")
 
 
 def write_site_realizations(tmp: Path, s: SiteSet, values: dict[str, np.ndarray]) -> None:
@@ -233,7 +238,9 @@ def _write_sites(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path,
 
 
 def _write_grid(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path, ims: list[str],
-                scenario: Scenario, engine_name: str):
+                scenario: Scenario, engine_name: str, window_limited: np.ndarray | None = None):
+    """The grid's GeoTIFFs: one per IM and statistic, the outside-range mask and, with
+    ``window_limited`` (engines.window_limited_sites), that flag's mask."""
     from .ims.names import IM_UNITS, parse_im
     from .raster import write_geotiff
 
@@ -256,13 +263,15 @@ def _write_grid(s: SiteSet, stats, sl: slice, outside: np.ndarray, tmp: Path, im
                           description=f"{im} {stat} ({units})", units=units,
                           tags={**base_tags, "IM": im, "statistic": stat, "units": units})
             rasters[(im, stat)] = path
-    mask = np.full((grid.rows, grid.cols), np.nan, dtype=np.float32)
-    mask[rows, cols] = outside.astype(np.float32)
-    mask_path = tmp / "outside_range.tif"
-    write_geotiff(mask_path, mask, grid.transform, grid.spec.crs,
-                  description="1 where the engine is outside its valid ranges",
-                  tags={**base_tags, "IM": "outside_range"})
-    return rasters, mask_path
+    masks = [("outside_range", outside, OUTSIDE_RANGE_TEXT)]
+    if window_limited is not None:
+        masks.append(("window_limited", window_limited, WINDOW_LIMITED_TEXT))
+    for name, flags, text in masks:
+        mask = np.full((grid.rows, grid.cols), np.nan, dtype=np.float32)
+        mask[rows, cols] = flags.astype(np.float32)
+        write_geotiff(tmp / f"{name}.tif", mask, grid.transform, grid.spec.crs,
+                      description=text, tags={**base_tags, "IM": name})
+    return rasters, tmp / "outside_range.tif"
 
 
 def package_versions() -> dict[str, str]:

@@ -135,7 +135,8 @@ def test_duration_ims_beyond_the_window_are_flagged_as_by_the_runner(scenario_di
 
     d = {**scenario_dict, "engine": "cgm", "device": "cpu", "realizations": 1,
          "magnitude": 8.0, "intensity_measures": ["PGA", "D5-95"],
-         "model_card": str(card)}
+         "model_card": str(card), "vs30": {"default": 450},
+         "grid": {"extent": [-122.4, 37.5, -121.9, 37.9], "crs": "EPSG:4326", "spacing": 0.1}}
     with warnings.catch_warnings():  # M 8 on this short trace: a scenario warning
         warnings.simplefilter("ignore")
         s = Scenario.from_dict(d, tmp_path)
@@ -143,5 +144,15 @@ def test_duration_ims_beyond_the_window_are_flagged_as_by_the_runner(scenario_di
         dask = run_scenario_distributed(s, tmp_path / "dask", workers=0, model_card=card)
     a, b = (pd.read_csv(r.sites_csv) for r in (one, dask))
     assert a["window_limited"].all() and a["window_limited"].equals(b["window_limited"])
+    import rasterio
+
+    masks = []
+    for r in (one, dask):  # grid cells: a mask beside outside_range.tif, not an IM raster
+        assert all(k[0] != "window_limited" for k in r.rasters)
+        with rasterio.open(r.out_dir / "window_limited.tif") as src:
+            masks.append(src.read(1))
+            assert "D5-95" in src.descriptions[0]
+    assert np.array_equal(masks[0], masks[1], equal_nan=True)
+    assert np.nansum(masks[0]) == np.isfinite(masks[0]).sum() > 0  # M 8: every cell
     assert [w for w in one.warnings if "Afshari" in w] == [w for w in dask.warnings
                                                              if "Afshari" in w] != []
