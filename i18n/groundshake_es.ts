@@ -219,7 +219,7 @@
         <translation>Poner la magnitud que da la ley de escala</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="241"/>
+        <location filename="../plugin/styling.py" line="244"/>
         <source>Sites</source>
         <translation>Sitios</translation>
     </message>
@@ -394,7 +394,7 @@
         <translation>Encontrado: {detail}</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="198"/>
+        <location filename="../plugin/styling.py" line="201"/>
         <source>Fault trace</source>
         <translation>Traza de la falla</translation>
     </message>
@@ -794,37 +794,37 @@
         <translation>sitios de {stem}</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="78"/>
+        <location filename="../plugin/styling.py" line="80"/>
         <source>median</source>
         <translation>mediana</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="78"/>
+        <location filename="../plugin/styling.py" line="80"/>
         <source>16th percentile</source>
         <translation>percentil 16</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="78"/>
+        <location filename="../plugin/styling.py" line="80"/>
         <source>84th percentile</source>
         <translation>percentil 84</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="166"/>
+        <location filename="../plugin/styling.py" line="169"/>
         <source>outside the model&apos;s trained range</source>
         <translation>fuera del rango de entrenamiento del modelo</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="166"/>
+        <location filename="../plugin/styling.py" line="169"/>
         <source>within the model&apos;s trained range</source>
         <translation>dentro del rango de entrenamiento del modelo</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="199"/>
+        <location filename="../plugin/styling.py" line="202"/>
         <source>Rupture surface projection</source>
         <translation>Proyección en superficie de la ruptura</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="262"/>
+        <location filename="../plugin/styling.py" line="265"/>
         <source>Outside the model&apos;s trained range</source>
         <translation>Fuera del rango de entrenamiento del modelo</translation>
     </message>
@@ -1164,7 +1164,7 @@
         <translation>El modelo CGM no está instalado (no existe {path}): reinstale o actualice el complemento para usar este motor.</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="86"/>
+        <location filename="../plugin/styling.py" line="88"/>
         <source>MMI (Worden et al. 2012)</source>
         <translation>IMM (Worden et al. 2012)</translation>
     </message>
@@ -1234,6 +1234,16 @@ Avanzado: una dirección de planificador Dask (tcp://host:puerto) calcula los bl
         <location filename="../plugin/processing/algorithms.py" line="343"/>
         <source>{card}: a model card is used by the cgm engine only, the engine is {engine}</source>
         <translation>{card}: un archivo de modelo solo lo usa el motor cgm, el motor es {engine}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="272"/>
+        <source>Durations cut by the model&apos;s records</source>
+        <translation>Duraciones recortadas por los registros del modelo</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="274"/>
+        <source>shaking outlasts the records: D5-95, IA, CAV too low</source>
+        <translation>el movimiento dura más que los registros: D5-95, IA y CAV demasiado bajos</translation>
     </message>
 </context>
 </TS>

@@ -219,7 +219,7 @@
         <translation>マグニチュードをスケーリング則の値にする</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="241"/>
+        <location filename="../plugin/styling.py" line="244"/>
         <source>Sites</source>
         <translation>サイト</translation>
     </message>
@@ -394,7 +394,7 @@
         <translation>検出: {detail}</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="198"/>
+        <location filename="../plugin/styling.py" line="201"/>
         <source>Fault trace</source>
         <translation>断層トレース</translation>
     </message>
@@ -794,37 +794,37 @@
         <translation>{stem} のサイト</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="78"/>
+        <location filename="../plugin/styling.py" line="80"/>
         <source>median</source>
         <translation>中央値</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="78"/>
+        <location filename="../plugin/styling.py" line="80"/>
         <source>16th percentile</source>
         <translation>16 パーセンタイル</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="78"/>
+        <location filename="../plugin/styling.py" line="80"/>
         <source>84th percentile</source>
         <translation>84 パーセンタイル</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="166"/>
+        <location filename="../plugin/styling.py" line="169"/>
         <source>outside the model&apos;s trained range</source>
         <translation>モデルの学習範囲外</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="166"/>
+        <location filename="../plugin/styling.py" line="169"/>
         <source>within the model&apos;s trained range</source>
         <translation>モデルの学習範囲内</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="199"/>
+        <location filename="../plugin/styling.py" line="202"/>
         <source>Rupture surface projection</source>
         <translation>破壊域の地表投影</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="262"/>
+        <location filename="../plugin/styling.py" line="265"/>
         <source>Outside the model&apos;s trained range</source>
         <translation>モデルの学習範囲外</translation>
     </message>
@@ -1164,7 +1164,7 @@
         <translation>CGM モデルがインストールされていません ({path} がありません)。このエンジンを使うには、プラグインを再インストールまたは更新してください。</translation>
     </message>
     <message>
-        <location filename="../plugin/styling.py" line="86"/>
+        <location filename="../plugin/styling.py" line="88"/>
         <source>MMI (Worden et al. 2012)</source>
         <translation>改正メルカリ震度 MMI (Worden et al. 2012)</translation>
     </message>
@@ -1234,6 +1234,16 @@ Advanced: a Dask scheduler address (tcp://host:port) runs the chunks of sites on
         <location filename="../plugin/processing/algorithms.py" line="343"/>
         <source>{card}: a model card is used by the cgm engine only, the engine is {engine}</source>
         <translation>{card}: モデルカードは cgm エンジンでのみ使われます。エンジンは {engine} です</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="272"/>
+        <source>Durations cut by the model&apos;s records</source>
+        <translation>モデルの記録長で切れた継続時間</translation>
+    </message>
+    <message>
+        <location filename="../plugin/styling.py" line="274"/>
+        <source>shaking outlasts the records: D5-95, IA, CAV too low</source>
+        <translation>揺れが記録より長い: D5-95、IA、CAVが過小</translation>
     </message>
 </context>
 </TS>

@@ -44,6 +44,8 @@ STATS = ("median", "p16", "p84")
 #: per-site flag and grid mask the runner writes (gm_engine/runner.py)
 OUTSIDE_FIELD = "outside_range"
 MASK_FILE = "outside_range.tif"
+#: Grid cells whose durations the cgm records cut (written when a run asks for them).
+WINDOW_FILE = "window_limited.tif"
 RUPTURE_FILE = "rupture.gpkg"
 
 # USGS ShakeMap intensity colours (ShakeMap 4 manual, "Intensity colour
@@ -146,10 +148,11 @@ def style_mmi(layer: QgsRasterLayer) -> None:
     layer.renderer().setOpacity(0.8)
 
 
-def style_mask(layer: QgsRasterLayer) -> None:
-    """Cells flagged 1 (outside the trained ranges) as a grey veil; 0 stays transparent."""
+def style_mask(layer: QgsRasterLayer, color: QColor | None = None,
+               label: str | None = None) -> None:
+    """Cells flagged 1 as a veil (grey: outside the trained ranges); 0 stays transparent."""
     classes = [QgsPalettedRasterRenderer.Class(
-        1.0, QColor(90, 90, 90, 150), tr("outside the model's trained range"))]
+        1.0, color or QColor(90, 90, 90, 150), label or tr("outside the model's trained range"))]
     layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes))
 
 
@@ -263,6 +266,14 @@ def add_results(result: Any, scenario: dict, project: QgsProject | None = None,
         if layer.isValid():
             style_mask(layer)
             add(layer)
+
+    window = out_dir / WINDOW_FILE
+    if window.is_file():  # off at first: it concerns the duration maps only
+        layer = QgsRasterLayer(str(window), tr("Durations cut by the model's records"), "gdal")
+        if layer.isValid():
+            style_mask(layer, QColor(211, 84, 0, 120),
+                       tr("shaking outlasts the records: D5-95, IA, CAV too low"))
+            add(layer, visible=False)
 
     rasters: dict = dict(getattr(result, "rasters", {}) or {})
     ims = list(dict.fromkeys(im for im, _ in rasters))

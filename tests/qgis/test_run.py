@@ -290,3 +290,29 @@ def test_cgm_run_of_an_imported_scenario_with_its_own_model(
     assert plugin.viewer.site_list.count() == 1
     data = plugin.viewer.current_site()
     assert data.acc.shape[:2] == (2, 3)
+
+
+@needs_runner
+def test_window_limited_cells_come_as_a_layer_switched_off(qgis_new_project, tmp_path):
+    """A run that wrote window_limited.tif (duration IMs beyond the cgm records) gets
+    that mask as an orange veil, off at first; runs without it get no such layer."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from groundshake.gm_engine.raster import write_geotiff
+    from groundshake.plugin.styling import WINDOW_FILE, add_results
+    from rasterio.transform import from_origin
+
+    mask = np.array([[1.0, 0.0], [np.nan, 1.0]], dtype=np.float32)
+    write_geotiff(tmp_path / WINDOW_FILE, mask, from_origin(-122.3, 37.9, 0.1, 0.1),
+                  "EPSG:4326", description="window", tags={})
+    group = add_results(SimpleNamespace(out_dir=tmp_path, rasters={}), {"name": "durations"},
+                        qgis_new_project)
+    nodes = {n.name(): n for n in group.findLayers()}
+    node = nodes["Durations cut by the model's records"]
+    assert not node.isVisible() and node.layer().isValid()
+    assert node.layer().renderer().type() == "paletted"
+    (tmp_path / WINDOW_FILE).unlink()
+    again = add_results(SimpleNamespace(out_dir=tmp_path, rasters={}), {"name": "none"},
+                        qgis_new_project)
+    assert not any("Durations" in n.name() for n in again.findLayers())
