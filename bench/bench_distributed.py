@@ -347,12 +347,17 @@ def main() -> None:
                  "site-realizations per task; fewer for small grids so that each worker gets "
                  "at least 4 tasks)")
     what = "engine, device and realizations (R) as the table says"
-    opts = "" if default else f" --engine {a.engine} --device {a.device}"
+    merged = a.write or a.rebuild
+    # A written section holds the rows of every invocation: name the options, not
+    # this invocation's values (they described the latest rows only).
+    cells = "10000 100000 1000000" if merged else " ".join(map(str, a.cells))
+    opts = (" [--engine gmpe|cgm] [--device auto|cpu|cuda]" if merged
+            else "" if default else f" --engine {a.engine} --device {a.device}")
     if results.resolve() != RESULTS.resolve():
         opts += f" --results {_rel(results)}"
-    per = "grid size and worker count" if default else "engine, device, grid size and worker count"
+    per = "engine, device, grid size and worker count"
     text = (f"{SECTION}\n\n`python bench/bench_distributed.py [--cells "
-            f"{' '.join(map(str, a.cells))}] [--workers 1 2]{opts} --write` "
+            f"{cells}] [--workers 1 2]{opts} --write` "
             f"(one configuration per fresh process): a grid-only scenario "
             f"(M 7.0 strike-slip, 60 km trace, "
             f"1 x 1 degree grid, Vs30 450), IMs {', '.join(IMS)}, {what}, "
@@ -365,7 +370,7 @@ def main() -> None:
             "rows whose engine / device names a GPU: a lent GPU machine) come from "
             f"`{_rel(results)}`, the latest per {per}; "
             "the last column gives the date and load average when each was measured.\n\n"
-            f"{table(merged_rows(rows, results) if a.write or a.rebuild else rows)}\n")
+            f"{table(merged_rows(rows, results) if merged else rows)}\n")
     print(text)
     if a.write or a.rebuild:
         if rows:
