@@ -223,38 +223,19 @@ def _velocity_displacement(x: torch.Tensor, dt: float) -> tuple[torch.Tensor, to
     """Velocity (cm/s) and displacement (cm), float64, as peaks.velocity_displacement.
 
     Sums run in an order fixed per trace, so a trace's bits do not depend on
-    the batch: cumulative sums along the last dimension on the CPU; on CUDA
-    along dim 0 of an (n, traces) copy, because there a scan or sum along the
-    last dimension changes its order with the batch size, and the baseline's
-    coefficients there as pairwise sums (``_pairwise_sum0``).
+    the batch (``_time_major``).
     """
     n = x.shape[-1]
-    y = x.to(torch.float64).reshape(-1, n)  # (traces, n)
-    traces, t = y.shape[0], int(not x.is_cuda)  # t: the time dimension
-    if t == 0:  # (an (n, 1) tensor would be scanned as a last dimension: pad to 2)
-        y = (torch.cat([y, torch.zeros_like(y)]) if traces == 1 else y).T.contiguous()
-
-    def integrate(z: torch.Tensor) -> torch.Tensor:
-        steps = (z.narrow(t, 1, n - 1) + z.narrow(t, 0, n - 1)) * (0.5 * dt)
-        return torch.cat([torch.zeros_like(z.narrow(t, 0, 1)), steps.cumsum(t)], dim=t)
-
-    vel = integrate(y) * G_CMS2
-    disp = integrate(vel)
+    y, t, traces = _time_major(x)
+    vel = _integrate(y, t, dt) * G_CMS2
+    disp = _integrate(vel, t, dt)
     if n > len(BASELINE_DEGREES) + 2:
-        shape = (1, n) if t else (n, 1)
         pinv, basis, dbasis = _baseline_operators(n, dt)  # (K, n), (n, K), (n, K)
-        pinv, basis, dbasis = (  # (K, *shape) each
-            torch.as_tensor(o, device=x.device).reshape(-1, *shape)
-            for o in (pinv, basis.T, dbasis.T)
-        )
-        coef = [(disp * p).cumsum(t).narrow(t, n - 1, 1) if t else _pairwise_sum0(disp * p)
-                for p in pinv]
-        for c, f, df in zip(coef, basis, dbasis):
+        pinv, basis, dbasis = _along_time((pinv, basis.T, dbasis.T), t, x.device)
+        for c, f, df in zip(_trace_sums(disp, pinv, t), basis, dbasis):
             disp -= c * f
             vel -= c * df
-    if t == 0:
-        vel, disp = vel[:, :traces].T, disp[:, :traces].T
-    return vel.reshape(x.shape), disp.reshape(x.shape)
+    return _traces_back(vel, t, traces, x.shape), _traces_back(disp, t, traces, x.shape)
 
 
 def _ground_velocity(x: torch.Tensor, dt: float) -> torch.Tensor:
@@ -266,26 +247,59 @@ def _ground_velocity(x: torch.Tensor, dt: float) -> torch.Tensor:
     a per-trace order, as ``_velocity_displacement``.
     """
     n = x.shape[-1]
-    y = x.to(torch.float64).reshape(-1, n)
-    traces, t = y.shape[0], int(not x.is_cuda)
-    if t == 0:
-        y = (torch.cat([y, torch.zeros_like(y)]) if traces == 1 else y).T.contiguous()
-    steps = (y.narrow(t, 1, n - 1) + y.narrow(t, 0, n - 1)) * (0.5 * dt)
-    vel = torch.cat([torch.zeros_like(y.narrow(t, 0, 1)), steps.cumsum(t)], dim=t)
+    y, t, traces = _time_major(x)
+    vel = _integrate(y, t, dt)
     if n > len(BASELINE_DEGREES) + 2:
-        shape = (1, n) if t else (n, 1)
-        weights = _velocity_to_coefficients(n, dt).T  # (K, n)
-        dbasis = _baseline_operators(n, dt)[2].T  # (K, n)
-        weights, dbasis = (torch.as_tensor(o, device=x.device).reshape(-1, *shape)
-                           for o in (weights, dbasis))
-        coef = [(vel * w).cumsum(t).narrow(t, n - 1, 1) if t else _pairwise_sum0(vel * w)
-                for w in weights]
-        for c, df in zip(coef, dbasis):
+        weights, dbasis = _along_time(
+            (_velocity_to_coefficients(n, dt).T, _baseline_operators(n, dt)[2].T), t, x.device)
+        for c, df in zip(_trace_sums(vel, weights, t), dbasis):
             vel -= c * df
     vel *= G_CMS2
-    if t == 0:
-        vel = vel[:, :traces].T
-    return vel.reshape(x.shape)
+    return _traces_back(vel, t, traces, x.shape)
+
+
+def _time_major(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """(float64 traces, their time dimension t, the number of traces) for per-trace sums.
+
+    On the CPU the traces stay (traces, n) and scans run along the last
+    dimension; on CUDA a scan or sum along the last dimension changes its order
+    with the batch size, so there the traces become an (n, traces) copy scanned
+    along dim 0, and the baseline's coefficients are pairwise sums
+    (``_pairwise_sum0``).
+    """
+    n = x.shape[-1]
+    y = x.to(torch.float64).reshape(-1, n)  # (traces, n)
+    traces, t = y.shape[0], int(not x.is_cuda)
+    if t == 0:  # (an (n, 1) tensor would be scanned as a last dimension: pad to 2)
+        y = (torch.cat([y, torch.zeros_like(y)]) if traces == 1 else y).T.contiguous()
+    return y, t, traces
+
+
+def _integrate(z: torch.Tensor, t: int, dt: float) -> torch.Tensor:
+    """Running trapezoid integral along dimension t, starting at 0 (same length)."""
+    n = z.shape[t]
+    steps = (z.narrow(t, 1, n - 1) + z.narrow(t, 0, n - 1)) * (0.5 * dt)
+    return torch.cat([torch.zeros_like(z.narrow(t, 0, 1)), steps.cumsum(t)], dim=t)
+
+
+def _along_time(operators: tuple[np.ndarray, ...], t: int,
+                device: torch.device) -> list[torch.Tensor]:
+    """(K, n) host operators as (K, *shape) tensors that broadcast along time dimension t."""
+    n = operators[0].shape[-1]
+    shape = (1, n) if t else (n, 1)
+    return [torch.as_tensor(o, device=device).reshape(-1, *shape) for o in operators]
+
+
+def _trace_sums(z: torch.Tensor, weights: torch.Tensor, t: int) -> list[torch.Tensor]:
+    """Per trace, the sum over time of z times each weight row, in a per-trace order."""
+    n = z.shape[t]
+    return [(z * w).cumsum(t).narrow(t, n - 1, 1) if t else _pairwise_sum0(z * w)
+            for w in weights]
+
+
+def _traces_back(z: torch.Tensor, t: int, traces: int, shape: torch.Size) -> torch.Tensor:
+    """``_time_major``'s layout undone: the series in ``shape``."""
+    return (z[:, :traces].T if t == 0 else z).reshape(shape)
 
 
 def _pairwise_sum0(z: torch.Tensor) -> torch.Tensor:
