@@ -373,7 +373,7 @@ def window_notes(engine: Any, limited: np.ndarray | None, ims: Sequence[str]) ->
     n = 0 if limited is None else int(np.count_nonzero(limited))
     if not n:
         return []
-    window = engine.info()["duration_s"]
+    window = engine.record_seconds()
     return [f"{n} of {len(limited)} sites expect a median D5-95 (Afshari & Stewart 2016) "
             f"above {WINDOW_DURATION_FRACTION * window:.1f} s, {WINDOW_DURATION_FRACTION:g} of "
             f"the model's {window:g} s records: there {', '.join(_duration_ims(ims))} come out "
@@ -550,11 +550,15 @@ class CGMEngine:
         """
         from .stochastic import physics
 
-        gen = self.generator()
         d595 = physics.afshari_stewart_2016_d595(
             conditions["magnitude"].to_numpy(float), conditions["rrup_km"].to_numpy(float),
             conditions["vs30"].to_numpy(float), conditions["mechanism"].to_numpy())
-        return d595 > WINDOW_DURATION_FRACTION * gen.stft_cfg.n_samples * gen.dt
+        return d595 > WINDOW_DURATION_FRACTION * self.record_seconds()
+
+    def record_seconds(self) -> float:
+        """Length of the model's records (s)."""
+        gen = self.generator()
+        return gen.stft_cfg.n_samples * gen.dt
 
     def info(self) -> dict[str, Any]:
         gen = self.generator()
@@ -568,7 +572,7 @@ class CGMEngine:
                 # rows per model call: a site regenerated on this device keeps its bits
                 # with the same blocks (CPU_ROW_BLOCK, GPU_ROW_BLOCK)
                 "row_block": gen.row_block,
-                "dt_s": gen.dt, "duration_s": gen.stft_cfg.n_samples * gen.dt,
+                "dt_s": gen.dt, "duration_s": self.record_seconds(),
                 "phase": ("shaped Poisson pulse train" if gen.noise == "pulse_train"
                           else "shaped white noise") + " (gm_engine.generator.envelope)",
                 "latent": dict(card.latent),
