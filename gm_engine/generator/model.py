@@ -484,11 +484,11 @@ class CGMGenerator:
             k_frame = keyed.keys(seed, FRAME_STREAM, site_ids[sl], realization_ids, dev)
             si = torch.from_numpy(np.asarray(eps_site[sl], dtype=np.float32)).to(dev, dt)
             local_g = keyed.keyed_normal(k_static, shp.event).to(dt)
-            temp = self._site_values(temp_all, sl, 2)  # a number, or (nb, 1, 1)
+            # numbers, or per site (nb, 1, 1) for (nb, R, G) and (nb, 1, 1, 1) for frames
             eps_g = mix_innovations(ev, si, local_g, self._site_values(wb_all, sl, 2),
-                                    self.site_persistent) * temp
-            frames = keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt) * (
-                temp if isinstance(temp, float) else temp[..., None])
+                                    self.site_persistent) * self._site_values(temp_all, sl, 2)
+            frames = (keyed.keyed_normal(k_frame, (shp.n_frames, shp.z_dim)).to(dt)
+                      * self._site_values(temp_all, sl, 3))
             rows = self.sampled_features(feats[sl], seed, site_ids[sl], realization_ids)
             wn = None
             if phase == "noise":
