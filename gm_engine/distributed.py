@@ -649,8 +649,8 @@ def run_scenario_distributed(scenario: Scenario, out_dir: str | Path,
         conds = pd.concat([conditions_table(scenario, s) for s in sets], ignore_index=True)
         xy = np.vstack([s.xy_km for s in sets])
         outside = engine.outside_range(conds)
-        limited = window_limited_sites(engine, conds, list(scenario.intensity_measures))
-        warnings += window_notes(engine, limited, list(scenario.intensity_measures))
+        limited = window_limited_sites(engine, conds, ims)
+        warnings += window_notes(engine, limited, ims)
         n_sites = len(sites) if sites else 0
         duration = None
         if engine.name == "stochastic":
