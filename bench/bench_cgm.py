@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from perfdoc import replace_section
+from perfdoc import replace_section, shown_path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -216,12 +216,6 @@ def memory_part(card: str, sizes: list[int]) -> list[dict]:
     return rows
 
 
-def _shown(path: str) -> str:
-    """``path`` relative to the repository when it lies inside it."""
-    p = Path(path).resolve()
-    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
-
-
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -240,7 +234,7 @@ def write(phase_rows, pipe_rows, mem_rows, args) -> None:
     lines = ["## Generative model (cgm)", "",
              f"`python bench/bench_cgm.py --sites {args.sites} --gl-sites {args.gl_sites} "
              f"--threads {args.threads} --repeats {args.repeats}"
-             + (f" --baseline-card {_shown(args.baseline_card)}" if args.baseline_card else "")
+             + (f" --baseline-card {shown_path(args.baseline_card)}" if args.baseline_card else "")
              + f"`, {datetime.date.today()}, on the CPU "
              "(the GPU figures are in the next section); " + machine() + ".", ""]
     if args.note:

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from perfdoc import replace_section  # noqa: E402
+from perfdoc import replace_section, shown_path  # noqa: E402
 
 SECTION = "## Distributed runs (Dask)"
 RESULTS = ROOT / "bench" / "results" / "distributed.jsonl"
@@ -62,13 +62,6 @@ def engine_device(r: dict) -> tuple[str, str]:
 
 def _default_case(rows: list[dict]) -> bool:
     return all(engine_device(r) == ("gmpe", "cpu") for r in rows)
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def scenario_for(cells: int, realizations: int, base: Path, engine: str = "gmpe",
@@ -354,7 +347,7 @@ def main() -> None:
     opts = (" [--engine gmpe|cgm] [--device auto|cpu|cuda]" if merged
             else "" if default else f" --engine {a.engine} --device {a.device}")
     if results.resolve() != RESULTS.resolve():
-        opts += f" --results {_rel(results)}"
+        opts += f" --results {shown_path(results)}"
     per = "engine, device, grid size and worker count"
     text = (f"{SECTION}\n\n`python bench/bench_distributed.py [--cells "
             f"{cells}] [--workers 1 2]{opts} --write` "
@@ -368,7 +361,7 @@ def main() -> None:
             "every 0.1 s (psutil; * = no psutil, the sum of the per-process peaks).\n\n"
             f"Last written: {machine}. Rows measured earlier (this machine type, except "
             "rows whose engine / device names a GPU: a lent GPU machine) come from "
-            f"`{_rel(results)}`, the latest per {per}; "
+            f"`{shown_path(results)}`, the latest per {per}; "
             "the last column gives the date and load average when each was measured.\n\n"
             f"{table(merged_rows(rows, results) if merged else rows)}\n")
     print(text)
@@ -382,7 +375,7 @@ def main() -> None:
             replace_section(SECTION, text)
         else:
             print(f"(rows in {results}; docs/PERFORMANCE.md left as it is: only the default "
-                  f"{_rel(RESULTS)} rebuilds its '{SECTION}' section)")
+                  f"{shown_path(RESULTS)} rebuilds its '{SECTION}' section)")
 
 
 if __name__ == "__main__":

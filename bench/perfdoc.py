@@ -9,9 +9,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-PERFORMANCE_MD = Path(__file__).resolve().parents[1] / "docs" / "PERFORMANCE.md"
+ROOT = Path(__file__).resolve().parents[1]
+PERFORMANCE_MD = ROOT / "docs" / "PERFORMANCE.md"
 HEADER = ("# Performance\n\nMeasured figures of GroundShake's engine; "
           "each section is written by its bench/ script.\n")
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as the docs name it: relative to the repository when it lies inside it."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
 
 
 def _section_pattern(section: str) -> re.Pattern[str]:
