@@ -204,7 +204,10 @@ def _sdof_displacement(
     """
     b, a = sdof_filter_coefficients(period, dt / k, damping)
     zinv = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / (n_fft * k))
-    h = np.polyval(b[::-1], zinv) / np.polyval(a[::-1], zinv)
+    # The irfft's 1/(n_fft k) is k times the band-limited record's 1/n_fft, so
+    # the response is scaled by k; k is a power of two (oversampling_factor),
+    # which makes scaling h instead of u exact: the same bits, one pass fewer.
+    h = k * np.polyval(b[::-1], zinv) / np.polyval(a[::-1], zinv)
     cdtype = torch.complex64 if x.dtype == torch.float32 else torch.complex128
     # FFT libraries may transform two real rows as one complex row (cuFFT
     # evidently does for some lengths: on an H200 rows at aligned pairs kept
@@ -215,8 +218,7 @@ def _sdof_displacement(
     rows = pairs.reshape(-1, x.shape[-1])
     spec = torch.fft.rfft(rows, n=n_fft) * torch.as_tensor(h, dtype=cdtype, device=x.device)
     u = torch.fft.irfft(spec, n=n_fft * k)[:, : x.shape[-1] * k + pad]
-    u = u.reshape(x.shape[0], 2, -1)[:, : x.shape[1]]
-    return u * k if k > 1 else u
+    return u.reshape(x.shape[0], 2, -1)[:, : x.shape[1]]
 
 
 def _velocity_displacement(x: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -368,11 +370,11 @@ def _rotated_peaks(
 
     The percentile reads the m largest angle peaks (rotation._needed_top);
     rotation.py bounds the m-th largest from below by L (magnitude and
-    5-probe bounds), so samples with |x|^2 < L^2 cannot set any peak it
-    reads. Each row counts its samples with |x|^2 >= L^2 and projects only
-    its K largest |x|^2 (torch.topk; K = that count rounded up to a power of
-    two, so rows share a few K; K = T is brute force), [rows, K, 180] at a
-    time. Other angles may come out low, which the percentile never sees.
+    probe bounds), so samples with |x|^2 < L^2 cannot set any peak it
+    reads. Each row projects only its samples with |x|^2 >= L^2, in K slots
+    (that count rounded up to a power of two, so rows share a few K; the
+    spare slots repeat a kept sample), [rows, K, 180] at a time. Other
+    angles may come out low, which the percentile never sees.
 
     With refinement (oscillator responses, N = ``samples_per_period``) the
     refined peaks decide the order, and an angle's refined peak can exceed
@@ -395,9 +397,12 @@ def _rotated_peaks(
         if samples_per_period is not None:
             slack *= math.cos(min(2.0 * math.pi / samples_per_period, math.pi / 2)) ** 2
         thresh = (_probe_threshold(a, b, mag2, m, cos, sin) * slack).to(a.dtype)
-    # Each row's own candidate count, rounded up to a power of two (few distinct K).
-    count = (mag2 >= thresh[:, None]).sum(dim=1).clamp(min=_MIN_K)
-    k_row = (2 ** torch.ceil(torch.log2(count.double()))).clamp(max=n_t).to(torch.int64)
+    keep = mag2 >= thresh[:, None]
+    count = keep.sum(dim=1)
+    # Each row's own slot count, rounded up to a power of two (few distinct K).
+    k_row = (2 ** torch.ceil(torch.log2(count.clamp(min=_MIN_K).double()))).clamp(
+        max=n_t).to(torch.int64)
+    largest = mag2.argmax(dim=1)
     peaks = torch.empty((n_rows, ANGLES_DEG.size), dtype=a.dtype, device=a.device)
     at = torch.empty((n_rows, ANGLES_DEG.size), dtype=torch.int64, device=a.device)
     for k in k_row.unique().tolist():
@@ -405,7 +410,7 @@ def _rotated_peaks(
         step = max(1, _ROT_BYTES // (k * ANGLES_DEG.size * a.element_size()))
         for s in range(0, group.numel(), step):
             rows = group[s : s + step]
-            cand = mag2[rows].topk(k, dim=-1, sorted=False).indices
+            cand = _candidates(keep[rows], count[rows], largest[rows], k)
             proj = a[rows].gather(1, cand)[..., None] * cos  # (rows, K, 180)
             proj += b[rows].gather(1, cand)[..., None] * sin  # separate ops: no FMA, same bits anywhere
             peak, arg = proj.abs_().max(dim=1)
@@ -415,6 +420,23 @@ def _rotated_peaks(
     # with a tenth of the GPU launches: the groups are few but each refinement
     # is ~60 small operations).
     return peaks.to(torch.float64) if samples_per_period is None else _refined(a, b, at)
+
+
+def _candidates(keep: torch.Tensor, count: torch.Tensor, fill: torch.Tensor,
+                k: int) -> torch.Tensor:
+    """(rows, k) sample indices: each row's kept samples in time order, then ``fill``.
+
+    Why: ``topk`` of the k largest |x|^2 ran a radix selection over every
+    sample; the kept samples are already known, and compacting a boolean mask
+    is one cheap pass. The slots past a row's count repeat a sample it keeps
+    (its largest), which changes no maximum.
+    """
+    rows, cols = keep.nonzero(as_tuple=True)  # row-major: each row's samples in time order
+    first = torch.cumsum(count, 0) - count
+    slot = torch.arange(rows.numel(), device=keep.device) - first[rows]
+    cand = fill[:, None].expand(-1, k).clone()
+    cand[rows, slot] = cols
+    return cand
 
 
 def _refined(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -446,16 +468,15 @@ def _probe_threshold(
     sin: torch.Tensor,
 ) -> torch.Tensor:
     """Lower bound L^2 (float64) of the m-th largest angle peak (rotation._probe_threshold)."""
+    # The CPU's probes are the peaks of |x|, |a|, |b|, |a + b| and |a - b|; a
+    # peak of |y| is y's maximum or its minimum, and taking both (a superset:
+    # the bound can only rise) reads each series without writing |y|.
+    sum_, diff = a + b, a - b
     probes = torch.stack(
-        [
-            mag2.argmax(1),
-            a.abs().argmax(1),
-            b.abs().argmax(1),
-            (a + b).abs().argmax(1),
-            (a - b).abs().argmax(1),
-        ],
+        [mag2.argmax(1)] + [f(1) for y in (a, b, sum_, diff) for f in (y.argmax, y.argmin)],
         dim=1,
     )
+    del sum_, diff
     pa, pb = a.gather(1, probes), b.gather(1, probes)
     lower = (pa[..., None] * cos + pb[..., None] * sin).abs().amax(dim=1)  # (B, 180)
     bound = lower.topk(m, dim=1).values[:, -1].to(torch.float64)
