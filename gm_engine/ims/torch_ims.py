@@ -179,7 +179,12 @@ def _block_samples(device: torch.device) -> int:
 def _sdof_plan(
     period: float, dt: float, damping: float, n_t: int, min_samples: int | None
 ) -> tuple[int, int, int]:
-    """(oversampling k, free-vibration samples on the fine grid, coarse FFT length)."""
+    """(oversampling k, free-vibration samples on the fine grid, coarse FFT length).
+
+    Without oversampling the wrap-around is removed exactly (``_wrap_basis``),
+    so the FFT need only hold the window; oversampled responses are padded
+    until it has decayed (see _WRAP_LOG).
+    """
     k = 1 if min_samples is None else oversampling_factor(period, dt, min_samples)
     pad = free_vibration_samples(period, dt / k, damping)  # window [0, n k + pad), as the CPU
     w = 2.0 * math.pi / period
@@ -190,7 +195,35 @@ def _sdof_plan(
             f"damping {damping} is too light for the FFT oscillator at "
             f"T = {period} s (the response does not decay); use compute_ims",
         )
+    if k == 1:
+        return k, pad, next_fast_len(n_t + pad, True)
     return k, pad, next_fast_len(n_t + max(math.ceil(pad / k), decay), True)
+
+
+def _wrap_basis(period: float, dt: float, damping: float, n_t: int, n_fft: int,
+                window: int) -> tuple[int, int, np.ndarray]:
+    """(i0, i1, phi (2, window)): the wrap-around of a circular response c of length
+    n_fft is ``c[i0] * phi[0] + c[i1] * phi[1]`` on the window.
+
+    Why: the circular convolution is the linear response u folded with period
+    L = n_fft, c[j] = sum_m u[j + m L]. Past the record (j >= n + 2, b has
+    three taps) u obeys the filter's homogeneous recursion, u[n + s] =
+    d1 l1^s + d2 l2^s with l = exp(-zeta w dt +- i w_d dt), so the folded part
+    sum_{m >= 1} u[j + m L] is a fixed combination of two samples of c (the
+    geometric factors 1 / (1 - l^L) cancel). Subtracting it is exact, where
+    padding until the ringing decays took FFTs 1.7x (T = 1 s) to 2.9x (3 s)
+    longer at dt = 0.01 s. The two samples are a quarter damped period apart,
+    which keeps the 2x2 solve well conditioned.
+    """
+    wd = 2.0 * math.pi / period * math.sqrt(1.0 - damping * damping)
+    mu = complex(-damping * 2.0 * math.pi / period * dt, wd * dt)
+    q = max(1, round(math.pi / 2.0 / (wd * dt)))
+    i0, i1 = n_t, n_t + q
+    lam = np.array([np.exp(mu), np.exp(mu.conjugate())])
+    v_inv = np.linalg.inv(np.stack([np.ones(2), lam**q]))  # (p, r): d = v_inv @ c[[i0, i1]]
+    e = np.arange(window) - i0 + n_fft  # exponents of the folded terms, all > 0
+    phi = (np.exp(np.outer(e, np.log(lam))) @ v_inv).real  # (window, r)
+    return i0, i1, np.ascontiguousarray(phi.T)
 
 
 def _sdof_displacement(
@@ -217,7 +250,16 @@ def _sdof_displacement(
     pairs = x if x.shape[1] == 2 else x[:, :1].expand(-1, 2, -1)
     rows = pairs.reshape(-1, x.shape[-1])
     spec = torch.fft.rfft(rows, n=n_fft) * torch.as_tensor(h, dtype=cdtype, device=x.device)
-    u = torch.fft.irfft(spec, n=n_fft * k)[:, : x.shape[-1] * k + pad]
+    window = x.shape[-1] * k + pad
+    u = torch.fft.irfft(spec, n=n_fft * k)
+    if k == 1:  # the plan's FFT is too short for the ringing to decay: unfold it
+        i0, i1, phi = _wrap_basis(period, dt, damping, x.shape[-1], n_fft, window)
+        phi_t = torch.as_tensor(phi, dtype=u.dtype, device=u.device)
+        c0, c1 = u[:, i0, None].clone(), u[:, i1, None].clone()
+        u = u[:, :window]
+        u.addcmul_(c0, phi_t[0], value=-1.0).addcmul_(c1, phi_t[1], value=-1.0)
+    else:
+        u = u[:, :window]
     return u.reshape(x.shape[0], 2, -1)[:, : x.shape[1]]
 
 
