@@ -153,10 +153,10 @@ def compute_ims_torch(
             vel, disp = _velocity_displacement(x, dt)
             res["PGD"] = _combine(disp, mode, pct)
             if "PGV" in kinds:
-                res["PGV"] = _combine(vel.to(x.dtype), mode, pct)
+                res["PGV"] = _combine(vel, mode, pct)
             del vel, disp
         elif "PGV" in kinds:
-            res["PGV"] = _combine(_ground_velocity(x, dt).to(x.dtype), mode, pct)
+            res["PGV"] = _combine(_ground_velocity(x, dt), mode, pct)
         for period, plan in zip(periods, plans):
             u = _sdof_displacement(x, dt, period, damping, *plan)
             peak_u = _combine(u, mode, pct, samples_per_period=period * plan[0] / dt)
@@ -264,26 +264,26 @@ def _sdof_displacement(
 
 
 def _velocity_displacement(x: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Velocity (cm/s) and displacement (cm), float64, as peaks.velocity_displacement.
+    """Velocity (cm/s, in x's dtype) and displacement (cm, float64), as
+    peaks.velocity_displacement.
 
     Sums run in an order fixed per trace, so a trace's bits do not depend on
     the batch (``_time_major``).
     """
     n = x.shape[-1]
     y, t, traces = _time_major(x)
-    vel = _integrate(y, t, dt) * G_CMS2
+    vel = _integrate(y, t, dt)
+    vel *= G_CMS2
     disp = _integrate(vel, t, dt)
     if n > len(BASELINE_DEGREES) + 2:
         pinv, basis, dbasis = _baseline_operators(n, dt)  # (K, n), (n, K), (n, K)
-        pinv, basis, dbasis = _along_time((pinv, basis.T, dbasis.T), t, x.device)
-        for c, f, df in zip(_trace_sums(disp, pinv, t), basis, dbasis):
-            disp -= c * f
-            vel -= c * df
-    return _traces_back(vel, t, traces, x.shape), _traces_back(disp, t, traces, x.shape)
+        _remove_baseline(disp, pinv, [(disp, basis), (vel, dbasis)], t)
+    return (_traces_back(vel, t, traces, x.shape, x.dtype),
+            _traces_back(disp, t, traces, x.shape, torch.float64))
 
 
 def _ground_velocity(x: torch.Tensor, dt: float) -> torch.Tensor:
-    """Baseline-adjusted velocity (cm/s), float64, as peaks.ground_velocity.
+    """Baseline-adjusted velocity (cm/s) in x's dtype, as peaks.ground_velocity.
 
     Why: PGV without PGD needs no displacement; the baseline polynomial's
     coefficients are linear in the velocity (peaks._velocity_to_coefficients),
@@ -294,12 +294,10 @@ def _ground_velocity(x: torch.Tensor, dt: float) -> torch.Tensor:
     y, t, traces = _time_major(x)
     vel = _integrate(y, t, dt)
     if n > len(BASELINE_DEGREES) + 2:
-        weights, dbasis = _along_time(
-            (_velocity_to_coefficients(n, dt).T, _baseline_operators(n, dt)[2].T), t, x.device)
-        for c, df in zip(_trace_sums(vel, weights, t), dbasis):
-            vel -= c * df
+        weights = _velocity_to_coefficients(n, dt).T  # (K, n)
+        _remove_baseline(vel, weights, [(vel, _baseline_operators(n, dt)[2])], t)
     vel *= G_CMS2
-    return _traces_back(vel, t, traces, x.shape)
+    return _traces_back(vel, t, traces, x.shape, x.dtype)
 
 
 def _time_major(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
@@ -312,38 +310,64 @@ def _time_major(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
     (``_pairwise_sum0``).
     """
     n = x.shape[-1]
-    y = x.to(torch.float64).reshape(-1, n)  # (traces, n)
-    traces, t = y.shape[0], int(not x.is_cuda)
-    if t == 0:  # (an (n, 1) tensor would be scanned as a last dimension: pad to 2)
-        y = (torch.cat([y, torch.zeros_like(y)]) if traces == 1 else y).T.contiguous()
+    t = _time_dim(x)
+    if t:
+        y = x.to(torch.float64).reshape(-1, n)  # (traces, n)
+        return y, t, y.shape[0]
+    traces = x.numel() // n
+    # (an (n, 1) tensor would be scanned as a last dimension: pad to 2)
+    y = torch.zeros((n, 2), dtype=torch.float64, device=x.device) if traces == 1 else \
+        torch.empty((n, traces), dtype=torch.float64, device=x.device)
+    y[:, :traces].view(n, *x.shape[:-1]).copy_(x.permute(-1, *range(x.dim() - 1)))
     return y, t, traces
+
+
+def _time_dim(x: torch.Tensor) -> int:
+    """1 (traces, n) on the CPU, 0 (n, traces) on CUDA (``_time_major``)."""
+    return int(not x.is_cuda)
 
 
 def _integrate(z: torch.Tensor, t: int, dt: float) -> torch.Tensor:
     """Running trapezoid integral along dimension t, starting at 0 (same length)."""
     n = z.shape[t]
-    steps = (z.narrow(t, 1, n - 1) + z.narrow(t, 0, n - 1)) * (0.5 * dt)
-    return torch.cat([torch.zeros_like(z.narrow(t, 0, 1)), steps.cumsum(t)], dim=t)
+    out = torch.empty_like(z)
+    out.narrow(t, 0, 1).zero_()
+    steps = z.narrow(t, 1, n - 1) + z.narrow(t, 0, n - 1)
+    steps *= 0.5 * dt
+    if t:  # (a cumsum into a strided view would go through a copy anyway)
+        out.narrow(t, 1, n - 1).copy_(steps.cumsum(t))
+    else:
+        torch.cumsum(steps, t, out=out.narrow(t, 1, n - 1))
+    return out
 
 
-def _along_time(operators: tuple[np.ndarray, ...], t: int,
-                device: torch.device) -> list[torch.Tensor]:
-    """(K, n) host operators as (K, *shape) tensors that broadcast along time dimension t."""
-    n = operators[0].shape[-1]
+def _remove_baseline(z: torch.Tensor, weights: np.ndarray,
+                     targets: list[tuple[torch.Tensor, np.ndarray]], t: int) -> None:
+    """Subtract a baseline polynomial from each target series, in place.
+
+    Its coefficients are, per trace, the sums over time of z times each row of
+    ``weights`` (K, n), in an order fixed per trace (a cumsum along the CPU's
+    time dimension, ``_pairwise_sum0`` on CUDA); a target (series, basis (n, K))
+    loses basis @ coefficients, one fused multiply-subtract per term (no
+    temporary the size of the series).
+    """
+    n, dev = z.shape[t], z.device
     shape = (1, n) if t else (n, 1)
-    return [torch.as_tensor(o, device=device).reshape(-1, *shape) for o in operators]
+    coefs = [(z * w).cumsum(t).narrow(t, n - 1, 1) if t else _pairwise_sum0(z * w)
+             for w in torch.as_tensor(weights, device=dev).reshape(-1, *shape)]
+    for series, basis in targets:
+        for c, f in zip(coefs, torch.as_tensor(basis.T, device=dev).reshape(-1, *shape)):
+            series.addcmul_(c, f, value=-1.0)
 
 
-def _trace_sums(z: torch.Tensor, weights: torch.Tensor, t: int) -> list[torch.Tensor]:
-    """Per trace, the sum over time of z times each weight row, in a per-trace order."""
-    n = z.shape[t]
-    return [(z * w).cumsum(t).narrow(t, n - 1, 1) if t else _pairwise_sum0(z * w)
-            for w in weights]
-
-
-def _traces_back(z: torch.Tensor, t: int, traces: int, shape: torch.Size) -> torch.Tensor:
-    """``_time_major``'s layout undone: the series in ``shape``."""
-    return (z[:, :traces].T if t == 0 else z).reshape(shape)
+def _traces_back(z: torch.Tensor, t: int, traces: int, shape: torch.Size,
+                 dtype: torch.dtype) -> torch.Tensor:
+    """``_time_major``'s layout undone: the series in ``shape`` and ``dtype``, one copy."""
+    if t:
+        return z.reshape(shape).to(dtype)
+    out = torch.empty(shape, dtype=dtype, device=z.device)
+    out.permute(-1, *range(len(shape) - 1)).copy_(z[:, :traces].view(shape[-1], *shape[:-1]))
+    return out
 
 
 def _pairwise_sum0(z: torch.Tensor) -> torch.Tensor:
@@ -353,6 +377,9 @@ def _pairwise_sum0(z: torch.Tensor) -> torch.Tensor:
     baseline coefficients took a fifth of the IMs' GPU time; adding the two
     halves of the rows (rows 2i and 2i+1) until one is left is elementwise,
     so a trace's sum has the same bits in any batch, at the card's bandwidth.
+    (A matrix product would read the series once for all five, but its bits
+    follow a column's place in the product: with MKL a column alone and in a
+    16-column block differed.)
     """
     while z.shape[0] > 1:
         if z.shape[0] % 2:

@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose
 from scipy.signal import lfilter
 
 from gm_engine.errors import InputError
-from gm_engine.ims import compute_ims
+from gm_engine.ims import compute_ims, torch_ims
 from gm_engine.ims.response import peak_abs, sdof_filter_coefficients
 from gm_engine.ims.rotation import ANGLES_DEG, _needed_top
 from gm_engine.ims.torch_ims import (
@@ -223,6 +223,24 @@ def test_pairwise_sum_is_the_sum_and_column_invariant(n: int) -> None:
     assert_allclose(got[0].numpy(), z.numpy().sum(axis=0), rtol=1e-12, atol=1e-12)
     for j in range(5):
         assert torch.equal(_pairwise_sum0(z[:, j : j + 1])[0, 0], got[0, j])
+
+
+@pytest.mark.parametrize("horizontal", ["RotD50", "H1"])
+def test_time_major_layout_agrees_and_is_chunk_invariant(monkeypatch, horizontal: str) -> None:
+    """CUDA's (n, traces) layout and pairwise sums, run here on the CPU:
+    PGV and PGD equal the CPU layout's to rounding, and a record alone keeps its bits."""
+    acc = torch.from_numpy(synthetic(5, 4, n_t=1500))
+    ims = ["PGV", "PGD"]
+    cpu_layout = {k: compute_ims_torch(acc, 0.01, [k], horizontal=horizontal)[k] for k in ims}
+    cpu_layout["both"] = compute_ims_torch(acc, 0.01, ims, horizontal=horizontal)["PGV"]
+    monkeypatch.setattr(torch_ims, "_time_dim", lambda x: 0)
+    for key, names in (("PGV", ["PGV"]), ("PGD", ["PGD"]), ("both", ims)):
+        name = "PGV" if key == "both" else key
+        batch = compute_ims_torch(acc, 0.01, names, horizontal=horizontal)[name]
+        assert_allclose(batch.numpy(), cpu_layout[key].numpy(), rtol=1e-9)
+        for i in range(acc.shape[0]):
+            alone = compute_ims_torch(acc[i : i + 1], 0.01, names, horizontal=horizontal)[name]
+            assert torch.equal(alone, batch[i : i + 1]), (key, i)
 
 
 @pytest.mark.parametrize(
