@@ -296,19 +296,34 @@ def measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
     import torch
 
     from .errors import Cancelled
+    from .generator.device import side_stream
 
     n, r = len(conditions), eps_event.shape[0]
     on_device = torch_ims_support(ims)
     chunk = max(CGM_CHUNK_GPU, gen.default_batch()) if on_device else CGM_CHUNK
     per = max(1, chunk // max(r, 1))
 
-    def measure(cols: slice, acc: torch.Tensor) -> None:
+    # On CUDA the IMs run on a stream of their own: the syncs of either thread
+    # (the IMs' data-sized steps, the sampler's host copies) then wait for that
+    # thread's kernels only, and the card runs both threads' work at once.
+    stream = torch.cuda.Stream(gen.device) if gen.device.type == "cuda" else None
+
+    def measure(cols: slice, acc: torch.Tensor, ready: torch.cuda.Event | None) -> None:
         k = cols.stop - cols.start
-        with torch.no_grad():
+        with torch.no_grad(), side_stream(stream, ready):
             acc = torch.nn.functional.pad(acc, (0, 0, 0, 1))  # (k, R, 3, T), Z = 0
             vals = generated_ims(acc.reshape(k * r, 3, -1), gen.dt, ims, on_device)
         for im in ims:
             out[im][:, cols] = vals[im].reshape(k, r).T
+
+    def handed_over(acc: torch.Tensor) -> torch.cuda.Event | None:
+        """The event after which the IM stream may read ``acc`` (None on the CPU)."""
+        if stream is None:
+            return None
+        acc.record_stream(stream)  # its memory is not reused before the IMs are done
+        ready = torch.cuda.Event()
+        ready.record()
+        return ready
 
     with ThreadPoolExecutor(1, thread_name_prefix="cgm-ims") as pool:
         pending = None
@@ -321,7 +336,8 @@ def measure_on_device(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
                                                  site_ids=site_offset + np.arange(sl.start,
                                                                                   sl.stop),
                                                  vertical=False):
-                job = pool.submit(measure, slice(sl.start + bsl.start, sl.start + bsl.stop), acc)
+                job = pool.submit(measure, slice(sl.start + bsl.start, sl.start + bsl.stop), acc,
+                                  handed_over(acc))
                 if pending is not None:
                     pending.result()  # the batch before: two alive at most
                 pending = job

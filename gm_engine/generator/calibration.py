@@ -42,6 +42,7 @@ import torch
 
 from ..errors import InputError
 from .card import numeric_feature
+from .device import to_device
 from .envelope import batched_band_log_amplitude
 
 RIDGE = 1e-3
@@ -254,7 +255,7 @@ def mean_shift_torch(correction: dict[str, Any], feats: np.ndarray,
     correctly rounded in float64, so the bits are :func:`mean_shift`'s.
     """
     active, design = _checked_design(correction, feats)
-    basis = torch.from_numpy(design).to(coef.device)
+    basis = to_device(design, coef.device)
     out = torch.zeros((basis.shape[0], *coef.shape[1:]), dtype=torch.float64, device=coef.device)
     for j, p in enumerate(active):
         out += basis[:, j, None, None] * coef[p]

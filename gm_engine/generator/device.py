@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 
 from ..errors import InputError
@@ -68,3 +69,34 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def to_device(a: np.ndarray | torch.Tensor, device: torch.device,
+              dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Host data on ``device`` (cast to ``dtype``), without waiting for the card.
+
+    Why: a copy from pageable memory synchronises the stream, so the host
+    waited for every kernel queued before it (on one stream, the other
+    thread's IMs too) before preparing the next batch; a copy from pinned
+    memory is queued like a kernel. The values are the same: a copy, and an
+    IEEE cast wherever it runs.
+    """
+    t = torch.as_tensor(a)
+    if device.type == "cuda" and t.device.type == "cpu":
+        t = t.pin_memory().to(device, non_blocking=True)
+    else:
+        t = t.to(device)
+    return t if dtype is None else t.to(dtype)
+
+
+@contextmanager
+def side_stream(stream: torch.cuda.Stream | None,
+                ready: torch.cuda.Event | None = None) -> Iterator[None]:
+    """Run a block on ``stream`` (after ``ready``), or as is when there is none (CPU)."""
+    if stream is None:
+        yield
+        return
+    with torch.cuda.stream(stream):
+        if ready is not None:
+            stream.wait_event(ready)
+        yield

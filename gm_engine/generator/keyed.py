@@ -28,6 +28,8 @@ import math
 import numpy as np
 import torch
 
+from .device import to_device
+
 _MASK64 = (1 << 64) - 1
 GOLDEN_GAMMA = 0x9E3779B97F4A7C15
 _M1 = 0xBF58476D1CE4E5B9
@@ -63,11 +65,13 @@ def keys(seed: int, stream: int, site_ids: np.ndarray, realization_ids: np.ndarr
     # checked on the host: on a GPU a check of device tensors waits for the card
     if seed < 0 or stream < 0 or (site_ids < 0).any() or (realization_ids < 0).any():
         raise ValueError("seed, stream, site ids and realization ids must be non-negative")
-    site = torch.as_tensor(site_ids, device=device)
-    real = torch.as_tensor(realization_ids, device=device)
+    device = torch.device(device)
+    site = to_device(site_ids, device)
+    real = to_device(realization_ids, device)
     g = _signed(GOLDEN_GAMMA)
-    h = mix64(torch.tensor(_signed(seed), dtype=torch.int64, device=device) + g)
-    h = mix64(h ^ (stream + g))
+    # (seed, stream) mixed on the host: integer arithmetic, the same bits anywhere
+    h = mix64(torch.tensor(_signed(seed), dtype=torch.int64) + g)
+    h = to_device(mix64(h ^ (stream + g)), device)
     h = mix64(h ^ (site + g))[:, None]
     return mix64(h ^ (real[None, :] + g))
 

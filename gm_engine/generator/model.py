@@ -45,7 +45,7 @@ from . import keyed
 from . import phase as phase_mod
 from .calibration import mean_shift, mean_shift_torch
 from .card import ModelCard, load_card, numeric_feature, verify_weights
-from .device import resolve_device, torch_threads
+from .device import resolve_device, to_device, torch_threads
 from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
 from .sampling import SITE_CHANNEL_PERIOD_S
 
@@ -271,7 +271,7 @@ def pulse_train(noise: torch.Tensor, u: torch.Tensor, p: np.ndarray) -> torch.Te
     variance, the same pulse times on the three components, as the training
     simulator draws them (gm_engine.stochastic.simulator).
     """
-    pt = torch.as_tensor(p, dtype=torch.float64, device=noise.device)[:, None]
+    pt = to_device(np.asarray(p, dtype=np.float64), noise.device)[:, None]
     keep = (u < pt).to(torch.float64) / torch.sqrt(pt)
     return noise * keep.to(noise.dtype)[:, None, :]
 
@@ -474,7 +474,7 @@ class CGMGenerator:
         t_len = self.stft_cfg.n_samples
         dev, dt = self.device, self.dtype
         temp_all, wb_all = self._latent_by_site(feats)
-        ev = torch.from_numpy(np.asarray(eps_event, dtype=np.float32)).to(dev, dt)
+        ev = to_device(np.asarray(eps_event, dtype=np.float32), dev, dt)
         p_pulse = self.pulse_probability(feats) if phase == "noise" else None
         per = max(1, (max_batch or self.default_batch()) // max(r, 1))
         for i in range(0, n, per):
@@ -482,7 +482,7 @@ class CGMGenerator:
             nb = sl.stop - sl.start
             k_static = keyed.keys(seed, STATIC_STREAM, site_ids[sl], realization_ids, dev)
             k_frame = keyed.keys(seed, FRAME_STREAM, site_ids[sl], realization_ids, dev)
-            si = torch.from_numpy(np.asarray(eps_site[sl], dtype=np.float32)).to(dev, dt)
+            si = to_device(np.asarray(eps_site[sl], dtype=np.float32), dev, dt)
             local_g = keyed.keyed_normal(k_static, shp.event).to(dt)
             # numbers, or per site (nb, 1, 1) for (nb, R, G) and (nb, 1, 1, 1) for frames
             eps_g = mix_innovations(ev, si, local_g, self._site_values(wb_all, sl, 2),
@@ -611,7 +611,7 @@ class CGMGenerator:
         Only the first ``real`` rows come back; the iterative phase methods,
         row-wise and slow, run on those alone.
         """
-        cond = torch.from_numpy(rows).to(self.device, self.dtype)
+        cond = to_device(rows, self.device, self.dtype)
         with torch.no_grad():
             zg = self.static_latent(cond, eps_g)
         log_amp = self.model.sample(cond, zg, frames)
@@ -719,11 +719,11 @@ class CGMGenerator:
         dimensions on the model's device (a number stays a number)."""
         if isinstance(values, float):
             return values
-        t = torch.from_numpy(np.ascontiguousarray(values[sl])).to(self.device, self.dtype)
+        t = to_device(np.ascontiguousarray(values[sl]), self.device, self.dtype)
         return t.reshape(-1, *([1] * trailing))
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(a).to(self.device, self.dtype)
+        return to_device(a, self.device, self.dtype)
 
 
 def _latent_setting(entry: Any) -> float | dict[str, Any]:

@@ -312,6 +312,24 @@ def test_device_resolution():
         resolve_device("tpu")
 
 
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def test_to_device_copies_values_and_casts(device: str) -> None:
+    """Host arrays reach the device (pinned, not waited for, on CUDA) with the values
+    a plain copy and cast give; and a side stream of None runs the block as is."""
+    from gm_engine.generator.device import side_stream, to_device
+
+    a = np.random.default_rng(1).standard_normal((5, 3))
+    dev = torch.device(device)
+    got = to_device(a, dev, torch.float32)
+    assert got.device.type == dev.type and got.dtype == torch.float32
+    assert torch.equal(got.cpu(), torch.from_numpy(a).float())
+    assert torch.equal(to_device(np.arange(4), dev).cpu(), torch.arange(4))
+    ran = []
+    with side_stream(None):
+        ran.append(1)
+    assert ran == [1]
+
+
 def test_mixed_innovations_are_standard_normal_with_designed_covariance():
     rng = np.random.default_rng(0)
     r, m, d = 4000, 3, 2
