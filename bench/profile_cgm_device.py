@@ -114,9 +114,10 @@ def steps(gen: Any, n: int, repeats: int) -> dict[str, float]:
     return t
 
 
-def sampler_and_ims(gen: Any, n: int) -> None:
-    """bench_gpu's staged loop: latent draws, ``generate_batches``, IMs of each batch."""
-    from gm_engine.engines import generated_ims, torch_ims_support
+def engine_loop(gen: Any, n: int) -> None:
+    """The engine's GPU loop (``measure_on_device``: the sampler in this thread, each
+    batch's IMs in a second one on its own stream) for n sites x 1 realization."""
+    from gm_engine.engines import measure_on_device
     from gm_engine.generator.sampling import draw_event_terms, draw_site_terms
 
     cond, xy = conditions(n)
@@ -124,10 +125,8 @@ def sampler_and_ims(gen: Any, n: int) -> None:
     ev = draw_event_terms(rng, 1, gen.latent_shape.event)
     si = draw_site_terms(xy, 1, gen.latent_shape.site_channels, rng, device=str(gen.device),
                          period_s=gen.site_channel_period_s)
-    on_device = gen.device.type != "cpu" and torch_ims_support(IMS)
-    for _sl, acc in gen.generate_batches(cond, ev, si, seed=0, vertical=False):
-        x = torch.cat([acc, torch.zeros_like(acc[:, :, :1])], dim=2)
-        generated_ims(x.reshape(-1, 3, x.shape[-1]), gen.dt, IMS, on_device)
+    out = {im: np.zeros((1, n)) for im in IMS}
+    measure_on_device(gen, cond, ev, si, 0, IMS, out, None, None)
 
 
 def profiler_table(fn: Callable[[], Any], device: torch.device, rows: int = 30) -> str:
@@ -172,7 +171,7 @@ def main() -> None:
         (out / "profile.json").write_text(json.dumps(res, indent=1))
         if name == a.dtypes[0]:
             (out / f"profiler_{name}.txt").write_text(profiler_table(
-                lambda g=gen: sampler_and_ims(g, a.sites), gen.device))
+                lambda g=gen: engine_loop(g, a.sites), gen.device))
     print((out / "profile.json").read_text())
 
 
