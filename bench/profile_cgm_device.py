@@ -129,13 +129,25 @@ def engine_loop(gen: Any, n: int) -> None:
     measure_on_device(gen, cond, ev, si, 0, IMS, out, None, None)
 
 
-def profiler_table(fn: Callable[[], Any], device: torch.device, rows: int = 30) -> str:
+def profiler_table(fn: Callable[[], Any], device: torch.device, rows: int = 30,
+                   trace: str | None = None) -> str:
+    """torch.profiler's busiest operators for ``fn`` (and its Chrome trace, gzipped, at
+    ``trace``: the timeline shows when each thread and stream waits)."""
     from torch.profiler import ProfilerActivity, profile
 
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=acts) as prof:
         fn()
         sync()
+    if trace:
+        import gzip
+        import shutil
+
+        raw = Path(trace).with_suffix("")
+        prof.export_chrome_trace(str(raw))
+        with open(raw, "rb") as src, gzip.open(trace, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        raw.unlink()
     key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     avg = prof.key_averages()
     return (f"sorted by {key}\n" + avg.table(sort_by=key, row_limit=rows) +
@@ -153,6 +165,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
     ap.add_argument("--out", default="profile_out")
+    ap.add_argument("--trace", action="store_true",
+                    help="also write the engine loop's Chrome trace (trace.json.gz in --out)")
     a = ap.parse_args()
     from gm_engine.engines import CGMEngine
 
@@ -171,7 +185,8 @@ def main() -> None:
         (out / "profile.json").write_text(json.dumps(res, indent=1))
         if name == a.dtypes[0]:
             (out / f"profiler_{name}.txt").write_text(profiler_table(
-                lambda g=gen: engine_loop(g, a.sites), gen.device))
+                lambda g=gen: engine_loop(g, a.sites), gen.device,
+                trace=str(out / "trace.json.gz") if a.trace else None))
     print((out / "profile.json").read_text())
 
 
