@@ -165,6 +165,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
     ap.add_argument("--out", default="profile_out")
+    ap.add_argument("--loop-sites", type=int, default=None,
+                    help="sites of the profiled engine loop (default --sites; more than a "
+                         "batch shows how batches overlap)")
     ap.add_argument("--trace", action="store_true",
                     help="also write the engine loop's Chrome trace (trace.json.gz in --out)")
     a = ap.parse_args()
@@ -185,7 +188,7 @@ def main() -> None:
         (out / "profile.json").write_text(json.dumps(res, indent=1))
         if name == a.dtypes[0]:
             (out / f"profiler_{name}.txt").write_text(profiler_table(
-                lambda g=gen: engine_loop(g, a.sites), gen.device,
+                lambda g=gen: engine_loop(g, a.loop_sites or a.sites), gen.device,
                 trace=str(out / "trace.json.gz") if a.trace else None))
     print((out / "profile.json").read_text())
 
