@@ -251,24 +251,105 @@ def mean_shift_torch(correction: dict[str, Any], feats: np.ndarray,
 
     Why: on a GPU the sum on the host took 0.46 s per 16,384 sites, more than
     the network, the synthesis and the IMs together (bench/profile_cgm_device.py,
-    docs/PERFORMANCE.md). The same products and sums in the same order, each
+    docs/PERFORMANCE.md); then the basis on the host took ~20 ms per 4,096-row
+    block, 0.17 s of the sampler thread per 32,768 sites on an H100's host. The
+    basis is now built on the device (``design_torch``, the same operations) and
+    summed over the columns that the rows' ranges allow (``possible_columns``, a
+    superset of the non-zero ones: the others add +-0), in order, each step
     correctly rounded in float64, so the bits are :func:`mean_shift`'s.
     """
-    active, design = _checked_design(correction, feats)
-    basis = to_device(design, coef.device)
+    _check_basis(correction)
+    x = to_device(np.asarray(feats, dtype=np.float64), coef.device)
+    basis = design_torch(x, correction)
     out = torch.zeros((basis.shape[0], *coef.shape[1:]), dtype=torch.float64, device=coef.device)
-    for j, p in enumerate(active):
-        out += basis[:, j, None, None] * coef[p]
+    for p in possible_columns(feats, correction):
+        out += basis[:, p, None, None] * coef[p]
     return out
+
+
+def bspline_basis_torch(x: torch.Tensor, interior: np.ndarray | list[float],
+                        degree: int = SPLINE_DEGREE, lo: float = -1.0,
+                        hi: float = 1.0) -> torch.Tensor:
+    """:func:`bspline_basis` of a float64 tensor on its device: the same elementwise
+    operations in the same order, so the same bits."""
+    t = np.r_[[lo] * (degree + 1), np.asarray(interior, dtype=np.float64), [hi] * (degree + 1)]
+    dev = x.device
+
+    def knots(v: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(v, dtype=torch.float64, device=dev)
+
+    x = x.clamp(lo, hi)[:, None]
+    b = ((x >= knots(t[:-1])) & (x < knots(t[1:]))).to(torch.float64)
+    last = int(np.nonzero(t[:-1] < t[1:])[0][-1])
+    b[:, last] = torch.where(x[:, 0] >= hi, 1.0, b[:, last])
+    for d in range(1, degree + 1):
+        m = len(t) - 1 - d
+        left, right = t[d:d + m] - t[:m], t[d + 1:d + 1 + m] - t[1:1 + m]
+        nxt = torch.zeros((x.shape[0], m), dtype=torch.float64, device=dev)
+        nxt += torch.where(torch.as_tensor(left > 0, device=dev), (x - knots(t[:m])) / knots(np.where(left > 0, left, 1.0))
+                           * b[:, :m], 0.0)
+        nxt += torch.where(torch.as_tensor(right > 0, device=dev), (knots(t[d + 1:d + 1 + m]) - x)
+                           / knots(np.where(right > 0, right, 1.0)) * b[:, 1:m + 1], 0.0)
+        b = nxt
+    return b
+
+
+def design_torch(x: torch.Tensor, design: dict[str, Any]) -> torch.Tensor:
+    """:func:`design_matrix` of float64 features ``(N, F)`` on their device (same bits)."""
+    deg = int(design["spline_degree"])
+    cols = []
+    for term in design["terms"]:
+        b = torch.ones((x.shape[0], 1), dtype=torch.float64, device=x.device)
+        for f in term:
+            s = (x[:, [int(j) for j in f["indicator_columns"]]] if "indicator_columns" in f
+                 else bspline_basis_torch(x[:, int(f["column"])], f["interior_knots"], deg))
+            b = (b[:, :, None] * s[:, None, :]).reshape(x.shape[0], -1)
+        cols.append(b)
+    return torch.cat(cols, dim=1)
+
+
+def possible_columns(feats: np.ndarray, design: dict[str, Any]) -> np.ndarray:
+    """Columns of :func:`design_matrix` that can be non-zero on ``feats``, in order.
+
+    From each feature's range alone (a B-spline is zero outside its knot span;
+    an indicator column is zero where no row has it), so the host reads the
+    features once instead of building the basis: a superset of the columns
+    :func:`active_design` keeps.
+    """
+    x = np.asarray(feats, dtype=np.float64)
+    deg = int(design["spline_degree"])
+    cols, offset = [], 0
+    for term in design["terms"]:
+        idx, width = np.zeros(1, dtype=np.int64), 1
+        for f in term:
+            if "indicator_columns" in f:
+                ind = x[:, [int(j) for j in f["indicator_columns"]]]
+                keep, n_f = np.flatnonzero((ind != 0.0).any(axis=0)), ind.shape[1]
+            else:
+                t = np.r_[[-1.0] * (deg + 1), np.asarray(f["interior_knots"], dtype=np.float64),
+                          [1.0] * (deg + 1)]
+                v = np.clip(x[:, int(f["column"])], -1.0, 1.0)
+                n_f = len(t) - deg - 1
+                j = np.arange(n_f)
+                keep = np.flatnonzero((t[j] <= v.max()) & (t[j + deg + 1] >= v.min()))
+            idx = (idx[:, None] * n_f + keep[None, :]).reshape(-1)
+            width *= n_f
+        cols.append(offset + idx)
+        offset += width
+    return np.concatenate(cols)
 
 
 def _checked_design(correction: dict[str, Any], feats: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
+    _check_basis(correction)
+    return active_design(feats, correction)
+
+
+def _check_basis(correction: dict[str, Any]) -> None:
     if correction.get("basis") != BASIS:
         raise InputError("model_card.decoder.mean_correction",
                          "written by an older GroundShake (polynomial basis); refit it with "
                          "'python -m gm_engine recalibrate --card CARD --corpus CORPUS'")
-    return active_design(feats, correction)
 
 
 def _active_terms(basis: np.ndarray) -> np.ndarray:

@@ -75,17 +75,16 @@ def to_device(a: np.ndarray | torch.Tensor, device: torch.device,
               dtype: torch.dtype | None = None) -> torch.Tensor:
     """Host data on ``device`` (cast to ``dtype``), without waiting for the card.
 
-    Why: a copy from pageable memory synchronises the stream, so the host
+    Why: torch's blocking copy synchronises the stream after it, so the host
     waited for every kernel queued before it (on one stream, the other
-    thread's IMs too) before preparing the next batch; a copy from pinned
-    memory is queued like a kernel. The values are the same: a copy, and an
-    IEEE cast wherever it runs.
+    thread's IMs too) before preparing the next batch. An asynchronous copy
+    from pageable memory returns once the driver has staged the data, so the
+    source may change at once; pinning first cost 10-16 ms per copy on an
+    H100's host (a profile of session 12). The values are the same: a copy,
+    and an IEEE cast wherever it runs.
     """
     t = torch.as_tensor(a)
-    if device.type == "cuda" and t.device.type == "cpu":
-        t = t.pin_memory().to(device, non_blocking=True)
-    else:
-        t = t.to(device)
+    t = t.to(device, non_blocking=device.type == "cuda" and t.device.type == "cpu")
     return t if dtype is None else t.to(dtype)
 
 

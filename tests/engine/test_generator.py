@@ -314,7 +314,7 @@ def test_device_resolution():
 
 @pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
 def test_to_device_copies_values_and_casts(device: str) -> None:
-    """Host arrays reach the device (pinned, not waited for, on CUDA) with the values
+    """Host arrays reach the device (not waited for, on CUDA) with the values
     a plain copy and cast give; and a side stream of None runs the block as is."""
     from gm_engine.generator.device import side_stream, to_device
 
