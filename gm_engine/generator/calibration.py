@@ -35,6 +35,7 @@ noise accounts for (docs/generator.md).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -272,26 +273,44 @@ def bspline_basis_torch(x: torch.Tensor, interior: np.ndarray | list[float],
                         hi: float = 1.0) -> torch.Tensor:
     """:func:`bspline_basis` of a float64 tensor on its device: the same elementwise
     operations in the same order, so the same bits."""
-    t = np.r_[[lo] * (degree + 1), np.asarray(interior, dtype=np.float64), [hi] * (degree + 1)]
-    dev = x.device
-
-    def knots(v: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(v, dtype=torch.float64, device=dev)
-
+    c = _knot_constants(tuple(float(k) for k in interior), degree, lo, hi, x.device)
     x = x.clamp(lo, hi)[:, None]
-    b = ((x >= knots(t[:-1])) & (x < knots(t[1:]))).to(torch.float64)
-    last = int(np.nonzero(t[:-1] < t[1:])[0][-1])
-    b[:, last] = torch.where(x[:, 0] >= hi, 1.0, b[:, last])
+    b = ((x >= c["start"]) & (x < c["stop"])).to(torch.float64)
+    b[:, c["last"]] = torch.where(x[:, 0] >= hi, 1.0, b[:, c["last"]])
+    for d in range(1, degree + 1):
+        k = c["degrees"][d - 1]
+        m = k["m"]
+        nxt = torch.zeros((x.shape[0], m), dtype=torch.float64, device=x.device)
+        nxt += torch.where(k["left_pos"], (x - k["t_lo"]) / k["left"] * b[:, :m], 0.0)
+        nxt += torch.where(k["right_pos"], (k["t_hi"] - x) / k["right"] * b[:, 1:m + 1], 0.0)
+        b = nxt
+    return b
+
+
+@functools.lru_cache(maxsize=64)
+def _knot_constants(interior: tuple[float, ...], degree: int, lo: float, hi: float,
+                    device: torch.device) -> dict[str, Any]:
+    """The knot vectors :func:`bspline_basis_torch` needs, on ``device``, made once.
+
+    Why: each host-to-device copy of a small constant made the sampler thread
+    wait for the card (an H100 trace of session 12: ~40 such copies per
+    4,096-row block). Read only, so shared by calls and threads.
+    """
+    t = np.r_[[lo] * (degree + 1), np.asarray(interior, dtype=np.float64), [hi] * (degree + 1)]
+
+    def dev(v: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(v, device=device)
+
+    degrees = []
     for d in range(1, degree + 1):
         m = len(t) - 1 - d
         left, right = t[d:d + m] - t[:m], t[d + 1:d + 1 + m] - t[1:1 + m]
-        nxt = torch.zeros((x.shape[0], m), dtype=torch.float64, device=dev)
-        nxt += torch.where(torch.as_tensor(left > 0, device=dev), (x - knots(t[:m])) / knots(np.where(left > 0, left, 1.0))
-                           * b[:, :m], 0.0)
-        nxt += torch.where(torch.as_tensor(right > 0, device=dev), (knots(t[d + 1:d + 1 + m]) - x)
-                           / knots(np.where(right > 0, right, 1.0)) * b[:, 1:m + 1], 0.0)
-        b = nxt
-    return b
+        degrees.append({"m": m, "left_pos": dev(left > 0), "right_pos": dev(right > 0),
+                        "left": dev(np.where(left > 0, left, 1.0)),
+                        "right": dev(np.where(right > 0, right, 1.0)),
+                        "t_lo": dev(t[:m]), "t_hi": dev(t[d + 1:d + 1 + m])})
+    return {"start": dev(t[:-1]), "stop": dev(t[1:]),
+            "last": int(np.nonzero(t[:-1] < t[1:])[0][-1]), "degrees": degrees}
 
 
 def design_torch(x: torch.Tensor, design: dict[str, Any]) -> torch.Tensor:
@@ -301,11 +320,20 @@ def design_torch(x: torch.Tensor, design: dict[str, Any]) -> torch.Tensor:
     for term in design["terms"]:
         b = torch.ones((x.shape[0], 1), dtype=torch.float64, device=x.device)
         for f in term:
-            s = (x[:, [int(j) for j in f["indicator_columns"]]] if "indicator_columns" in f
+            s = (_columns(x, [int(j) for j in f["indicator_columns"]])
+                 if "indicator_columns" in f
                  else bspline_basis_torch(x[:, int(f["column"])], f["interior_knots"], deg))
             b = (b[:, :, None] * s[:, None, :]).reshape(x.shape[0], -1)
         cols.append(b)
     return torch.cat(cols, dim=1)
+
+
+def _columns(x: torch.Tensor, cols: list[int]) -> torch.Tensor:
+    """x[:, cols], as a slice where they are consecutive (a list index is copied to
+    the device, which waits for the card)."""
+    if cols and cols == list(range(cols[0], cols[0] + len(cols))):
+        return x[:, cols[0]:cols[0] + len(cols)]
+    return x[:, cols]
 
 
 def possible_columns(feats: np.ndarray, design: dict[str, Any]) -> np.ndarray:

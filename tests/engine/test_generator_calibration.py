@@ -14,11 +14,14 @@ from gm_engine.generator import load_model
 from gm_engine.generator.calibration import (
     active_design,
     bspline_basis,
+    bspline_basis_torch,
     design_matrix,
+    design_torch,
     energy_level,
     fit_mean_correction,
     mean_shift,
     mean_shift_torch,
+    possible_columns,
     spline_design,
 )
 
@@ -111,6 +114,31 @@ def test_active_design_is_the_non_zero_columns_of_the_full_basis(tmp_path, share
         assert len(cols) < 0.6 * full.shape[1]
     one_cols, one = active_design(feats[7:8], design)  # a row alone: its own non-zeros
     assert np.array_equal(one, full[7:8, one_cols]) and np.all(np.delete(full[7], one_cols) == 0)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_device_basis_has_numpys_bits_and_the_possible_columns_cover_it(tmp_path, shared):
+    """The GPU path builds the basis with torch (same operations, so the same bits, here
+    on the CPU) and sums over the columns the features' ranges allow: a superset of
+    the non-zero ones."""
+    gen = load_model(str(make_tiny_model_card(tmp_path / "m")), "cpu")
+    cond = _conditions(300, seed=4)
+    if shared:
+        cond = cond.assign(magnitude=6.3, mechanism="RV", ztor_km=1.0)
+    feats = gen.card.features(cond)
+    if not shared:
+        feats[:2] = np.sign(feats[:2])  # rows on the range's ends
+    design = spline_design(gen.card)
+    full = design_matrix(feats, design)
+    got = design_torch(torch.from_numpy(feats), design).numpy()
+    assert np.array_equal(got, full) and np.array_equal(np.signbit(got), np.signbit(full))
+    possible = possible_columns(feats, design)
+    assert set(active_design(feats, design)[0]) <= set(possible)
+    assert np.all(np.diff(possible) > 0)
+    x = np.array([-2.0, -1.0, -1.0 + 1e-16, -0.35, 0.0, 0.35, 1.0 - 1e-16, 1.0, 3.0])
+    for interior in ([], [0.0], [-0.6, -0.1, 0.35, 0.8]):
+        assert np.array_equal(bspline_basis_torch(torch.from_numpy(x), interior).numpy(),
+                              bspline_basis(x, interior))
 
 
 def test_energy_level_is_the_log_rms_over_frames():
