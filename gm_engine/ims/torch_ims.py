@@ -471,7 +471,6 @@ def _rotated_peaks(
     # Each row's own slot count, rounded up to a power of two (few distinct K).
     k_row = (2 ** torch.ceil(torch.log2(count.clamp(min=_MIN_K).double()))).clamp(
         max=n_t).to(torch.int64)
-    largest = mag2.argmax(dim=1)
     peaks = torch.empty((n_rows, ANGLES_DEG.size), dtype=a.dtype, device=a.device)
     at = torch.empty((n_rows, ANGLES_DEG.size), dtype=torch.int64, device=a.device)
     for k in k_row.unique().tolist():
@@ -479,7 +478,7 @@ def _rotated_peaks(
         step = max(1, _ROT_BYTES // (k * ANGLES_DEG.size * a.element_size()))
         for s in range(0, group.numel(), step):
             rows = group[s : s + step]
-            cand = _candidates(keep[rows], count[rows], largest[rows], k)
+            cand = _candidates(keep[rows], count[rows], k)
             proj = a[rows].gather(1, cand)[..., None] * cos  # (rows, K, 180)
             proj += b[rows].gather(1, cand)[..., None] * sin  # separate ops: no FMA, same bits anywhere
             peak, arg = proj.abs_().max(dim=1)
@@ -491,21 +490,22 @@ def _rotated_peaks(
     return peaks.to(torch.float64) if samples_per_period is None else _refined(a, b, at)
 
 
-def _candidates(keep: torch.Tensor, count: torch.Tensor, fill: torch.Tensor,
-                k: int) -> torch.Tensor:
-    """(rows, k) sample indices: each row's kept samples in time order, then ``fill``.
+def _candidates(keep: torch.Tensor, count: torch.Tensor, k: int) -> torch.Tensor:
+    """(rows, k) sample indices: each row's kept samples in time order, then copies
+    of its first (count >= 1: the bound is below the largest |x|^2).
 
     Why: ``topk`` of the k largest |x|^2 ran a radix selection over every
     sample; the kept samples are already known, and compacting a boolean mask
-    is one cheap pass. The slots past a row's count repeat a sample it keeps
-    (its largest), which changes no maximum.
+    is one cheap pass. A repeated sample changes no maximum, nor which sample
+    is the first to reach it.
     """
     rows, cols = keep.nonzero(as_tuple=True)  # row-major: each row's samples in time order
     first = torch.cumsum(count, 0) - count
     slot = torch.arange(rows.numel(), device=keep.device) - first[rows]
-    cand = fill[:, None].expand(-1, k).clone()
+    cand = torch.empty((keep.shape[0], k), dtype=torch.int64, device=keep.device)
     cand[rows, slot] = cols
-    return cand
+    spare = torch.arange(k, device=keep.device) >= count[:, None]
+    return torch.where(spare, cand[:, :1], cand)
 
 
 def _refined(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
