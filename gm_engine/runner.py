@@ -398,6 +398,19 @@ def _check_same_sampler(info: dict, card: Any) -> None:
                                 "its waveforms")
 
 
+def regeneration_device(info: dict) -> str:
+    """``"cuda"`` for a cgm run made on CUDA when this machine has CUDA, else ``"cpu"``.
+
+    Why: a site regenerated on the device type that made the run keeps the
+    run's bits (float64 and 4,096-row blocks on a GPU, checked on H100 and
+    H200 cards); on the CPU (float32) it matches only to rounding.
+    """
+    import torch
+
+    made_on = str(info.get("device", "cpu"))
+    return "cuda" if made_on.startswith("cuda") and torch.cuda.is_available() else "cpu"
+
+
 def _cgm_site_waveforms(meta: dict, terms: dict[str, np.ndarray], site_index: int,
                         realizations: list[int] | None
                         ) -> tuple[np.ndarray, float, list[int], dict[str, np.ndarray]]:
@@ -409,7 +422,7 @@ def _cgm_site_waveforms(meta: dict, terms: dict[str, np.ndarray], site_index: in
     card = info.get("model_card")
     if not card or not Path(card).is_file():
         card = str(bundled_model_card())
-    engine = CGMEngine(device="cpu", model_card=card)
+    engine = CGMEngine(device=regeneration_device(info), model_card=card)
     _check_same_sampler(info, engine.generator().card)
     from .generator.keyed import KEYED_RNG
 

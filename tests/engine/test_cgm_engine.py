@@ -310,3 +310,18 @@ def test_a_run_asking_durations_beyond_the_window_says_so(scenario_dict, tmp_pat
     assert notes[0] in json.loads((tmp_path / "run" / "run.json").read_text())["warnings"]
     flagged = int(sites["window_limited"].sum())  # M 8: AS16 ~45 s or more at these sites
     assert flagged == len(sites) == 4 and notes[0].startswith("4 of 4 sites")
+
+
+def test_a_gpu_run_regenerates_on_a_gpu_where_there_is_one(monkeypatch):
+    """The viewer regenerates on the device type that made the run (its bits) when this
+    machine has it, and on the CPU otherwise (to rounding)."""
+    from gm_engine.runner import regeneration_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert regeneration_device({"device": "cuda:0"}) == "cpu"
+    assert regeneration_device({}) == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert regeneration_device({"device": "cuda:0"}) == "cuda"
+    assert regeneration_device({"device": "cuda"}) == "cuda"
+    assert regeneration_device({"device": "cpu"}) == "cpu"
+    assert regeneration_device({"device": "mps"}) == "cpu"
