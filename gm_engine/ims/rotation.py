@@ -53,6 +53,8 @@ ANGLES_DEG = np.arange(180)
 _RAD = np.deg2rad(ANGLES_DEG)
 # Elements of the (kept samples x angles) block processed at once (~64 MB float32).
 _BLOCK_ELEMENTS = 1 << 24
+# Slot counts of the refined path's groups are multiples of this (see _refined_block).
+_SLOT_STEP = 16
 
 
 def _needed_top(percentile: float, n_angles: int = ANGLES_DEG.size) -> int:
@@ -160,6 +162,12 @@ def rotated_peaks(
         stop = max(int(np.searchsorted(cum, base + budget, side="right")), row + 1)
         # Flat indices of a C-ordered block come sorted trace by trace.
         flat = np.flatnonzero(keep[row:stop])
+        starts = np.concatenate(([0], np.cumsum(counts[row:stop])[:-1]))
+        if refine:
+            out[:, row:stop] = _refined_block(a[row:stop], b[row:stop], rot_t, flat, starts,
+                                              counts[row:stop])
+            row = stop
+            continue
         pts = np.empty((2, flat.size), dtype=dtype)
         np.take(a[row:stop].ravel(), flat, out=pts[0])
         np.take(b[row:stop].ravel(), flat, out=pts[1])
@@ -167,33 +175,55 @@ def rotated_peaks(
         # threaded BLAS spins its workers after each call (peaks.matmul_one_thread).
         proj = np.einsum("ac,ck->ak", rot_t, pts)
         np.abs(proj, out=proj)
-        starts = np.concatenate(([0], np.cumsum(counts[row:stop])[:-1]))
-        if refine:
-            out[:, row:stop] = _refined_block(a[row:stop], b[row:stop], proj, flat, starts)
-        else:
-            out[:, row:stop] = np.maximum.reduceat(proj, starts, axis=1)
+        out[:, row:stop] = np.maximum.reduceat(proj, starts, axis=1)
         row = stop
     return out.T.reshape((*lead, ANGLES_DEG.size))
 
 
 def _refined_block(
-    a: np.ndarray, b: np.ndarray, proj: np.ndarray, flat: np.ndarray, starts: np.ndarray
+    a: np.ndarray, b: np.ndarray, rot_t: np.ndarray, flat: np.ndarray, starts: np.ndarray,
+    counts: np.ndarray,
 ) -> np.ndarray:
-    """Per-angle peaks of a block of traces, refined by a parabola (float64).
+    """Per-angle peaks of a block of traces, refined by a parabola (float64)."""
+    return _refined_at(a, b, _peak_samples(a, b, rot_t, flat, starts, counts))
 
-    The arg-max per (angle, trace) comes from one reduceat over int64 keys
-    that hold the float32 bit pattern of |projection| (monotonic for values
-    >= 0) above the sample's position; the peak and its two neighbours are
-    then re-evaluated in float64 from the full series.
+
+def _peak_samples(
+    a: np.ndarray, b: np.ndarray, rot_t: np.ndarray, flat: np.ndarray, starts: np.ndarray,
+    counts: np.ndarray,
+) -> np.ndarray:
+    """(180, traces) flat index of each angle's peak sample among the kept ones.
+
+    The kept samples (``flat``, trace by trace) are projected in groups of
+    traces with the same slot count (the count rounded up to _SLOT_STEP,
+    spare slots repeating the trace's last kept sample), so each peak is one
+    argmax along a regular axis, which keeps the earliest of tied samples.
+    Why: the previous arg-max packed float32 bits and positions into int64
+    keys for one ragged reduceat, ~4 passes of 8 bytes per projection; this is
+    the same samples at half the refinement time (SA(3.0) 0.096 -> 0.047 s for
+    512 records on one core).
     """
+    slots = -(-counts // _SLOT_STEP) * _SLOT_STEP
+    peak_at = np.empty((ANGLES_DEG.size, len(counts)), dtype=np.int64)
+    a_flat, b_flat = a.ravel(), b.ravel()
+    for k in np.unique(slots):
+        sel = np.flatnonzero(slots == k)
+        pos = starts[sel, None] + np.minimum(np.arange(k), counts[sel, None] - 1)
+        idx = flat[pos]  # (traces, k) flat sample indices into the block
+        pts = np.stack([np.take(a_flat, idx), np.take(b_flat, idx)])  # (2, traces, k)
+        # einsum, not BLAS: a threaded BLAS spins its workers after each call
+        # (peaks.matmul_one_thread).
+        proj = np.einsum("ac,cgk->agk", rot_t, pts)
+        np.abs(proj, out=proj)
+        best = proj.argmax(axis=2)  # (180, traces)
+        peak_at[:, sel] = np.take_along_axis(idx[None], best[..., None], axis=2)[..., 0]
+    return peak_at
+
+
+def _refined_at(a: np.ndarray, b: np.ndarray, peak_at: np.ndarray) -> np.ndarray:
+    """Parabolic refinement (float64) of each angle's peak at flat sample ``peak_at``."""
     n_t = a.shape[1]
-    p32 = proj if proj.dtype == np.float32 else proj.astype(np.float32)
-    keys = p32.view(np.int32).astype(np.int64)
-    keys <<= 32
-    # Low bits hold the complemented position, so ties go to the earliest sample.
-    keys |= 0xFFFFFFFF - np.arange(flat.size, dtype=np.int64)
-    best = 0xFFFFFFFF - (np.maximum.reduceat(keys, starts, axis=1) & 0xFFFFFFFF)
-    rows, t_peak = np.divmod(flat[best], n_t)  # flat indexes the block's samples
+    rows, t_peak = np.divmod(peak_at, n_t)  # flat indexes the block's samples
     # The float64 series at offsets -2..2 of each peak sample (clamped to the
     # trace), gathered at once: the parabola's three and one step either way.
     t5 = np.clip(t_peak + np.arange(-2, 3)[:, None, None], 0, n_t - 1)

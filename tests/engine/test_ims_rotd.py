@@ -186,19 +186,15 @@ def test_pruned_refined_oscillator_rotd_equals_refined_brute_force(percentile: f
 def test_refinement_climbs_from_a_float32_tie_to_the_float64_peak() -> None:
     """When float32 rounding ties the peak sample with its neighbour (arg-max
     picks the earlier one), the refinement still starts from the float64 peak."""
-    from gm_engine.ims.rotation import _RAD, _refined_block
+    from gm_engine.ims.rotation import _RAD, _refined_at
 
     t = (np.arange(240) + 0.37) / 12.0  # 12 samples per cycle: a large refinement
     env = np.exp(-(((t - 10.0) / 4.0) ** 2))
     a = (env * np.cos(2 * math.pi * t))[None]
     b = (0.5 * env * np.sin(2 * math.pi * t))[None]
     proj = np.abs(np.cos(_RAD)[:, None] * a + np.sin(_RAD)[:, None] * b)  # (180, T)
-    flat = np.arange(a.shape[1])
-    starts = np.array([0])
-    exact = _refined_block(a, b, proj, flat, starts)
-    tied = proj.copy()
-    peak = proj.argmax(axis=1)
-    rows = np.arange(proj.shape[0])
-    tied[rows, peak - 1] = proj[rows, peak]  # the earlier neighbour now wins the arg-max
-    assert_allclose(_refined_block(a, b, tied, flat, starts), exact, rtol=1e-12)
+    peak = proj.argmax(axis=1)[:, None]  # (180, 1): one trace
+    exact = _refined_at(a, b, peak)
+    # the earlier neighbour won a float32 tie
+    assert_allclose(_refined_at(a, b, peak - 1), exact, rtol=1e-12)
     assert (exact[:, 0] > proj.max(axis=1) * 1.001).any()  # the refinement matters here
