@@ -76,6 +76,14 @@ RRUP_KNOT_KM = 1.0
 BASIS = "bspline"
 
 
+def _knot_vector(interior: np.ndarray | list[float] | tuple[float, ...],
+                degree: int = SPLINE_DEGREE, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
+    """The clamped knot vector of :func:`bspline_basis`: ``lo`` and ``hi`` repeated
+    ``degree + 1`` times around the interior knots."""
+    return np.r_[[lo] * (degree + 1), np.asarray(interior, dtype=np.float64),
+                 [hi] * (degree + 1)]
+
+
 def bspline_basis(x: np.ndarray, interior: np.ndarray | list[float], degree: int = SPLINE_DEGREE,
                   lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
     """``(N, len(interior) + degree + 1)`` clamped B-spline basis on [lo, hi] (Cox-de Boor).
@@ -83,7 +91,7 @@ def bspline_basis(x: np.ndarray, interior: np.ndarray | list[float], degree: int
     Values outside [lo, hi] take the boundary's value. Row by row, so a
     site's basis does not depend on its batch.
     """
-    t = np.r_[[lo] * (degree + 1), np.asarray(interior, dtype=np.float64), [hi] * (degree + 1)]
+    t = _knot_vector(interior, degree, lo, hi)
     x = np.clip(np.asarray(x, dtype=np.float64), lo, hi)
     b = ((x[:, None] >= t[None, :-1]) & (x[:, None] < t[None, 1:])).astype(np.float64)
     b[x >= hi, np.nonzero(t[:-1] < t[1:])[0][-1]] = 1.0  # the last interval is closed
@@ -296,7 +304,7 @@ def _knot_constants(interior: tuple[float, ...], degree: int, lo: float, hi: flo
     wait for the card (an H100 trace of session 12: ~40 such copies per
     4,096-row block). Read only, so shared by calls and threads.
     """
-    t = np.r_[[lo] * (degree + 1), np.asarray(interior, dtype=np.float64), [hi] * (degree + 1)]
+    t = _knot_vector(interior, degree, lo, hi)
 
     def dev(v: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(v, device=device)
@@ -354,8 +362,7 @@ def possible_columns(feats: np.ndarray, design: dict[str, Any]) -> np.ndarray:
                 ind = x[:, [int(j) for j in f["indicator_columns"]]]
                 keep, n_f = np.flatnonzero((ind != 0.0).any(axis=0)), ind.shape[1]
             else:
-                t = np.r_[[-1.0] * (deg + 1), np.asarray(f["interior_knots"], dtype=np.float64),
-                          [1.0] * (deg + 1)]
+                t = _knot_vector(f["interior_knots"], deg)
                 v = np.clip(x[:, int(f["column"])], -1.0, 1.0)
                 n_f = len(t) - deg - 1
                 j = np.arange(n_f)
