@@ -398,7 +398,7 @@ def window_notes(engine: Any, limited: np.ndarray | None, ims: Sequence[str]) ->
 
 
 def _duration_ims(ims: Sequence[str]) -> list[str]:
-    return sorted({parse_im(im).name for im in ims if parse_im(im).kind in DURATION_KINDS})
+    return sorted({spec.name for spec in map(parse_im, ims) if spec.kind in DURATION_KINDS})
 
 
 def _measure_on_cpu_threads(gen, conditions: pd.DataFrame, eps_event: np.ndarray,
