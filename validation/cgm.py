@@ -44,7 +44,7 @@ from gm_engine.corpus import draw_ztor
 from gm_engine.correlation import jayaram_baker_2009_range
 from gm_engine.engines import bundled_model_card
 from gm_engine.generator import load_model
-from gm_engine.generator.sampling import draw_site_terms
+from gm_engine.generator.sampling import draw_site_terms, is_magnitude_table
 from gm_engine.ims import compute_ims
 
 PERIODS = np.array([0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0])  # 0 = PGA
@@ -566,14 +566,14 @@ def earlier_calibration(gen) -> dict | None:
 
 def _same_setting(a, b) -> bool:
     """Whether a report's latent setting is the card's (numbers to 1e-9, tables exactly)."""
-    if isinstance(a, dict) or isinstance(b, dict):
+    if is_magnitude_table(a) or is_magnitude_table(b):
         return a == b
     return b is not None and abs(float(a) - float(b)) <= 1e-9
 
 
 def _setting_text(name: str, v) -> str:
     """A latent setting as the report states it: a number, or its values by magnitude."""
-    if isinstance(v, dict):
+    if is_magnitude_table(v):
         return (f"{name} " + " / ".join(f"{x:g}" for x in v["value"]) + " at M "
                 + " / ".join(f"{m:g}" for m in v["magnitude"]))
     return f"{name} {v}"
