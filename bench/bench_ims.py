@@ -186,8 +186,11 @@ def write_section(
         "matrix products, only the two filter states carried from block to block by a",
         "float64 recursion (`response._sdof_filter_f32`: the difference from float64",
         "grows with the samples per period, below; a plain float32 recursion had lost",
-        "4e-4 at 1,000 and 2e-2 at 5,000). Periods spanning fewer than 32 samples are computed on",
-        "a band-limited (FFT) copy oversampled by a power of two; every record is",
+        "4e-4 at 1,000 and 2e-2 at 5,000). The records are taken as band-limited: the",
+        "recursion's input is corrected for its linear interpolation",
+        "(`response.band_limited_input`, three points), and periods spanning fewer",
+        "than 16 samples are computed on a band-limited (FFT) copy oversampled by a",
+        "power of two (docs/validation/sdof_accuracy.md); every record is",
         "followed by one damped period of zeros for the free vibration; each peak is",
         "refined by a parabola through its neighbours. RotD50 rotates only the",
         "samples that can set the 50th-100th percentile peaks (an exact bound, see",
@@ -240,8 +243,7 @@ def write_section(
         lines.append(
             f"Accuracy against pyrotd (zero-padded, max_freq_ratio 50) on the real records "
             f"of tests/data at these periods: PSA within {accuracy[0]:.2%}, RotD50 within "
-            f"{accuracy[1]:.2%} (the residual is the piecewise-linear vs band-limited input "
-            "model at 32-64 samples per period)."
+            f"{accuracy[1]:.2%}."
         )
     lines.append("")
     replace_section(SECTION, "\n".join(lines))

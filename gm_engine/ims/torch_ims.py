@@ -43,6 +43,7 @@ from .compute import parse_horizontal
 from .names import IMSpec, im_name, parse_im
 from .peaks import BASELINE_DEGREES, _baseline_operators, _velocity_to_coefficients
 from .response import (
+    BAND_LIMIT_WEIGHT,
     G_CMS2,
     MIN_SAMPLES_PER_PERIOD,
     free_vibration_samples,
@@ -140,7 +141,7 @@ def compute_ims_torch(
     n_rec, _, n_t = comps.shape
     periods = sorted({float(s.period) for s in specs.values() if s.period is not None})
     plans = [_sdof_plan(t, dt, damping, n_t, min_samples) for t in periods]
-    longest = max([k * n_fft for k, _, n_fft in plans] + [n_t])
+    longest = max([plan[0] * plan[2] for plan in plans] + [n_t])
     rows = max(1, _block_samples(acc.device) // (2 * longest))  # two FFT rows per record
     out = {name: torch.empty(n_rec, dtype=torch.float64, device=acc.device) for name in specs}
     kinds = {s.kind for s in specs.values()}
@@ -178,13 +179,16 @@ def _block_samples(device: torch.device) -> int:
 
 def _sdof_plan(
     period: float, dt: float, damping: float, n_t: int, min_samples: int | None
-) -> tuple[int, int, int]:
-    """(oversampling k, free-vibration samples on the fine grid, coarse FFT length).
+) -> tuple[int, int, int, bool]:
+    """(oversampling k, free-vibration samples on the fine grid, coarse FFT length,
+    band-limited input).
 
     Without oversampling the wrap-around is removed exactly (``_wrap_basis``),
     so the FFT need only hold the window; oversampled responses are padded
-    until it has decayed (see _WRAP_LOG).
+    until it has decayed (see _WRAP_LOG). With ``min_samples`` the input is
+    corrected to its band-limited signal as response.band_limited_input does.
     """
+    band_limited = min_samples is not None
     k = 1 if min_samples is None else oversampling_factor(period, dt, min_samples)
     pad = free_vibration_samples(period, dt / k, damping)  # window [0, n k + pad), as the CPU
     w = 2.0 * math.pi / period
@@ -196,12 +200,12 @@ def _sdof_plan(
             f"T = {period} s (the response does not decay); use compute_ims",
         )
     if k == 1:
-        return k, pad, next_fast_len(n_t + pad, True)
-    return k, pad, next_fast_len(n_t + max(math.ceil(pad / k), decay), True)
+        return k, pad, next_fast_len(n_t + pad, True), band_limited
+    return k, pad, next_fast_len(n_t + max(math.ceil(pad / k), decay), True), band_limited
 
 
 def _wrap_basis(period: float, dt: float, damping: float, n_t: int, n_fft: int,
-                window: int) -> tuple[int, int, np.ndarray]:
+                window: int, band_limited: bool = False) -> tuple[int, int, np.ndarray]:
     """(i0, i1, phi (2, window)): the wrap-around of a circular response c of length
     n_fft is ``c[i0] * phi[0] + c[i1] * phi[1]`` on the window.
 
@@ -213,12 +217,15 @@ def _wrap_basis(period: float, dt: float, damping: float, n_t: int, n_fft: int,
     geometric factors 1 / (1 - l^L) cancel). Subtracting it is exact, where
     padding until the ringing decays took FFTs 1.7x (T = 1 s) to 2.9x (3 s)
     longer at dt = 0.01 s. The two samples are a quarter damped period apart,
-    which keeps the 2x2 solve well conditioned.
+    which keeps the 2x2 solve well conditioned. The band-limited input's
+    correction adds a sample at n (and one at -1, folded to n_fft - 1, outside
+    the window), so the free ringing starts a sample later.
     """
     wd = 2.0 * math.pi / period * math.sqrt(1.0 - damping * damping)
     mu = complex(-damping * 2.0 * math.pi / period * dt, wd * dt)
     q = max(1, round(math.pi / 2.0 / (wd * dt)))
-    i0, i1 = n_t, n_t + q
+    i0 = n_t + 1 if band_limited else n_t
+    i1 = i0 + q
     lam = np.array([np.exp(mu), np.exp(mu.conjugate())])
     v_inv = np.linalg.inv(np.stack([np.ones(2), lam**q]))  # (p, r): d = v_inv @ c[[i0, i1]]
     e = np.arange(window) - i0 + n_fft  # exponents of the folded terms, all > 0
@@ -227,13 +234,16 @@ def _wrap_basis(period: float, dt: float, damping: float, n_t: int, n_fft: int,
 
 
 def _sdof_displacement(
-    x: torch.Tensor, dt: float, period: float, damping: float, k: int, pad: int, n_fft: int
+    x: torch.Tensor, dt: float, period: float, damping: float, k: int, pad: int, n_fft: int,
+    band_limited: bool = False,
 ) -> torch.Tensor:
     """Relative displacement (g s^2) on the k-times finer grid, window [0, n k + pad).
 
     The transfer function is that of response.py's recursion at the fine step
     dt / k, H(z) = b(z^-1) / a(z^-1) on the unit circle; the zero-padded
     spectrum is the band-limited oversampled record (response._oversampled).
+    ``band_limited`` multiplies it by the response of
+    response.band_limited_input's three-point correction, 1 + 2c - 2c cos(w).
     """
     b, a = sdof_filter_coefficients(period, dt / k, damping)
     zinv = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / (n_fft * k))
@@ -241,6 +251,9 @@ def _sdof_displacement(
     # the response is scaled by k; k is a power of two (oversampling_factor),
     # which makes scaling h instead of u exact: the same bits, one pass fewer.
     h = k * np.polyval(b[::-1], zinv) / np.polyval(a[::-1], zinv)
+    if band_limited:
+        c = BAND_LIMIT_WEIGHT
+        h = h * (1.0 + 2.0 * c - 2.0 * c * zinv.real)
     cdtype = torch.complex64 if x.dtype == torch.float32 else torch.complex128
     # FFT libraries may transform two real rows as one complex row (cuFFT
     # evidently does for some lengths: on an H200 rows at aligned pairs kept
@@ -253,7 +266,8 @@ def _sdof_displacement(
     window = x.shape[-1] * k + pad
     u = torch.fft.irfft(spec, n=n_fft * k)
     if k == 1:  # the plan's FFT is too short for the ringing to decay: unfold it
-        i0, i1, phi = _wrap_basis(period, dt, damping, x.shape[-1], n_fft, window)
+        i0, i1, phi = _wrap_basis(period, dt, damping, x.shape[-1], n_fft, window,
+                                  band_limited)
         phi_t = torch.as_tensor(phi, dtype=u.dtype, device=u.device)
         c0, c1 = u[:, i0, None].clone(), u[:, i1, None].clone()
         u = u[:, :window]

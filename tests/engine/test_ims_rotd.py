@@ -112,7 +112,7 @@ def test_rotd50_matches_pyrotd_on_real_records(name: str) -> None:
     got = rotd(acc[0], acc[1], dt, periods, 0.05, percentiles=(50, 100))
     for p in (50, 100):
         want = ref.spec_accel[ref.percentile == p]
-        assert_allclose(got[p], want, rtol=0.01)
+        assert_allclose(got[p], want, rtol=2e-3)  # within 0.04 % (band-limited input)
 
 
 def test_rotd_errors() -> None:

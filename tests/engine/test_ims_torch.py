@@ -13,7 +13,7 @@ from scipy.signal import lfilter
 
 from gm_engine.errors import InputError
 from gm_engine.ims import compute_ims, torch_ims
-from gm_engine.ims.response import peak_abs, sdof_filter_coefficients
+from gm_engine.ims.response import band_limited_input, peak_abs, sdof_filter_coefficients
 from gm_engine.ims.rotation import ANGLES_DEG, _needed_top
 from gm_engine.ims.torch_ims import (
     TORCH_IM_KINDS,
@@ -120,8 +120,9 @@ def test_candidate_pruning_is_exact(cases, percentile: float) -> None:
 def test_refined_oscillator_rotd_is_exact(period: float, percentile: float) -> None:
     """Refined RotDnn of oscillator responses equals the refined brute force."""
     acc = torch.from_numpy(synthetic(4, 2)[:, :2])
-    k, pad, n_fft = _sdof_plan(period, 0.01, 0.05, acc.shape[-1], 32)
-    u = _sdof_displacement(acc, 0.01, period, 0.05, k, pad, n_fft)  # (4, 2, T k + pad) float32
+    plan = _sdof_plan(period, 0.01, 0.05, acc.shape[-1], 16)
+    k = plan[0]
+    u = _sdof_displacement(acc, 0.01, period, 0.05, *plan)  # (4, 2, T k + pad) float32
     got = _rotated_peaks(u[:, 0], u[:, 1], percentile, period * k / 0.01).numpy()
     full = brute_force_peaks(u[:, 0].double().numpy(), u[:, 1].double().numpy(), refine=True)
     assert_allclose(
@@ -173,19 +174,27 @@ def test_resonant_steady_state_is_one_over_two_zeta() -> None:
 
 
 @pytest.mark.parametrize(("period", "damping"), [(1.0, 0.05), (3.0, 0.05), (10.0, 0.02),
-                                               (3.0, 0.005)])
-def test_unfolded_response_is_the_linear_filter(period: float, damping: float) -> None:
+                                               (3.0, 0.005), (0.3, 0.05)])
+@pytest.mark.parametrize("band_limited", [False, True])
+def test_unfolded_response_is_the_linear_filter(period: float, damping: float,
+                                                band_limited: bool) -> None:
     """Without oversampling the FFT holds the window but not the ringing's decay;
     with the fold-over removed the response is the IIR filter's over the
-    zero-padded record (what response.py runs), to float64 rounding."""
+    zero-padded record (what response.py runs), to float64 rounding, with or
+    without the band-limited input's correction (whose first sample, at -dt,
+    response.py keeps and the window leaves out)."""
     dt, n_t = 0.01, 4096
     acc = synthetic(3, 5, n_t=n_t)[:, :2].astype(np.float64)
-    k, pad, n_fft = _sdof_plan(period, dt, damping, n_t, 32)
+    k, pad, n_fft, _ = _sdof_plan(period, dt, damping, n_t, 16)
     decay = math.log(1e4) / (damping * 2 * math.pi / period * dt)
     assert k == 1 and n_fft < n_t + decay  # the circular response really wraps
-    got = _sdof_displacement(torch.from_numpy(acc), dt, period, damping, k, pad, n_fft).numpy()
+    got = _sdof_displacement(torch.from_numpy(acc), dt, period, damping, k, pad, n_fft,
+                             band_limited).numpy()
     b, a = sdof_filter_coefficients(period, dt, damping)
-    ref = lfilter(b, a, np.pad(acc, ((0, 0), (0, 0), (0, pad))), axis=-1)
+    if band_limited:
+        ref = lfilter(b, a, band_limited_input(acc, n_t + pad + 1), axis=-1)[..., 1:]
+    else:
+        ref = lfilter(b, a, np.pad(acc, ((0, 0), (0, 0), (0, pad))), axis=-1)
     assert got.shape == ref.shape
     assert np.abs(got - ref).max() <= 1e-10 * np.abs(ref).max()  # 1.3e-11 at T = 10 s
 
