@@ -137,9 +137,11 @@ def gmpe_realizations(conditions: pd.DataFrame, xy_km: np.ndarray, ims: Sequence
     corr_t = correlation_periods(names)
     chol = between_event_factor(corr_t)
     out = {n: np.empty((int(n_realizations), len(conditions))) for n in names}
+    factors: dict = {}  # exact fields: each covariance factored once for all realizations
     for r in range(int(n_realizations)):
         eta = chol @ rng.standard_normal(len(names))
-        eps = correlated_normal_field(xy, corr_t, rng, vs30_clustered=vs30_clustered)
+        eps = correlated_normal_field(xy, corr_t, rng, vs30_clustered=vs30_clustered,
+                                      factor_cache=factors)
         for n, v in realization_values(res, names, eta, eps).items():
             out[n][r] = v
     return out

@@ -91,9 +91,11 @@ def draw_site_terms(xy_km: np.ndarray, n_realizations: int, n_channels: int,
 
     periods = site_channel_periods(n_channels, period_s)
     out = np.empty((len(xy_km), n_realizations, n_channels), dtype=np.float32)
+    factors: dict = {}  # exact draws: one covariance factor for all realizations
     for r in range(n_realizations):
         out[:, r] = correlated_normal_field(xy_km, periods, rng, vs30_clustered=vs30_clustered,
-                                            inter_period=False, method=method, device=device)
+                                            inter_period=False, method=method, device=device,
+                                            factor_cache=factors)
     return out
 
 

@@ -126,10 +126,12 @@ def simulate_realizations(conditions: pd.DataFrame, xy_km: np.ndarray, n_realiza
     n_chunks = -(-n // int(chunk_size))
     total = int(n_realizations) * n_chunks
     done = 0
+    factors: dict = {}  # exact fields: each covariance factored once for all realizations
     for r in range(int(n_realizations)):
         rng_r = np.random.default_rng([int(seed), r])
         eta, _ = _random_terms(1, rng_r, None, np.zeros((1, CONTROL_PERIODS.size)))
-        eps = correlated_normal_field(xy, CONTROL_PERIODS, rng_r, vs30_clustered=vs30_clustered)
+        eps = correlated_normal_field(xy, CONTROL_PERIODS, rng_r, vs30_clustered=vs30_clustered,
+                                      factor_cache=factors)
         if on_terms is not None:
             on_terms(r, eta[0].copy(), eps)
         for c0 in range(0, n, int(chunk_size)):

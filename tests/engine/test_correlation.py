@@ -71,6 +71,33 @@ def test_field_is_deterministic_and_uses_fourier_for_many_sites():
     assert abs(a.std() - 1.0) < 0.3  # one realization of a correlated field
 
 
+def test_factor_cache_gives_the_same_fields_and_factors_once(monkeypatch) -> None:
+    """Realizations sharing a cache draw what they draw without it; each range is
+    factored once; other sites are never served a stale factor."""
+    import gm_engine.correlation as corr
+
+    xy = np.random.default_rng(1).uniform(0, 50, (300, 2))
+    periods = [0.0, 0.1, 1.0]
+    plain_rng, cached_rng = np.random.default_rng(9), np.random.default_rng(9)
+    plain = [correlated_normal_field(xy, periods, plain_rng) for _ in range(3)]
+    calls = []
+    real = corr._exact_factor
+    monkeypatch.setattr(corr, "_exact_factor", lambda x, length: calls.append(length)
+                        or real(x, length))
+    cache: dict = {}
+    cached = [correlated_normal_field(xy, periods, cached_rng, factor_cache=cache)
+              for _ in range(3)]
+    for a, b in zip(plain, cached):
+        assert np.array_equal(a, b)
+    n_ranges = len(set(jayaram_baker_2009_range(np.array(periods))))
+    assert len(calls) == n_ranges
+    other = xy[::-1].copy()
+    got = correlated_normal_field(other, periods, np.random.default_rng(4), factor_cache=cache)
+    assert len(calls) == 2 * n_ranges
+    want = correlated_normal_field(other, periods, np.random.default_rng(4))
+    assert np.array_equal(got, want)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
