@@ -226,12 +226,15 @@ def envelope_to_waveform(log_amp: torch.Tensor, noise: torch.Tensor,
 
 def _frames_major_operators(cfg: EnvelopeConfig, dtype: torch.dtype
                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(interpolation (B, K), band averaging (K, B), band of each bin (K,)) for
-    :func:`_shaped_noise_cpu`, built once per grid and dtype (read-only use)."""
-    return _cached(f"frames_major/{dtype}", cfg, lambda c: (
-        torch.as_tensor(_interp_matrix(c).T, dtype=dtype).contiguous(),
-        c.band_matrix(dtype).T.contiguous(),
-        torch.as_tensor(_bin_owner(c))))
+    """(interpolation (B, K), band averaging (K, B), band-to-bin spreading (B, K),
+    a 1 at each bin's band) for :func:`_shaped_noise_cpu`, built once per grid and
+    dtype (read-only use)."""
+    def make(c: EnvelopeConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        spread = torch.zeros(c.n_bands, c.stft.n_bins, dtype=dtype)
+        spread[torch.as_tensor(_bin_owner(c)), torch.arange(c.stft.n_bins)] = 1.0
+        return (torch.as_tensor(_interp_matrix(c).T, dtype=dtype).contiguous(),
+                c.band_matrix(dtype).T.contiguous(), spread)
+    return _cached(f"frames_major/{dtype}", cfg, make)
 
 
 def _shaped_noise_cpu(log_amp: torch.Tensor, noise: torch.Tensor,
@@ -248,16 +251,18 @@ def _shaped_noise_cpu(log_amp: torch.Tensor, noise: torch.Tensor,
     the two functions it replaces, with the matrix products turned around,
     so equal to rounding (tests/engine/test_envelope.py).
     """
-    interp, avg, owner = _frames_major_operators(cfg, log_amp.dtype)
-    la = log_amp.transpose(-1, -2)  # (..., M, B)
+    interp, avg, spread = _frames_major_operators(cfg, log_amp.dtype)
+    la = log_amp.transpose(-1, -2).contiguous()  # (..., M, B)
     shape = _exp10(la @ interp)  # (..., M, K)
     band_power = (shape * shape) @ avg  # (..., M, B)
     amp_b = (_exp10(la) - cfg.stft.floor).clamp_min_(0.0)
     scale = amp_b.div_(band_power.clamp_min_(torch.finfo(band_power.dtype).tiny).sqrt_())
     scale.mul_(1.0 / noise_energy(cfg) ** 0.5)
-    amp = shape.mul_(scale.index_select(-1, owner))
+    # each bin takes its band's scale: a product with one 1 per column is exact
+    # (scale is finite), and faster than index_select along the last axis
+    amp = shape.mul_(scale @ spread)
     spec = stft(noise.to(amp.dtype), cfg.stft).transpose(-1, -2)  # (..., M, K), contiguous
-    torch.view_as_real(spec).mul_(amp.unsqueeze(-1))
+    spec.mul_(amp)  # complex x real: the same values as scaling both parts
     lead = spec.shape[:-2]
     x = istft_cpu_frames_major(spec.reshape(-1, *spec.shape[-2:]), cfg.stft, amp.dtype)
     return x.reshape(*lead, cfg.stft.n_samples)
