@@ -15,7 +15,7 @@ import torch
 from engine_helpers import make_tiny_model_card
 
 from gm_engine.errors import InputError
-from gm_engine.generator.card import sha256_file
+from gm_engine.generator.card import mechanism_codes, sha256_file
 from gm_engine.runner import run_scenario, site_waveforms
 from gm_engine.scenario import Scenario
 
@@ -325,3 +325,16 @@ def test_a_gpu_run_regenerates_on_a_gpu_where_there_is_one(monkeypatch):
     assert regeneration_device({"device": "cuda"}) == "cuda"
     assert regeneration_device({"device": "cpu"}) == "cpu"
     assert regeneration_device({"device": "mps"}) == "cpu"
+
+
+@pytest.mark.parametrize(("values", "codes"), [
+    (["SS", "rv", "NM", "xx", "Ss"], [0, 2, 1, -1, 0]),
+    (np.array(["SS", None, np.nan, "RV"], dtype=object), [0, -1, -1, 2]),
+    ([["SS", "RV"], ["nm", "?"]], [[0, 2], [1, -1]]),
+    ([0, 2, 1.0, 3, np.nan], [0, 2, 1, -1, -1]),
+    (np.array([], dtype=str), []),
+])
+def test_mechanism_codes(values, codes) -> None:
+    """Names in any case or int codes -> 0/1/2; anything else, missing values included, -1."""
+    got = mechanism_codes(values)
+    assert got.tolist() == codes and got.dtype == np.int64
