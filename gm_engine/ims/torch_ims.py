@@ -141,6 +141,11 @@ def compute_ims_torch(
     n_rec, _, n_t = comps.shape
     periods = sorted({float(s.period) for s in specs.values() if s.period is not None})
     plans = [_sdof_plan(t, dt, damping, n_t, min_samples) for t in periods]
+    # One FFT length for all periods, the longest any needs (a longer circle only
+    # delays the wrap-around): the record's spectrum is then computed once per
+    # block instead of once per period.
+    n_common = max([plan[2] for plan in plans], default=0)
+    plans = [(k, pad, n_common, band) for k, pad, _, band in plans]
     longest = max([plan[0] * plan[2] for plan in plans] + [n_t])
     rows = max(1, _block_samples(acc.device) // (2 * longest))  # two FFT rows per record
     out = {name: torch.empty(n_rec, dtype=torch.float64, device=acc.device) for name in specs}
@@ -158,8 +163,9 @@ def compute_ims_torch(
             del vel, disp
         elif "PGV" in kinds:
             res["PGV"] = _combine(_ground_velocity(x, dt), mode, pct)
+        spectrum = _record_spectrum(x, n_common) if periods else None
         for period, plan in zip(periods, plans):
-            u = _sdof_displacement(x, dt, period, damping, *plan)
+            u = _sdof_displacement(x, dt, period, damping, *plan, spectrum=spectrum)
             peak_u = _combine(u, mode, pct, samples_per_period=period * plan[0] / dt)
             w = 2.0 * math.pi / period
             res[im_name("SA", period)] = peak_u * w**2  # PSA = w^2 max|u|, g
@@ -233,9 +239,22 @@ def _wrap_basis(period: float, dt: float, damping: float, n_t: int, n_fft: int,
     return i0, i1, np.ascontiguousarray(phi.T)
 
 
+def _record_spectrum(x: torch.Tensor, n_fft: int) -> torch.Tensor:
+    """rfft of length ``n_fft`` of the traces of ``x`` (N, C, T), as (2 N, n_fft // 2 + 1).
+
+    FFT libraries may transform two real rows as one complex row (cuFFT
+    evidently does for some lengths: on an H200 rows at aligned pairs kept
+    their bits across batches, others did not; MKL treats a batch of one
+    apart), coupling the rounding of neighbouring rows. So a record's traces
+    always fill an aligned pair of rows (one trace twice), never another's.
+    """
+    pairs = x if x.shape[1] == 2 else x[:, :1].expand(-1, 2, -1)
+    return torch.fft.rfft(pairs.reshape(-1, x.shape[-1]), n=n_fft)
+
+
 def _sdof_displacement(
     x: torch.Tensor, dt: float, period: float, damping: float, k: int, pad: int, n_fft: int,
-    band_limited: bool = False,
+    band_limited: bool = False, spectrum: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Relative displacement (g s^2) on the k-times finer grid, window [0, n k + pad).
 
@@ -244,6 +263,8 @@ def _sdof_displacement(
     spectrum is the band-limited oversampled record (response._oversampled).
     ``band_limited`` multiplies it by the response of
     response.band_limited_input's three-point correction, 1 + 2c - 2c cos(w).
+    ``spectrum``: ``_record_spectrum(x, n_fft)`` when the caller has it (the
+    periods of compute_ims_torch share one).
     """
     b, a = sdof_filter_coefficients(period, dt / k, damping)
     zinv = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / (n_fft * k))
@@ -255,14 +276,9 @@ def _sdof_displacement(
         c = BAND_LIMIT_WEIGHT
         h = h * (1.0 + 2.0 * c - 2.0 * c * zinv.real)
     cdtype = torch.complex64 if x.dtype == torch.float32 else torch.complex128
-    # FFT libraries may transform two real rows as one complex row (cuFFT
-    # evidently does for some lengths: on an H200 rows at aligned pairs kept
-    # their bits across batches, others did not; MKL treats a batch of one
-    # apart), coupling the rounding of neighbouring rows. So a record's traces
-    # always fill an aligned pair of rows (one trace twice), never another's.
-    pairs = x if x.shape[1] == 2 else x[:, :1].expand(-1, 2, -1)
-    rows = pairs.reshape(-1, x.shape[-1])
-    spec = torch.fft.rfft(rows, n=n_fft) * torch.as_tensor(h, dtype=cdtype, device=x.device)
+    if spectrum is None:
+        spectrum = _record_spectrum(x, n_fft)
+    spec = spectrum * torch.as_tensor(h, dtype=cdtype, device=x.device)
     window = x.shape[-1] * k + pad
     u = torch.fft.irfft(spec, n=n_fft * k)
     if k == 1:  # the plan's FFT is too short for the ringing to decay: unfold it
