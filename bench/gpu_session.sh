@@ -28,6 +28,14 @@ timeout "${GPU_TIMEOUT:-150}" python3 bench/bench_gpu.py --sites ${SITES:-10000 
 step profile
 timeout 90 python3 bench/profile_cgm_device.py --sites 32768 --loop-sites 65536 \
   --dtypes float64 --trace --out "$OUT" >> "$L" 2>&1
+# 1c. the same end to end with an earlier commit's code, for an A/B in one call: export it
+#     first (git archive REV gm_engine bench | tar -x -C .baseline) and carry .baseline;
+#     its lines go to log.txt only (the device tool brings back eight files at most)
+if [ -d .baseline/gm_engine ]; then
+  step baseline
+  (cd .baseline && timeout "${BASE_TIMEOUT:-60}" python3 bench/bench_gpu.py --sites ${BASE_SITES:-1000000} \
+    --gl-sites 0 --check-records 0) >> "$L" 2>&1
+fi
 # 2. Dask with GPU workers (cgm engine), 1 and 2 workers sharing the card
 if [ -d .whl ] && python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
      --upgrade --target /tmp/site .whl/*.whl; then
