@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .stft import STFTConfig, istft, istft_cpu_frames_major, stft
+from .stft import STFTConfig, istft, istft_frames_major, stft
 
 #: Default grid of the envelope representation (see module docstring).
 ENVELOPE_STFT = STFTConfig(sample_rate=100.0, n_samples=4096, n_fft=256, hop=64, floor=1e-7)
@@ -247,7 +247,7 @@ def _shaped_noise_cpu(log_amp: torch.Tensor, noise: torch.Tensor,
     memory and a complex promotion: 24 % of the synthesis' CPU time. Here
     every array is (..., frames, bins or bands), the amplitude scales the
     STFT's real and imaginary parts in place, and the inverse takes the
-    product as it lies (``istft_cpu_frames_major``). The same arithmetic as
+    product as it lies (``istft_frames_major``). The same arithmetic as
     the two functions it replaces, with the matrix products turned around,
     so equal to rounding (tests/engine/test_envelope.py).
     """
@@ -264,7 +264,7 @@ def _shaped_noise_cpu(log_amp: torch.Tensor, noise: torch.Tensor,
     spec = stft(noise.to(amp.dtype), cfg.stft).transpose(-1, -2)  # (..., M, K), contiguous
     spec.mul_(amp)  # complex x real: the same values as scaling both parts
     lead = spec.shape[:-2]
-    x = istft_cpu_frames_major(spec.reshape(-1, *spec.shape[-2:]), cfg.stft, amp.dtype)
+    x = istft_frames_major(spec.reshape(-1, *spec.shape[-2:]), cfg.stft, amp.dtype)
     return x.reshape(*lead, cfg.stft.n_samples)
 
 
