@@ -215,7 +215,7 @@ def envelope_to_waveform(log_amp: torch.Tensor, noise: torch.Tensor,
     along the first axis in blocks of SYNTHESIS_BLOCK; a GPU takes the batch
     whole through :func:`bin_amplitude` and :func:`shape_noise`.
     """
-    if log_amp.device.type != "cpu" or cfg.stft.n_fft % cfg.stft.hop:
+    if log_amp.device.type != "cpu":
         return shape_noise(bin_amplitude(log_amp, cfg), noise, cfg)
     if log_amp.dim() < 4 or log_amp.shape[0] <= SYNTHESIS_BLOCK:
         return _shaped_noise_cpu(log_amp, noise, cfg)
