@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from gm_engine.gmpe import nga_west2_average  # noqa: E402
+from gm_engine.ims import compute_ims, parse_im, significant_duration  # noqa: E402
 
 DIP = {"SS": 90.0, "RV": 45.0}
 
@@ -66,3 +67,23 @@ def record_duration(d595: np.ndarray) -> float:
 
     need = 2.0 + 1.6 * 1.2 * float(np.max(d595)) / WINDOW_D595_FRACTION + 10.0
     return float(max(60.0, 20.0 * np.ceil(need / 20.0)))
+
+
+def rotd50_psa(acc: np.ndarray, dt: float, periods: np.ndarray) -> np.ndarray:
+    """RotD50 PSA (N, P) in g of (N, 2 or 3, T) records, period 0 read as PGA.
+
+    The engines' own IM code (gm_engine.ims), so a validation measures what a
+    run reports; pyrotd checks that code in tests/engine/test_ims_*.
+    """
+    acc = np.asarray(acc)
+    if acc.shape[1] == 2:  # RotD50 uses H1 and H2 only; compute_ims takes (N, 3, T)
+        acc = np.concatenate([acc, np.zeros_like(acc[:, :1])], axis=1)
+    names = [parse_im("PGA" if t <= 0.0 else f"SA({t:g})").name
+             for t in np.asarray(periods, dtype=float)]
+    v = compute_ims(acc, dt, names)
+    return np.stack([v[n] for n in names], axis=1)
+
+
+def d595_geomean(acc: np.ndarray, dt: float) -> np.ndarray:
+    """Geometric mean (N,) of the H1 and H2 D5-95 (s) of (N, >=2, T) records."""
+    return np.sqrt(significant_duration(acc[:, 0], dt) * significant_duration(acc[:, 1], dt))

@@ -27,10 +27,17 @@ import json
 import time
 
 import numpy as np
-from common import ROOT, as16_d595, conditions, nga_targets, record_duration
+from common import (
+    ROOT,
+    as16_d595,
+    conditions,
+    d595_geomean,
+    nga_targets,
+    record_duration,
+    rotd50_psa,
+)
 
 from gm_engine.stochastic.calibration import CONTROL_PERIODS
-from gm_engine.stochastic.response import psa_rotd, significant_duration
 from gm_engine.stochastic.simulator import synthesize
 
 PERIODS = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0])  # 0 = PGA
@@ -73,8 +80,8 @@ def run_set(cond, n_rec: int, seed: int, random_terms: bool, periods: np.ndarray
         acc = synthesize(site, keys, dt=DT, duration=float(du),
                          eta=None if eta is None else eta[rows],
                          eps=None if eps is None else eps[rows])
-        ln_psa[idx] = np.log(psa_rotd(acc[:, :2], DT, periods)[0]).reshape(idx.size, n_rec, -1)
-        d = np.sqrt(significant_duration(acc[:, 0], DT) * significant_duration(acc[:, 1], DT))
+        ln_psa[idx] = np.log(rotd50_psa(acc, DT, periods)).reshape(idx.size, n_rec, -1)
+        d = d595_geomean(acc, DT)
         d595[idx] = d.reshape(idx.size, n_rec)
     return ln_psa, d595, d_t
 

@@ -39,10 +39,10 @@ from scipy import fft as sfft
 
 from ..correlation import baker_jayaram_2008, correlated_normal_field
 from ..errors import Cancelled, InputError
-from ..gmpe import im_period, mechanism_codes, validate_conditions
+from ..gmpe import mechanism_codes, validate_conditions
+from ..ims import compute_ims, parse_im
 from . import physics
 from .calibration import CONTROL_PERIODS, Table, load_table
-from .response import psa_rotd
 
 #: Changes whenever the same inputs give other waveforms; corpora record it.
 #: 2: a record shorter than its noise window is cut from the whole motion (was squeezed).
@@ -53,7 +53,6 @@ SITE_NOISE_STREAM = 1
 LEAD_S = 2.0         # quiet time before the S window starts (alignment, not travel time)
 DT_RANGE = (0.001, 0.02)      # s; 0.02 s still resolves PSA(0.05 s) (Nyquist 25 Hz)
 DURATION_RANGE = (10.0, 600.0)  # s
-G_TO_CM_S2 = 980.665
 
 
 def simulate(conditions: pd.DataFrame, rng: np.random.Generator, dt: float = 0.01,
@@ -187,45 +186,18 @@ def intensity_measures(acc: np.ndarray, dt: float, ims: Sequence[str],
                        damping: float = 0.05) -> dict[str, np.ndarray]:
     """RotD50 IMs of (N, 3, T) records, keyed by the requested names.
 
-    Uses :func:`gm_engine.ims.compute_ims` (one definition of IMs for every
-    engine); without that module, the built-in FFT path (PGA, PGV, SA only).
+    :func:`gm_engine.ims.compute_ims`: one definition of IMs for every engine
+    and for the validation scripts.
     """
-    mod = _ims_module()
-    if mod is not None:
-        compute_ims, parse_im = mod
-        res = compute_ims(acc, dt, ims=list(ims), damping=damping, horizontal="RotD50")
-        return {n: np.asarray(res[parse_im(n).name], dtype=np.float32) for n in ims}
-    per = np.array([max(im_period(n), 0.0) for n in ims])
-    out: dict[str, np.ndarray] = {}
-    sa = [i for i, n in enumerate(ims) if im_period(n) >= 0]
-    if sa:
-        vals = psa_rotd(acc[:, :2], dt, per[sa], damping)[0]
-        for j, i in enumerate(sa):
-            out[ims[i]] = vals[:, j].astype(np.float32)
-    if "PGV" in ims:
-        vel = _velocity_cm_s(acc[:, :2], dt)
-        out["PGV"] = psa_rotd(vel, dt, np.array([0.0]), damping)[0, :, 0].astype(np.float32)
-    return {n: out[n] for n in ims}
-
-
-def _ims_module():
-    """(compute_ims, parse_im) from gm_engine.ims, or None where that room is absent."""
-    try:
-        from ..ims import compute_ims, parse_im
-    except ImportError:
-        return None
-    return compute_ims, parse_im
+    res = compute_ims(acc, dt, ims=list(ims), damping=damping, horizontal="RotD50")
+    return {n: np.asarray(res[parse_im(n).name], dtype=np.float32) for n in ims}
 
 
 def _check_ims(names: Sequence[str]) -> None:
     if not names:
         raise InputError("ims", "no intensity measure requested")
-    mod = _ims_module()
     for name in names:
-        if mod is not None:
-            mod[1](name)
-        else:
-            im_period(name)
+        parse_im(name)
 
 
 def synthesize(site: dict[str, np.ndarray], keys: Sequence[int | Sequence[int]], *,
@@ -389,10 +361,3 @@ def _check_time(dt: float, duration: float) -> None:
     lo, hi = DURATION_RANGE
     if not (np.isfinite(duration) and lo <= duration <= hi):
         raise InputError("duration", f"{duration!r} s is outside the valid range [{lo}, {hi}] s")
-
-
-def _velocity_cm_s(acc_g: np.ndarray, dt: float) -> np.ndarray:
-    """Velocity in cm/s by trapezoidal integration (records start at rest)."""
-    a = np.asarray(acc_g, dtype=np.float64) * G_TO_CM_S2
-    v = np.concatenate([np.zeros((*a.shape[:-1], 1)), np.cumsum((a[..., 1:] + a[..., :-1]) * 0.5 * dt, axis=-1)], axis=-1)
-    return v

@@ -12,6 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from gm_engine.errors import InputError
+from gm_engine.ims import compute_ims
 from gm_engine.stochastic import (
     CONTROL_PERIODS,
     intensity_measures,
@@ -20,7 +21,6 @@ from gm_engine.stochastic import (
     simulate_realizations,
 )
 from gm_engine.stochastic.calibration import load_table
-from gm_engine.stochastic.response import psa_rotd, significant_duration
 from gm_engine.stochastic.simulator import _shape_noise, _site_arrays, synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,43 +112,6 @@ def test_window_fraction():
     assert_allclose(physics.WINDOW_D595_FRACTION, frac, rtol=1e-3)
     assert_allclose(physics.saragoni_hart(np.array([physics.WINDOW_EPS, 1.0])), [1.0, 0.05],
                     rtol=1e-9)
-
-
-# --- response spectra ---------------------------------------------------------
-
-def test_psa_rotd_matches_pyrotd():
-    import pyrotd
-
-    rng = np.random.default_rng(0)
-    dt = 0.01
-    t = np.arange(3000) * dt
-    acc = rng.standard_normal((2, 2, 3000)) * np.exp(-(((t - 10) / 4) ** 2)) * 0.1
-    periods = np.array([0.1, 0.3, 1.0, 2.0])
-    ours = psa_rotd(np.concatenate([acc, np.zeros((2, 2, 6000))], -1), dt, periods)[0]
-    for i in range(2):
-        peer = pyrotd.calc_rotated_spec_accels(dt, acc[i, 0], acc[i, 1], 1 / periods, 0.05,
-                                               percentiles=[50])["spec_accel"]
-        assert_allclose(ours[i], peer, rtol=0.02)
-    pga = psa_rotd(acc, dt, np.array([0.0]), percentiles=(100.0,))[0, :, 0]
-    assert_allclose(pga, np.sqrt(acc[:, 0] ** 2 + acc[:, 1] ** 2).max(-1), rtol=1e-3)
-
-
-def test_psa_rotd_matches_gm_engine_ims():
-    ims = pytest.importorskip("gm_engine.ims")
-    rng = np.random.default_rng(5)
-    t = np.arange(4000) * 0.01
-    acc = rng.standard_normal((4, 3, 4000)) * np.exp(-(((t - 12) / 5) ** 2)) * 0.1
-    periods = [0.05, 0.1, 0.5, 3.0]
-    ref = ims.compute_ims(acc, 0.01, [f"SA({p})" for p in periods])
-    ours = psa_rotd(acc[:, :2], 0.01, np.array(periods))[0]
-    for j, p in enumerate(periods):
-        assert_allclose(ours[:, j], ref[f"SA({p})"], rtol=0.03)
-
-
-def test_significant_duration_of_boxcar():
-    acc = np.zeros((1, 1000))
-    acc[0, 100:300] = 1.0
-    assert_allclose(significant_duration(acc, 0.01), [1.8], atol=0.02)
 
 
 # --- synthesis ------------------------------------------------------------------
@@ -255,8 +218,8 @@ def test_synthesize_site_regenerates_a_run_waveform():
     eta, eps = terms[1]
     wave = synthesize_site(cond.iloc[[2]], 21, 1, 2, eta, eps[2], duration=30.0)
     assert wave.shape == (3, 3000)
-    pga = psa_rotd(wave[None, :2], 0.01, np.array([0.0]))[0, 0, 0]
-    assert_allclose(pga, out["PGA"][1, 2], rtol=0.02)  # gm_engine.ims vs built-in RotD50
+    pga = compute_ims(wave[None], 0.01, ["PGA"])["PGA"][0]
+    assert_allclose(pga, out["PGA"][1, 2], rtol=1e-6)  # the run's IM, in float32
     site = {k: np.asarray(cond[k])[[2]] for k in ("magnitude", "rrup_km", "vs30", "mechanism")}
     direct = synthesize(site, [site_noise_key(21, 1, 2)], dt=0.01, duration=30.0, eta=eta, eps=eps[[2]])
     assert_allclose(wave, direct[0])
@@ -269,9 +232,11 @@ def test_vertical_follows_the_vh_ratio():
     acc = simulate(cond, np.random.default_rng(3), duration=40.0, between_event=np.zeros(p),
                    within_event=np.zeros((24, p)))
     t = np.array([0.2, 1.0])
-    h = psa_rotd(acc[:, :2], 0.01, t)[0]
-    v = psa_rotd(np.stack([acc[:, 2], np.zeros_like(acc[:, 2])], 1), 0.01, t,
-                 percentiles=(100.0,))[0]
+    names = [f"SA({p})" for p in t]
+    h_ims = compute_ims(acc, 0.01, names)
+    v_ims = compute_ims(acc, 0.01, names, horizontal="Z")
+    h = np.stack([h_ims[n] for n in names], axis=1)
+    v = np.stack([v_ims[n] for n in names], axis=1)
     vh = load_table().interpolate([6.5], [20.0], [760.0], ["SS"])["ln_vh"][0]
     expected = np.interp(np.log(t), np.log(CONTROL_PERIODS), vh)
     assert_allclose(np.log(v / h).mean(axis=0), expected, atol=0.25)
@@ -337,7 +302,8 @@ def test_terms_shift_applies_with_random_terms_only():
 
     def ln_psa(table, **kw):
         acc = synthesize(site, keys, dt=0.01, duration=40.96, table=table, **kw)
-        return acc, np.log(psa_rotd(acc[:, :2], 0.01, np.array([0.0, 1.0]))[0])
+        v = compute_ims(acc, 0.01, ["PGA", "SA(1.0)"])
+        return acc, np.log(np.stack([v["PGA"], v["SA(1.0)"]], axis=1))
 
     a, _ = ln_psa(tab)
     b, _ = ln_psa(none)
@@ -380,7 +346,7 @@ def test_pga_does_not_depend_on_dt():
         for dt in (0.01, 0.005):
             acc = simulate(cond, np.random.default_rng(8), dt=dt, duration=60.0,
                            between_event=np.zeros(p), within_event=np.zeros((12, p)))
-            ln_pga.append(np.log(psa_rotd(acc[:, :2], dt, np.array([0.0]))[0, :, 0]).mean())
+            ln_pga.append(np.log(compute_ims(acc, dt, ["PGA"])["PGA"]).mean())
         assert abs(ln_pga[1] - ln_pga[0]) < 0.1, (rrup, vs30, ln_pga)
 
 
