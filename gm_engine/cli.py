@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import Cancelled, InputError
 from .heap import retain_freed_memory
@@ -65,21 +67,57 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
 
 
-class _ProgressBar:
-    """tqdm bar driven by the engine's (fraction, stage) callback."""
+class _LogLines:
+    """Progress as a plain line per tenth of the work, for a stderr that is not a terminal.
 
-    def __init__(self, quiet: bool) -> None:
-        self.bar = None
-        if not quiet:
-            from tqdm import tqdm
+    Why: tqdm redraws with carriage returns, which a batch job's or a cluster's
+    log keeps as one ever longer line (hundreds of redraws for the example).
+    """
 
-            self.bar = tqdm(total=1000, unit="", bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
-                            file=sys.stderr)
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.shown = -1
 
     def __call__(self, frac: float, text: str) -> None:
-        if self.bar is not None:
-            self.bar.set_description_str(text[:40].ljust(40))
-            self.bar.update(int(frac * 1000) - self.bar.n)
+        tenth = int(min(max(frac, 0.0), 1.0) * 10)
+        if tenth > self.shown:
+            self.shown = tenth
+            print(f"[{time.monotonic() - self.start:7.1f} s] {10 * tenth:3d} % {text}",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(quiet: bool, initial: float = 0.0) -> Any:
+    """A tqdm bar on a terminal, :class:`_LogLines` elsewhere, None when ``quiet``."""
+    if quiet:
+        return None
+    if not sys.stderr.isatty():
+        return _LogLines()
+    from tqdm import tqdm
+
+    return tqdm(total=1000, initial=int(initial * 1000), unit="", file=sys.stderr,
+                bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
+
+
+def _advance(bar: Any, frac: float, text: str, width: int) -> None:
+    """Move ``bar`` (from :func:`_bar`) to ``frac``, described by ``text`` cut to ``width``."""
+    if isinstance(bar, _LogLines):
+        bar(frac, text)
+    elif bar is not None:
+        bar.set_description_str(text[:width].ljust(width))
+        bar.update(int(frac * 1000) - bar.n)
+
+
+class _ProgressBar:
+    """Progress of one run, driven by the engine's (fraction, stage) callback."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = _bar(quiet)
+
+    def __call__(self, frac: float, text: str) -> None:
+        _advance(self.bar, frac, text, 40)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -351,7 +389,7 @@ def _add_run_set(sub: argparse._SubParsersAction) -> None:
 
 
 class _SetBar:
-    """tqdm bar over a whole set; scenarios finished earlier count as done from the start.
+    """Progress over a whole set; scenarios finished earlier count as done from the start.
 
     The description says which scenario runs ("id [k/n] stage"); the bar and
     its time estimate cover the set.
@@ -365,12 +403,8 @@ class _SetBar:
         if self.quiet:
             return
         if self.bar is None:  # created at the first report: skipped scenarios are "initial"
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=1000, initial=int(frac * 1000), file=sys.stderr,
-                            bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
-        self.bar.set_description_str(text[:48].ljust(48))
-        self.bar.update(int(frac * 1000) - self.bar.n)
+            self.bar = _bar(False, initial=frac)
+        _advance(self.bar, frac, text, 48)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -111,6 +111,19 @@ def test_run_cli(scenario_file, tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
 
 
+def test_run_cli_progress_off_a_terminal_is_a_line_per_tenth(scenario_file, tmp_path, capsys):
+    from gm_engine.cli import main
+
+    assert main(["run", "--scenario", str(scenario_file), "--out", str(tmp_path / "o"),
+                 "--realizations", "2"]) == 0
+    err = capsys.readouterr().err  # (pytest's capture is not a terminal)
+    assert "\r" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("[")]
+    percents = [int(ln.split("]")[1].split("%")[0]) for ln in lines]
+    assert percents == sorted(set(percents)) and percents[-1] == 100
+    assert set(percents) <= set(range(0, 101, 10)) and len(lines) <= 11
+
+
 @pytest.fixture
 def stochastic_run(scenario_dict, tmp_path):
     d = {**scenario_dict, "engine": "stochastic", "realizations": 1,
