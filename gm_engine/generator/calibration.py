@@ -399,15 +399,17 @@ def _active_terms(basis: np.ndarray) -> np.ndarray:
 
 def synthesised_energy(gen: Any, feats: np.ndarray, seed: int) -> np.ndarray:
     """:func:`energy_level` of one prior sample per row of ``feats``, without the
-    generator's own mean correction (what :func:`fit_mean_correction` compares)."""
-    saved = gen.mean_correction
-    gen.mean_correction = None
+    generator's own mean correction (what :func:`fit_mean_correction` compares)
+    and without its low-frequency gain, which is fitted after the correction
+    (gm_engine/generator/lowfreq.py)."""
+    saved = gen.mean_correction, gen.low_frequency_gain
+    gen.mean_correction = gen.low_frequency_gain = None
     try:  # batch by batch: 20,000 waveforms at once held 1 GB
         return np.concatenate(
             [energy_level(batched_band_log_amplitude(x, gen.envelope))
              for _, x in gen.iter_independent_waveforms(feats, seed, marginalise=False)])
     finally:
-        gen.mean_correction = saved
+        gen.mean_correction, gen.low_frequency_gain = saved
 
 
 def fit_generator_correction(gen: Any, record_energy: np.ndarray, feats: np.ndarray,

@@ -216,15 +216,21 @@ class ModelCard:
         (clamped values stay clamped)."""
         x = np.asarray(feats, dtype=np.float64)
         out: dict[str, Any] = {}
-        for spec, j in self.feature_columns().values():
+        for name, (spec, j) in self.feature_columns().items():
             if spec.kind == "categorical":
                 out[spec.column] = np.asarray(MECHANISMS)[
                     x[:, j:j + spec.n_features].argmax(axis=1)]
             else:
-                lo, hi = _transform(spec, np.array([spec.min, spec.max]))
-                t = x[:, j] * max((hi - lo) / 2.0, 1e-6) + (lo + hi) / 2.0
-                out[spec.column] = np.exp(t) if spec.transform == "log" else t
+                out[spec.column] = self.numeric_condition(x, name)
         return pd.DataFrame(out)
+
+    def numeric_condition(self, feats: np.ndarray, name: str) -> np.ndarray:
+        """One numeric condition's values ``(N,)`` from features ``(N, n_features)``
+        (without building the whole table: the synthesis needs the magnitude per row block)."""
+        spec, j = self.feature_columns()[name]
+        lo, hi = _transform(spec, np.array([spec.min, spec.max]))
+        t = np.asarray(feats[:, j], dtype=np.float64) * max((hi - lo) / 2.0, 1e-6) + (lo + hi) / 2.0
+        return np.exp(t) if spec.transform == "log" else t
 
     # -- I/O ------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

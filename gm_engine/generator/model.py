@@ -47,6 +47,7 @@ from .calibration import mean_shift, mean_shift_torch
 from .card import ModelCard, load_card, numeric_feature, verify_weights
 from .device import resolve_device, to_device, torch_threads
 from .envelope import EnvelopeConfig, bin_amplitude, envelope_to_waveform
+from .lowfreq import LowFrequencyGain
 from .sampling import SITE_CHANNEL_PERIOD_S
 
 #: bounds on predicted log-variances, a standard guard against exp overflow
@@ -348,6 +349,9 @@ class CGMGenerator:
         self._gpu_batch: int | None = None
         #: "gaussian" or "pulse_train" (ModelCard.synthesis)
         self.noise = card.synthesis.get("noise", "gaussian")
+        #: zero-phase gain below ~1 Hz fitted to the training records (lowfreq.py), or None
+        lfg = card.synthesis.get("low_frequency_gain")
+        self.low_frequency_gain = None if lfg is None else LowFrequencyGain.from_dict(lfg)
 
     def compute_in(self, dtype: torch.dtype) -> None:
         """Run the network and the synthesis in ``dtype`` (default: float32 on the CPU,
@@ -617,14 +621,16 @@ class CGMGenerator:
         log_amp = self.model.sample(cond, zg, frames)
         log_amp = log_amp.to(self.dtype) + self._decoded_shift(rows)
         if phase == "noise":
-            return self._shaped_noise(log_amp, noise, vertical)[:real]
+            mags = (None if self.low_frequency_gain is None
+                    else self.card.numeric_condition(rows, "magnitude"))
+            return self._shaped_noise(log_amp, noise, vertical, mags)[:real]
         mag = bin_amplitude(log_amp[:real], self.envelope)
         if phase == "pghi":
             return phase_mod.reconstruct(mag, self.stft_cfg, n_iter=phase_iters)
         return phase_mod.griffin_lim(mag, self.stft_cfg, n_iter=phase_iters)
 
     def _shaped_noise(self, log_amp: torch.Tensor, noise: torch.Tensor,
-                      vertical: bool) -> torch.Tensor:
+                      vertical: bool, magnitude: np.ndarray | None = None) -> torch.Tensor:
         """Shaped-noise waveforms: H1 and H2 in one call and Z in another.
 
         Why: the cgm engine's IMs are of the horizontals, and leaving out Z
@@ -633,8 +639,15 @@ class CGMGenerator:
         call of the same shape, with or without Z: their bits do not depend
         on ``vertical``, and a site regenerated for the viewer keeps the bits
         its IMs were computed from. Without ``vertical`` ``noise`` holds H1
-        and H2 only.
+        and H2 only. ``magnitude`` (per row): apply the card's low-frequency
+        gain, to each of those calls' outputs.
         """
+        def synthesise(la: torch.Tensor, wn: torch.Tensor) -> torch.Tensor:
+            x = envelope_to_waveform(la, wn, self.envelope)
+            if magnitude is None:
+                return x
+            return self.low_frequency_gain.apply(x, magnitude, self.dt)
+
         # One torch thread on the CPU: with 16 threads (torch 2.11, the 16-core
         # host of a lent GPU machine) a site's synthesised samples depended on its
         # row in the block (5 of 24,576 differed alone vs in a batch, the tiny
@@ -643,11 +656,11 @@ class CGMGenerator:
         # site regenerated for the viewer must be made the same way.
         with torch_threads(1) if self.device.type == "cpu" else nullcontext():
             if self.row_block is None or log_amp.shape[1] != 3:
-                return envelope_to_waveform(log_amp[:, :noise.shape[1]], noise, self.envelope)
-            horizontal = envelope_to_waveform(log_amp[:, :2], noise[:, :2], self.envelope)
+                return synthesise(log_amp[:, :noise.shape[1]], noise)
+            horizontal = synthesise(log_amp[:, :2], noise[:, :2])
             if not vertical:
                 return horizontal
-            z = envelope_to_waveform(log_amp[:, 2:], noise[:, 2:], self.envelope)
+            z = synthesise(log_amp[:, 2:], noise[:, 2:])
             return torch.cat([horizontal, z], dim=1)
 
     def generate_independent(self, conditions: Any, seed: int,

@@ -30,6 +30,7 @@ import logging
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -534,6 +535,10 @@ def recalibrate_card(card_path: str | Path, corpus: str | Path, seed: int | None
                                   seed, n_records, correction_data)
     d = json.loads(Path(card_path).read_text(encoding="utf-8"))
     d["decoder"] = decoder
+    if "low_frequency_gain" in d.get("synthesis", {}):
+        warnings.warn("the card's synthesis.low_frequency_gain was fitted on top of the previous "
+                      "decoder calibration and is kept as it was; refit it with "
+                      "validation/low_frequency_gain.py", stacklevel=2)
     d.setdefault("training", {})["decoder_recalibrated"] = {
         "corpus": str(corpus), "data": _describe_data(corpus),
         "records": int(min(n_records, len(tr_idx))),
