@@ -307,6 +307,7 @@ def corpus_check(gen, corpus: str, n: int, seed: int = 41, val_fraction: float =
     bins = {"M<6": cond.magnitude < 6, "M>=6": cond.magnitude >= 6,
             "R<20": cond.rrup_km < 20, "R>=20": cond.rrup_km >= 20}
     c2st = classifier_two_sample(cond, ln_r, d_r, ln_g, d_g, seed)
+    low = low_frequency_check(acc_real, acc_gen, cond.magnitude.to_numpy(), gen.dt)
     return {"records": len(val),
             "ln_bias_by_im": dict(zip(LABELS, np.round(bias, 3).tolist())),
             "ln_bias_by_subset": {k: dict(zip(LABELS, np.round((ln_g - ln_r)[m.to_numpy()].mean(0),
@@ -317,7 +318,34 @@ def corpus_check(gen, corpus: str, n: int, seed: int = 41, val_fraction: float =
             "d595_ratio_median": float(np.median(d_g / d_r)),
             "fas_ln_difference": {"freq_hz": np.round(freqs, 3).tolist(),
                                   "difference": np.round(fas_diff, 3).tolist()},
+            "low_frequency": low,
             "c2st": c2st}
+
+
+#: Frequencies (Hz) and magnitude bins of the held-out low-frequency check.
+LOW_FREQ_HZ = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+LOW_FREQ_MAGNITUDES = ((4.5, 5.5), (5.5, 6.5), (6.5, 7.5), (7.5, 8.01))
+
+
+def low_frequency_check(acc_real: np.ndarray, acc_gen: np.ndarray, mags: np.ndarray,
+                        dt: float) -> dict:
+    """Mean ln(generated / record) of the Fourier amplitude of H1 and H2 below 1 Hz
+    (log-averaged over +-0.2 in ln f), of PGV and of PGD, by magnitude bin: where
+    the envelope's two lowest bins (0 and 0.39 Hz) leave the spectrum to the
+    synthesis (gm_engine/generator/lowfreq.py)."""
+    from gm_engine.generator.lowfreq import smoothed_ln_fas
+
+    f = np.asarray(LOW_FREQ_HZ)
+    d = (smoothed_ln_fas(acc_gen[:, :2], dt, f) - smoothed_ln_fas(acc_real[:, :2], dt, f)).mean(1)
+    v_r, v_g = (compute_ims(a, dt, ["PGV", "PGD"]) for a in (acc_real, acc_gen))
+    rows = []
+    for lo, hi in LOW_FREQ_MAGNITUDES:
+        k = (mags >= lo) & (mags < hi)
+        rows.append({"magnitude": [lo, min(hi, 8.0)], "records": int(k.sum()),
+                     "ln_fas": np.round(d[k].mean(0), 3).tolist(),
+                     **{f"ln_{im.lower()}": round(float(np.log(v_g[im][k] / v_r[im][k]).mean()), 3)
+                        for im in ("PGV", "PGD")}})
+    return {"freq_hz": list(LOW_FREQ_HZ), "by_magnitude": rows}
 
 
 def classifier_two_sample(cond, ln_r, d_r, ln_g, d_g, seed: int) -> dict:
@@ -730,6 +758,7 @@ def write_report(result: dict, path: Path) -> None:
             + " |", "|---|" + "---|" * len(c["fas_ln_difference"]["freq_hz"][::3]),
             "| ln diff | " + " | ".join(f"{v:+.2f}" for v in
                                         c["fas_ln_difference"]["difference"][::3]) + " |", "",
+            *_low_frequency_lines(c.get("low_frequency")),
             "Classifier two-sample test: classifiers trained on half of the records (ln IMs, "
             "ln D5-95 and the conditions) tell generated from corpus records on the other "
             f"half with accuracy {c['c2st']['logistic_accuracy']:.2f} (logistic regression) "
@@ -737,6 +766,24 @@ def write_report(result: dict, path: Path) -> None:
             "CGM-GM reports the same kind of score for its model.", "",
         ]
     path.write_text("\n".join(lines))
+
+
+def _low_frequency_lines(low: dict | None) -> list[str]:
+    """The held-out low-frequency table (absent from reports written before it)."""
+    if not low:
+        return []
+    freqs = low["freq_hz"]
+    return [
+        "Below 1 Hz (Fourier amplitude of H1 and H2 log-averaged over +-0.2 in ln f; PGV, "
+        "PGD RotD50), mean ln generated - corpus by magnitude: the envelope's lowest bins are "
+        "0 and 0.39 Hz, and the spectrum between and below them comes from the synthesis "
+        "(docs/generator.md, \"Low-frequency gain\"):", "",
+        "| M | records | " + " | ".join(f"{f:g} Hz" for f in freqs) + " | PGV | PGD |",
+        "|---|---|" + "---|" * (len(freqs) + 2),
+        *[f"| {r['magnitude'][0]:g}-{r['magnitude'][1]:g} | {r['records']} | "
+          + " | ".join(f"{v:+.2f}" for v in r["ln_fas"])
+          + f" | {r['ln_pgv']:+.2f} | {r['ln_pgd']:+.2f} |" for r in low["by_magnitude"]], "",
+    ]
 
 
 def plots(result: dict) -> None:
