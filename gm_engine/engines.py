@@ -213,7 +213,7 @@ class StochasticEngine:
 
 
 #: The bundled model's card (docs/generator.md, gm_engine/models/README.md).
-BUNDLED_MODEL = "cgm-ca-sim-v10/model_card.json"
+BUNDLED_MODEL = "cgm-ca-sim-v11/model_card.json"
 #: Site-realizations per chunk on a GPU whose IMs go to compute_ims on the
 #: host: one chunk's waveforms (3 x 4096 float32 each, 48 kB) hold ~100 MB.
 CGM_CHUNK = 2048
@@ -250,7 +250,14 @@ def shipped_model_cards() -> list[dict[str, Any]]:
                             (d.get("validation") or {}).get("median_fraction_within_0.25_ln")})
         except (OSError, ValueError, KeyError, TypeError):
             continue
-    return sorted(out, key=lambda c: (not c["bundled"], c["name"]))
+    return sorted(out, key=lambda c: (not c["bundled"], _natural_key(c["name"])))
+
+
+def _natural_key(name: str) -> list[Any]:
+    """Sort key that orders the numbers in a name by value (model v3 before v10)."""
+    import re
+
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def torch_ims_support(ims: Sequence[str]) -> bool:

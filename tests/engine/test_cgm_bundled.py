@@ -51,21 +51,32 @@ def test_card_says_what_the_model_is(gen):
 
 
 def test_shipped_cards_load_and_differ_where_they_say(gen):
-    # v10 (bundled) is v9 with its latent temperature and w_b tabled by magnitude;
+    # v11 (bundled) is v10 with a low-frequency gain in its synthesis; v10 is v9
+    # with its latent temperature and w_b tabled by magnitude;
     # v9 has its own, narrower decoder (dec_hidden 128), warm-started
     # from v8: embedding, encoder and prior carried over; v8, v7, v6, v5 and v4
-    # shape the pulse train, v3 Gaussian noise; v4, v6-v8 are cards only, on
-    # v3's and v5's weights, checked by SHA-256 as any card's; v6 is v5 with
-    # Ztor marginalised, v7 is v6 with the sampler calibration refitted on
+    # shape the pulse train, v3 Gaussian noise; v4, v6-v8, v10 and v11 are cards
+    # only, on v3's, v5's and v9's weights, checked by SHA-256 as any card's; v6 is
+    # v5 with Ztor marginalised, v7 is v6 with the sampler calibration refitted on
     # 200,000 further simulated records, v8 is v7 with the latent site channels
     # correlated over the 3 s range of Jayaram & Baker
     models = bundled_model_card().parent.parent
-    v3, v4, v5, v6, v7, v8, v9 = (
+    v3, v4, v5, v6, v7, v8, v9, v10 = (
         load_model(str(models / f"cgm-ca-sim-{v}" / "model_card.json"), "cpu")
-        for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9"))
-    assert bundled_model_card().parent.name == "cgm-ca-sim-v10"
+        for v in ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"))
+    assert bundled_model_card().parent.name == "cgm-ca-sim-v11"
+    # v11: v10's weights, sampler calibration and latent mixing, plus the gain
+    assert gen.low_frequency_gain is not None and v10.low_frequency_gain is None
+    assert gen.card.latent == v10.card.latent and gen.card.decoder == v10.card.decoder
+    assert {k: v for k, v in gen.card.synthesis.items() if k != "low_frequency_gain"} == (
+        v10.card.synthesis)
+    assert gen.card.sampler_sha256() != v10.card.sampler_sha256()
+    ln_gain = np.asarray(gen.low_frequency_gain.ln_gain)
+    assert (ln_gain[:, 0] < -1.0).all() and (ln_gain[:, -1] == 0.0).all()
+    assert ln_gain[0, 0] < ln_gain[-1, 0]  # small magnitudes lose the most
     # v10 is a card on v9's weights and sampler calibration whose temperature and
     # between-event share are tables by magnitude (docs/generator.md)
+    gen = v10
     assert gen.card.weights_path.resolve() == v9.card.weights_path.resolve()
     assert gen.card.decoder == v9.card.decoder and gen.card.synthesis == v9.card.synthesis
     assert isinstance(v9.temperature, float) and isinstance(v9.w_between, float)
@@ -100,7 +111,7 @@ def test_shipped_cards_load_and_differ_where_they_say(gen):
         "bf9d7270811b0c21656dbe524e66fe7c69aef1f3a01217753a006fcefcd1f365")
     assert len({g.card.sampler_sha256() for g in (gen, v3, v4, v5, v6, v7, v8, v9)}) == 8
     for v, g in (("v3", v3), ("v4", v4), ("v5", v5), ("v6", v6), ("v7", v7), ("v8", v8),
-                 ("v9", v9)):
+                 ("v9", v9), ("v10", v10)):
         assert g.card.validation["report"] == f"docs/validation/cgm-ca-sim-{v}/cgm.md"
     assert "synthesis revision 3" in gen.card.training["data"]
 
@@ -151,3 +162,11 @@ def test_run_mixing_gives_between_and_within_event_scatter(gen):
     tau = np.sqrt(max(ln.mean(axis=1).var(ddof=1) - phi ** 2 / n_sites, 0.0))
     nga = nga_west2_average(cond, ["SA(1.0)"])["SA(1.0)"]
     assert abs(phi - nga.phi[0]) < 0.2 and abs(tau - nga.tau[0]) < 0.25, (tau, phi)
+
+
+def test_shipped_cards_list_the_bundled_first_then_by_version():
+    from gm_engine.engines import shipped_model_cards
+
+    versions = [int(c["name"].rsplit("-v", 1)[1]) for c in shipped_model_cards()]
+    assert versions[0] == int(bundled_model_card().parent.name.rsplit("-v", 1)[1])
+    assert versions[1:] == sorted(versions[1:]) and 10 in versions[1:]

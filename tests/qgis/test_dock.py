@@ -508,7 +508,7 @@ def test_model_combo_offers_the_shipped_cards(plugin, qgis_new_project, site_lay
     fill(dock, sites)
     dock.engine_combo.setCurrentIndex(dock.engine_combo.findData("cgm"))
     assert dock.model_combo.isEnabled() and dock.model_combo.currentIndex() == 0
-    # the bundled model (v7) draws Ztor itself, and its tooltip says so
+    # the bundled model draws Ztor itself, and its tooltip says so
     assert shipped[0]["marginalised"] == ["ztor"]
     assert "does not use the scenario's ztor" in dock.model_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
     assert "model_card" not in dock.build_scenario(strict=False)  # bundled: portable
