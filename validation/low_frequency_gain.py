@@ -9,6 +9,13 @@ compared with a generated record at its conditions (each its own earthquake,
 as validation/cgm.py's held-out check). The new card is the old one plus
 ``synthesis.low_frequency_gain`` and a ``training.low_frequency_gain`` entry
 (command, corpus, records, time, the residual per iteration); same weights.
+
+    python validation/low_frequency_gain.py --card CARD --corpus corpus_rev3.h5 \
+        --figure docs/validation/cgm_low_frequency.png
+
+draws instead the figure of docs/generator.md: the mean Fourier amplitude and
+displacement of held-out records of the trainer's split against generated
+records at their conditions, with and without the card's gain.
 """
 from __future__ import annotations
 
@@ -33,17 +40,14 @@ from gm_engine.train.corpus import fit_length
 N_FFT = 6144
 
 
-def corpus_rows(path: str, n: int, seed: int, dt: float, cfg) -> tuple[np.ndarray, pd.DataFrame]:
+def corpus_rows(path: str, n: int, seed: int, cfg) -> tuple[np.ndarray, pd.DataFrame]:
+    """``n`` random records (sorted rows, ``seed``) of a corpus and their conditions."""
     import h5py
 
     with h5py.File(path, "r") as f:
-        table = f["conditions"][()]
-        rows = np.sort(np.random.default_rng(seed).choice(len(table), n, replace=False))
-        acc = fit_length(f["waveforms"][rows], float(f.attrs["dt"]), cfg)
-    mech = np.array(["SS", "NM", "RV"])[table["mechanism"][rows]]
-    cond = pd.DataFrame({k: table[k][rows].astype(float) for k in
-                         ("magnitude", "rrup_km", "vs30", "ztor_km")}).assign(mechanism=mech)
-    return acc, cond
+        total = len(f["conditions"])
+    rows = np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
+    return corpus_rows_at(path, rows, cfg)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,16 +57,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--iterations", type=int, default=3)
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--out", required=True, help="folder of the new card (must not exist)")
+    ap.add_argument("--name")
+    ap.add_argument("--out", help="folder of the new card (must not exist)")
+    ap.add_argument("--figure", help="draw this PNG from held-out records instead of fitting")
     args = ap.parse_args(argv)
+    if args.figure:
+        figure(args.card, args.corpus, Path(args.figure), min(args.records, 2000))
+        return 0
+    if not (args.name and args.out):
+        ap.error("--name and --out are needed to fit")
     out = Path(args.out)
     if out.exists():
         print(f"{out} exists; choose another folder", file=sys.stderr)
         return 2
     t0 = time.time()
     gen = load_model(args.card, "cpu")
-    acc, cond = corpus_rows(args.corpus, args.records, args.seed, gen.dt, gen.stft_cfg)
+    acc, cond = corpus_rows(args.corpus, args.records, args.seed, gen.stft_cfg)
 
     def generate(gain):
         gen.low_frequency_gain = gain
@@ -95,6 +105,72 @@ def main(argv: list[str] | None = None) -> int:
     (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {out / 'model_card.json'} ({time.time() - t0:.0f} s)")
     return 0
+
+
+FIGURE_BINS = ((4.5, 5.5), (7.0, 8.01))
+
+
+def figure(card: str, corpus: str, path: Path, n: int) -> None:
+    """Mean ln FAS of H1 and H2 (records, generated with and without the gain) by
+    magnitude bin, and one record's displacement beside its generated twins."""
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gm_engine.generator.lowfreq import smoothed_ln_fas
+    from gm_engine.ims import velocity_displacement
+    from gm_engine.train.loop import train_val_split
+
+    gen = load_model(card, "cpu")
+    gain = gen.low_frequency_gain
+    if gain is None:
+        raise SystemExit(f"{card} has no low_frequency_gain")
+    with h5py.File(corpus, "r") as f:
+        val = np.sort(train_val_split(len(f["conditions"]), 0, 0.1)[1][:n])
+    acc, cond = corpus_rows_at(corpus, val, gen.stft_cfg)
+    with_gain = gen.generate_independent(cond, 41)
+    gen.low_frequency_gain = None
+    without = gen.generate_independent(cond, 41)
+    gen.low_frequency_gain = gain
+    freqs = np.geomspace(0.03, 5.0, 40)
+    fas = {k: smoothed_ln_fas(a[:, :2], gen.dt, freqs).mean(1)
+           for k, a in (("records", acc), ("generated", with_gain), ("without gain", without))}
+    fig, axes = plt.subplots(1, len(FIGURE_BINS) + 1, figsize=(13, 4))
+    for ax, (lo, hi) in zip(axes, FIGURE_BINS):
+        k = ((cond.magnitude >= lo) & (cond.magnitude < hi)).to_numpy()
+        for (name, v), style in zip(fas.items(), ("k-", "C0-", "C3--")):
+            ax.loglog(freqs, np.exp(v[k].mean(0)), style, label=name)
+        ax.set(title=f"M {lo:g}-{min(hi, 8.0):g}, {k.sum()} held-out records",
+               xlabel="frequency (Hz)", ylabel="geometric-mean Fourier amplitude (g s)")
+        ax.legend()
+    i = int(np.flatnonzero(((cond.magnitude >= 5.0) & (cond.magnitude < 5.5)).to_numpy())[0])
+    t = np.arange(acc.shape[-1]) * gen.dt
+    for (name, a), style in zip((("record", acc), ("generated", with_gain),
+                                 ("without gain", without)), ("k-", "C0-", "C3--")):
+        axes[-1].plot(t, velocity_displacement(a[i, 0].astype(np.float64), gen.dt)[1], style,
+                      label=name)
+    axes[-1].set(title=f"H1 displacement, M {cond.magnitude.iloc[i]:.1f}, "
+                       f"{cond.rrup_km.iloc[i]:.0f} km",
+                 xlabel="time (s)", ylabel="cm")
+    axes[-1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+def corpus_rows_at(path: str, rows: np.ndarray, cfg) -> tuple[np.ndarray, pd.DataFrame]:
+    """Records ``rows`` (increasing) of a corpus, fitted to the model's grid, and their conditions."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        table = f["conditions"][()]
+        acc = fit_length(f["waveforms"][rows], float(f.attrs["dt"]), cfg)
+    mech = np.array(["SS", "NM", "RV"])[table["mechanism"][rows]]
+    cond = pd.DataFrame({k: table[k][rows].astype(float) for k in
+                         ("magnitude", "rrup_km", "vs30", "ztor_km")}).assign(mechanism=mech)
+    return acc, cond
 
 
 if __name__ == "__main__":
