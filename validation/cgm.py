@@ -45,6 +45,7 @@ from gm_engine.correlation import jayaram_baker_2009_range
 from gm_engine.engines import bundled_model_card
 from gm_engine.generator import load_model
 from gm_engine.generator.sampling import draw_site_terms, is_magnitude_table
+from gm_engine.gmpe import nga_west2_average
 from gm_engine.ims import compute_ims
 
 PERIODS = np.array([0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0])  # 0 = PGA
@@ -83,20 +84,30 @@ def ln_ims(acc: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     return np.log(np.stack([v[k] for k in IMS], axis=1)), v["D5-95"]
 
 
+def ln_ims_and_pgv(acc: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`ln_ims` and ln RotD50 PGV (N,) of the same records."""
+    v = compute_ims(acc, dt, [*IMS, "D5-95", "PGV"])
+    return np.log(np.stack([v[k] for k in IMS], axis=1)), v["D5-95"], np.log(v["PGV"])
+
+
 # -- 1 and 4: medians and durations -------------------------------------------
-def simulated_ln_ims(rep: pd.DataFrame, n_samples: int, dt: float, seed: int) -> np.ndarray:
-    """ln RotD50 (N, P) of the training simulator's records at conditions ``rep``, made as
-    the corpus makes them (gm_engine.corpus.simulate_records), cut to the model's
-    record length."""
+def simulated_ln_ims(rep: pd.DataFrame, n_samples: int, dt: float, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """ln RotD50 (N, P) and ln PGV (N,) of the training simulator's records at
+    conditions ``rep``, made as the corpus makes them
+    (gm_engine.corpus.simulate_records), cut to the model's record length."""
     from gm_engine.corpus import between_event_factor, simulate_records
 
     rng = np.random.default_rng([seed, 7])
     chol = between_event_factor()
-    out = []
+    ln, pgv = [], []
     for i in range(0, len(rep), 256):
         sub = rep.iloc[i:i + 256].reset_index(drop=True)
-        out.append(ln_ims(simulate_records(sub, rng, chol, dt=dt, n_samples=n_samples), dt)[0])
-    return np.concatenate(out)
+        a, _, v = ln_ims_and_pgv(simulate_records(sub, rng, chol, dt=dt, n_samples=n_samples),
+                                 dt)
+        ln.append(a)
+        pgv.append(v)
+    return np.concatenate(ln), np.concatenate(pgv)
 
 
 def median_check(gen, spec: dict, n_rec: int, seed: int = 11, ztor: str = "0") -> dict:
@@ -117,12 +128,16 @@ def median_check(gen, spec: dict, n_rec: int, seed: int = 11, ztor: str = "0") -
             gen_rep["ztor_km"] = draw_ztor(rng, rep["rrup_km"].to_numpy())
         else:
             gen_rep["ztor_km"] = np.minimum(float(ztor), rep["rrup_km"])
-        ln, d595 = ln_ims(gen.generate_independent(gen_rep, seed), gen.dt)
+        ln, d595, pgv = ln_ims_and_pgv(gen.generate_independent(gen_rep, seed), gen.dt)
         ln = ln.reshape(len(cond), n_rec, -1)
-        ln_sim = simulated_ln_ims(rep, gen.stft_cfg.n_samples, gen.dt, seed).reshape(ln.shape)
+        ln_sim, pgv_sim = simulated_ln_ims(rep, gen.stft_cfg.n_samples, gen.dt, seed)
+        ln_sim = ln_sim.reshape(ln.shape)
         tgt = nga_targets(cond, PERIODS)
         res = ln.mean(axis=1) - tgt["ln_med"]
         res_sim = ln_sim.mean(axis=1) - tgt["ln_med"]
+        pgv_nga = nga_west2_average(cond, ["PGV"])["PGV"].ln_median
+        res_pgv = pgv.reshape(len(cond), n_rec).mean(axis=1) - pgv_nga
+        res_pgv_sim = pgv_sim.reshape(len(cond), n_rec).mean(axis=1) - pgv_nga
         sig = ln.std(axis=1, ddof=1)
         d_t = as16_d595(cond)
         ratio = np.exp(np.log(d595.reshape(len(cond), n_rec)).mean(axis=1)) / d_t
@@ -134,7 +149,9 @@ def median_check(gen, spec: dict, n_rec: int, seed: int = 11, ztor: str = "0") -
                                  "sigma_total": np.round(sig[i], 4).tolist(),
                                  "sigma_nga": np.round(np.hypot(tgt["tau"][i], tgt["phi"][i]),
                                                        4).tolist(),
-                                 "d595_ratio": round(float(ratio[i]), 4)})
+                                 "d595_ratio": round(float(ratio[i]), 4),
+                                 "pgv_residual": round(float(res_pgv[i]), 4),
+                                 "pgv_residual_simulator": round(float(res_pgv_sim[i]), 4)})
     res = np.array([c["residual"] for c in out["cells"]])
     sim = np.array([c["residual_simulator"] for c in out["cells"]])
     rat = np.array([c["d595_ratio"] for c in out["cells"]])
@@ -162,8 +179,20 @@ def median_check(gen, spec: dict, n_rec: int, seed: int = 11, ztor: str = "0") -
                                                                  <= 0.25).mean()),
         "d595_ratio_min": float(rat.min()), "d595_ratio_max": float(rat.max()),
         "d595_fraction_within_30pct": float(((rat >= 0.7) & (rat <= 1.3)).mean()),
+        "pgv": _pgv_summary(np.array([c["pgv_residual"] for c in out["cells"]]),
+                            np.array([c["pgv_residual_simulator"] for c in out["cells"]])),
     }
     return out
+
+
+def _pgv_summary(res: np.ndarray, sim: np.ndarray) -> dict:
+    """PGV's median residuals against the NGA-West2 average (reported, not a target)."""
+    return {"mean_residual": round(float(res.mean()), 3),
+            "worst_abs_residual": round(float(np.abs(res).max()), 3),
+            "fraction_within_0.25": float((np.abs(res) <= 0.25).mean()),
+            "simulator_mean_residual": round(float(sim.mean()), 3),
+            "simulator_fraction_within_0.25": float((np.abs(sim) <= 0.25).mean()),
+            "generated_minus_simulator_mean": round(float((res - sim).mean()), 3)}
 
 
 # -- 2: between- and within-event sigma ---------------------------------------
@@ -707,6 +736,16 @@ def write_report(result: dict, path: Path) -> None:
             f"{100 * med['generated_minus_simulator_fraction_within_0.25']:.1f} %. Both "
             "columns carry sampling noise, so the difference has about sqrt(2) times "
             "a cell's standard error.", ""]
+    if "pgv" in med:
+        p = med["pgv"]
+        lines += [
+            "PGV (RotD50; reported, not a target), the same cells and records against the "
+            f"NGA-West2 average: mean residual {p['mean_residual']:+.2f}, worst "
+            f"{p['worst_abs_residual']:.2f}, within +-0.25 in "
+            f"{100 * p['fraction_within_0.25']:.1f} % of cells; the simulator "
+            f"{p['simulator_mean_residual']:+.2f} and "
+            f"{100 * p['simulator_fraction_within_0.25']:.1f} %; generated minus simulated "
+            f"{p['generated_minus_simulator_mean']:+.2f} on average.", ""]
     lines += [
         "![residuals](cgm_median_residuals.png)", "",
         "![PGA residual versus distance](cgm_pga_residual_vs_distance.png)", "",
