@@ -305,6 +305,41 @@ def correlation_check(gen, n_side: int, spacing_km: float, n_real: int, seed: in
     return out
 
 
+# -- 3b: correlation across periods --------------------------------------------
+#: Cells (SS, Vs30 400 m/s) and pairs of the cross-period check (periods in s; 0 = PGV).
+PERIOD_CELLS = ((6.0, 20.0), (7.25, 50.0))
+PERIOD_PAIRS = ((0.1, 1.0), (0.3, 3.0), (1.0, 3.0), (0.1, 3.0))
+
+
+def period_correlation_check(gen, n_rec: int, seed: int = 61) -> dict:
+    """Correlation across periods of ln RotD50 at fixed conditions (each record its own
+    earthquake), generated and simulated, next to Baker & Jayaram (2008); and the mean
+    ln PGV of both: with the same mean ln PSA, a spectrum whose ordinates move more
+    together gives a lower mean ln of a broadband measure such as PGV."""
+    from gm_engine.corpus import between_event_factor, simulate_records
+    from gm_engine.correlation import baker_jayaram_2008
+
+    names = ["SA(0.1)", "SA(0.3)", "SA(1.0)", "SA(3.0)", "PGV"]
+    col = {0.1: 0, 0.3: 1, 1.0: 2, 3.0: 3}
+    out = {"records": n_rec, "pairs": [list(p) for p in PERIOD_PAIRS], "cells": []}
+    for m, r in PERIOD_CELLS:
+        cond = conditions("SS", [m], [r], [400.0])
+        rep = cond.loc[cond.index.repeat(n_rec)].reset_index(drop=True)
+        sim = simulate_records(rep, np.random.default_rng([seed, 7]), between_event_factor(),
+                               dt=gen.dt, n_samples=gen.stft_cfg.n_samples)
+        cell = {"magnitude": m, "rrup_km": r}
+        for name, acc in (("generated", gen.generate_independent(rep, seed)), ("simulator", sim)):
+            v = compute_ims(acc, gen.dt, names)
+            c = np.corrcoef(np.log(np.stack([v[k] for k in names])))
+            cell[name] = {"rho": [round(float(c[col[a], col[b]]), 3) for a, b in PERIOD_PAIRS],
+                          "rho_pgv_sa1": round(float(c[4, 2]), 3),
+                          "mean_ln_pgv": round(float(np.log(v["PGV"]).mean()), 3)}
+        out["cells"].append(cell)
+    bj = baker_jayaram_2008(np.array(sorted(col)))
+    out["baker_jayaram_2008"] = [round(float(bj[col[a], col[b]]), 3) for a, b in PERIOD_PAIRS]
+    return out
+
+
 # -- 5: held-out corpus -------------------------------------------------------
 def corpus_check(gen, corpus: str, n: int, seed: int = 41, val_fraction: float = 0.1,
                  train_seed: int = 0) -> dict:
@@ -565,6 +600,8 @@ def main() -> None:
     result["correlation"] = correlation_check(gen, 10 if args.quick else 16, 2.5,
                                               8 if args.quick else 96)
     print("correlation:", json.dumps(result["correlation"], indent=1))
+    result["period_correlation"] = period_correlation_check(gen, 100 if args.quick else 400)
+    print("period correlation:", json.dumps(result["period_correlation"], indent=1))
     if args.corpus:
         result["corpus"] = corpus_check(gen, args.corpus, 300 if args.quick else 2000)
         print("corpus:", json.dumps(result["corpus"], indent=1))
@@ -775,6 +812,7 @@ def write_report(result: dict, path: Path) -> None:
         "| distance (km) | generated | Jayaram & Baker | pairs |", "|---|---|---|---|",
         *[f"| {a['distance_km']:g} | {a['rho']:.2f} | {a['rho_jb09']:.2f} | {a['pairs']} |"
           for a in cor["at"]], "",
+        *_period_correlation_lines(result.get("period_correlation")),
         "## 4. Durations versus Afshari & Stewart (2016) (target ratio 0.7-1.3)", "",
         f"D5-95 ratio generated / AS16 over the median cells: {med['d595_ratio_min']:.2f} to "
         f"{med['d595_ratio_max']:.2f}; {100 * med['d595_fraction_within_30pct']:.0f} % of "
@@ -805,6 +843,31 @@ def write_report(result: dict, path: Path) -> None:
             "CGM-GM reports the same kind of score for its model.", "",
         ]
     path.write_text("\n".join(lines))
+
+
+def _period_correlation_lines(pc: dict | None) -> list[str]:
+    """Section 3b (absent from reports written before it)."""
+    if not pc:
+        return []
+    pairs = [f"SA({a:g})-SA({b:g})" for a, b in pc["pairs"]]
+    rows = []
+    for c in pc["cells"]:
+        for name in ("generated", "simulator"):
+            d = c[name]
+            rows.append(f"| M {c['magnitude']:g}, {c['rrup_km']:g} km | {name} | "
+                        + " | ".join(f"{v:.2f}" for v in d["rho"])
+                        + f" | {d['rho_pgv_sa1']:.2f} | {d['mean_ln_pgv']:.2f} |")
+    return [
+        "## 3b. Correlation across periods (reported, not a target)", "",
+        f"ln RotD50 of {pc['records']} records per cell (SS, Vs30 400 m/s, each record its "
+        "own earthquake), generated and simulated as the corpus is; Baker & Jayaram (2008) "
+        "for reference. With the same mean ln PSA, ordinates that move more together give "
+        "a lower mean ln of a broadband measure such as PGV (ln cm/s in the last column).",
+        "", "| cell | source | " + " | ".join(pairs) + " | PGV-SA(1) | mean ln PGV |",
+        "|---|---|" + "---|" * (len(pairs) + 2), *rows,
+        "| | Baker & Jayaram (2008) | " + " | ".join(f"{v:.2f}" for v in
+                                                   pc["baker_jayaram_2008"]) + " | | |", "",
+    ]
 
 
 def _low_frequency_lines(low: dict | None) -> list[str]:
