@@ -36,7 +36,7 @@ from common import ROOT
 from gm_engine.generator.card import load_card
 from gm_engine.generator.lowfreq import MAG_NODES, fit_low_frequency_gain
 from gm_engine.generator.model import load_model
-from gm_engine.train.corpus import fit_length
+from gm_engine.train.corpus import corpus_size, load_corpus
 
 #: Record length with the padding the gain is applied with: 20.48 s of zeros
 #: after a 40.96 s record hold the correction's low-frequency tail.
@@ -44,13 +44,11 @@ N_FFT = 6144
 
 
 def corpus_rows(path: str, n: int, seed: int, cfg) -> tuple[np.ndarray, pd.DataFrame]:
-    """``n`` random records (sorted rows, ``seed``) of a corpus and their conditions."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        total = len(f["conditions"])
-    rows = np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
-    return corpus_rows_at(path, rows, cfg)
+    """``n`` random records (sorted rows, ``seed``) of a corpus, fitted to the model's
+    grid, and their conditions."""
+    rows = np.sort(np.random.default_rng(seed).choice(corpus_size(path), n, replace=False))
+    part = load_corpus(path, cfg, rows=rows)
+    return part.waveforms, part.conditions
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +114,6 @@ FIGURE_BINS = ((4.5, 5.5), (7.0, 8.01))
 def figure(card: str, corpus: str, path: Path, n: int) -> None:
     """Mean ln FAS of H1 and H2 (records, generated with and without the gain) by
     magnitude bin, and one record's displacement beside its generated twins."""
-    import h5py
     import matplotlib
 
     matplotlib.use("Agg")
@@ -130,9 +127,9 @@ def figure(card: str, corpus: str, path: Path, n: int) -> None:
     gain = gen.low_frequency_gain
     if gain is None:
         raise SystemExit(f"{card} has no low_frequency_gain")
-    with h5py.File(corpus, "r") as f:
-        val = np.sort(train_val_split(len(f["conditions"]), 0, 0.1)[1][:n])
-    acc, cond = corpus_rows_at(corpus, val, gen.stft_cfg)
+    val = np.sort(train_val_split(corpus_size(corpus), 0, 0.1)[1][:n])
+    part = load_corpus(corpus, gen.stft_cfg, rows=val)
+    acc, cond = part.waveforms, part.conditions
     with_gain = gen.generate_independent(cond, 41)
     gen.low_frequency_gain = None
     without = gen.generate_independent(cond, 41)
@@ -161,19 +158,6 @@ def figure(card: str, corpus: str, path: Path, n: int) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"wrote {path}")
-
-
-def corpus_rows_at(path: str, rows: np.ndarray, cfg) -> tuple[np.ndarray, pd.DataFrame]:
-    """Records ``rows`` (increasing) of a corpus, fitted to the model's grid, and their conditions."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        table = f["conditions"][()]
-        acc = fit_length(f["waveforms"][rows], float(f.attrs["dt"]), cfg)
-    mech = np.array(["SS", "NM", "RV"])[table["mechanism"][rows]]
-    cond = pd.DataFrame({k: table[k][rows].astype(float) for k in
-                         ("magnitude", "rrup_km", "vs30", "ztor_km")}).assign(mechanism=mech)
-    return acc, cond
 
 
 if __name__ == "__main__":
