@@ -84,10 +84,8 @@ class LowFrequencyGain:
         lf = np.log(np.maximum(f, self.freq_hz[0]))
         by_node = np.stack([np.interp(lf, np.log(self.freq_hz), row, right=0.0)
                             for row in np.asarray(self.ln_gain)])  # (Mn, bins)
-        nodes = np.asarray(self.magnitude)
-        m = np.clip(np.asarray(magnitude, dtype=np.float64), nodes[0], nodes[-1])
-        j = np.clip(np.searchsorted(nodes, m, side="right") - 1, 0, nodes.size - 2)
-        w = ((m - nodes[j]) / (nodes[j + 1] - nodes[j]))[:, None]
+        j, w = _bracket(np.asarray(self.magnitude), magnitude)
+        w = w[:, None]
         return np.exp((1.0 - w) * by_node[j] + w * by_node[j + 1])
 
     def apply(self, x: torch.Tensor, magnitude: np.ndarray, dt: float) -> torch.Tensor:
@@ -103,6 +101,14 @@ class LowFrequencyGain:
         spec = torch.fft.rfft(x, n=n)
         spec[..., :g.shape[-1]] *= g[:, None, :]
         return torch.fft.irfft(spec, n=n)[..., :n_t].contiguous()
+
+
+def _bracket(nodes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left node j, weight w of node j + 1) of each value clamped to the nodes: the
+    piecewise-linear interpolation the gain applies and its fit regresses on."""
+    v = np.clip(np.asarray(values, dtype=np.float64), nodes[0], nodes[-1])
+    j = np.clip(np.searchsorted(nodes, v, side="right") - 1, 0, nodes.size - 2)
+    return j, (v - nodes[j]) / (nodes[j + 1] - nodes[j])
 
 
 def smoothed_ln_fas(x: np.ndarray, dt: float, freq_hz: np.ndarray) -> np.ndarray:
@@ -134,14 +140,11 @@ def fit_low_frequency_gain(generate: Callable[[LowFrequencyGain | None], np.ndar
     ln G and generates again; the last node stays 0 so the gain meets 1.
     Returns the gain and, per iteration, the mean residual by magnitude node.
     """
-    mags = np.asarray(magnitude, dtype=np.float64)
     nodes = np.asarray(mag_nodes)
-    j = np.clip(np.searchsorted(nodes, np.clip(mags, nodes[0], nodes[-1]), side="right") - 1,
-                0, nodes.size - 2)
-    w = (np.clip(mags, nodes[0], nodes[-1]) - nodes[j]) / (nodes[j + 1] - nodes[j])
-    hat = np.zeros((mags.size, nodes.size))  # piecewise-linear basis in magnitude
-    hat[np.arange(mags.size), j] = 1.0 - w
-    hat[np.arange(mags.size), j + 1] += w
+    j, w = _bracket(nodes, magnitude)
+    hat = np.zeros((j.size, nodes.size))  # piecewise-linear basis in magnitude
+    hat[np.arange(j.size), j] = 1.0 - w
+    hat[np.arange(j.size), j + 1] += w
     target = smoothed_ln_fas(records[:, :2], dt, np.asarray(freq_hz)).mean(1)  # (N, F)
     ln_gain = np.zeros((nodes.size, len(freq_hz)))
     gain, history = None, []
