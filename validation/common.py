@@ -70,14 +70,11 @@ def record_duration(d595: np.ndarray) -> float:
 
 
 def rotd50_psa(acc: np.ndarray, dt: float, periods: np.ndarray) -> np.ndarray:
-    """RotD50 PSA (N, P) in g of (N, 2 or 3, T) records, period 0 read as PGA.
+    """RotD50 PSA (N, P) in g of (N, 3, T) records, period 0 read as PGA.
 
     The engines' own IM code (gm_engine.ims), so a validation measures what a
     run reports; pyrotd checks that code in tests/engine/test_ims_*.
     """
-    acc = np.asarray(acc)
-    if acc.shape[1] == 2:  # RotD50 uses H1 and H2 only; compute_ims takes (N, 3, T)
-        acc = np.concatenate([acc, np.zeros_like(acc[:, :1])], axis=1)
     names = [parse_im("PGA" if t <= 0.0 else f"SA({t:g})").name
              for t in np.asarray(periods, dtype=float)]
     v = compute_ims(acc, dt, names)
